@@ -1,0 +1,1 @@
+//! Procedural macros of conduit-metrics; use them through `conduit-metrics-runtime`.

@@ -1,0 +1,251 @@
+//! Recording one call: start it (the active gauge goes up), finish it with an outcome
+//! (counter, duration, size, cost, cache hit; the gauge goes down). The returned guard
+//! finishes the call as `cancelled` when dropped unfinished, or `panic` when dropped by
+//! unwinding, so every call is counted once whatever happens to it.
+
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use crate::cells::{CallCells, DURATION_BOUNDS_NS, SIZE_BOUNDS};
+use crate::clock::Timestamp;
+use crate::labels::{Operation, Status};
+use crate::providers::Slot;
+use crate::registry::{Registry, global};
+use crate::shard::Striped;
+
+/// What a call ended with, plus its optional size, cost and cache result.
+///
+/// ```
+/// use conduit_metrics_runtime::{CallOutcome, Status};
+/// let outcome = CallOutcome::new(Status::Success).size(48_000).cost(0.006).cache_hit(false);
+/// assert_eq!(outcome.status(), Status::Success);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[must_use]
+pub struct CallOutcome {
+    status: Status,
+    size: Option<u64>,
+    cost: Option<f64>,
+    cache_hit: Option<bool>,
+}
+
+impl CallOutcome {
+    /// An outcome with this status and nothing else.
+    pub const fn new(status: Status) -> Self {
+        CallOutcome {
+            status,
+            size: None,
+            cost: None,
+            cache_hit: None,
+        }
+    }
+
+    /// Records `bytes` in `conduit_audio_request_size_bytes`.
+    pub const fn size(mut self, bytes: u64) -> Self {
+        self.size = Some(bytes);
+        self
+    }
+
+    /// Adds `dollars` to `conduit_audio_cost_dollars` (rejected if negative or not finite).
+    pub const fn cost(mut self, dollars: f64) -> Self {
+        self.cost = Some(dollars);
+        self
+    }
+
+    /// Counts a cache lookup of the call's operation as a hit or a miss.
+    pub const fn cache_hit(mut self, hit: bool) -> Self {
+        self.cache_hit = Some(hit);
+        self
+    }
+
+    /// The status.
+    pub const fn status(&self) -> Status {
+        self.status
+    }
+}
+
+/// A call in flight. Finish it with [`finish`](Self::finish) or
+/// [`finish_with`](Self::finish_with); dropping it unfinished records `cancelled` (or
+/// `panic` while unwinding).
+///
+/// ```
+/// use conduit_metrics_runtime::{MetricsConfig, Operation, Registry, Status};
+///
+/// let registry = Registry::new(&MetricsConfig::default());
+/// let call = registry.start_call(Operation::Transcription, "deepgram");
+/// drop(call); // e.g. the request future was dropped
+/// assert!(registry.render().contains(
+///     r#"conduit_audio_requests_total{operation="transcription",provider="deepgram",status="cancelled"} 1"#
+/// ));
+/// ```
+#[derive(Debug)]
+#[must_use = "a call that is dropped at once is recorded as cancelled"]
+pub struct ActiveCall<'r> {
+    registry: &'r Registry,
+    cells: &'r Striped<CallCells>,
+    operation: Operation,
+    started: Timestamp,
+    finished: bool,
+}
+
+impl<'r> ActiveCall<'r> {
+    #[inline]
+    fn start(registry: &'r Registry, cells: &'r Striped<CallCells>, operation: Operation) -> Self {
+        registry
+            .operation(operation)
+            .local()
+            .active
+            .fetch_add(1, Relaxed);
+        ActiveCall {
+            registry,
+            cells,
+            operation,
+            started: Timestamp::now(),
+            finished: false,
+        }
+    }
+
+    /// Finishes the call with a status only.
+    #[inline]
+    pub fn finish(self, status: Status) {
+        self.finish_with(CallOutcome::new(status));
+    }
+
+    /// Finishes the call with a full outcome.
+    #[inline]
+    pub fn finish_with(mut self, outcome: CallOutcome) {
+        self.record(outcome);
+    }
+
+    #[inline]
+    fn record(&mut self, outcome: CallOutcome) {
+        self.finished = true;
+        let elapsed = self.started.elapsed_nanos();
+        let cells = self.cells.local();
+        cells.requests[outcome.status.index()].fetch_add(1, Relaxed);
+        if outcome.status.is_completed() {
+            cells.duration.observe(&DURATION_BOUNDS_NS, elapsed);
+        }
+        if let Some(bytes) = outcome.size {
+            cells.size.observe(&SIZE_BOUNDS, bytes);
+        }
+        let operation = self.registry.operation(self.operation).local();
+        operation.active.fetch_sub(1, Relaxed);
+        if let Some(dollars) = outcome.cost {
+            self.registry.record_cost(self.operation, dollars);
+        }
+        if let Some(hit) = outcome.cache_hit {
+            self.registry.record_cache_lookup(self.operation, hit);
+        }
+    }
+}
+
+impl Drop for ActiveCall<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let status = if std::thread::panicking() {
+                Status::Panic
+            } else {
+                Status::Cancelled
+            };
+            self.record(CallOutcome::new(status));
+        }
+    }
+}
+
+impl Registry {
+    /// Starts a call of `operation` for `provider` (resolving the provider name each
+    /// time; [`CallSite`] caches it).
+    #[inline]
+    pub fn start_call(&self, operation: Operation, provider: &str) -> ActiveCall<'_> {
+        let series = self.provider(provider);
+        ActiveCall::start(self, series.calls(operation), operation)
+    }
+}
+
+/// Starts a call on the [global](crate::global) registry.
+///
+/// ```
+/// use conduit_metrics_runtime::{Operation, Status, start_call};
+/// let call = start_call(Operation::Tts, "elevenlabs");
+/// // ... synthesize ...
+/// call.finish(Status::Success);
+/// ```
+#[inline]
+pub fn start_call(operation: Operation, provider: &str) -> ActiveCall<'static> {
+    global().start_call(operation, provider)
+}
+
+/// One instrumented place in the code: its operation, and the provider it saw last, so a
+/// call with the same provider as the previous one finds its series with one comparison
+/// instead of a table lookup. `#[audio_metric]` puts one in a `static` per function.
+///
+/// ```
+/// use conduit_metrics_runtime::{CallSite, Operation, Status};
+///
+/// static SITE: CallSite = CallSite::new(Operation::Transcription);
+///
+/// fn transcribe(provider: &str) -> Result<String, ()> {
+///     let call = SITE.start(provider);
+///     let result = Ok("hello".to_owned());
+///     call.finish(Status::Success);
+///     result
+/// }
+/// # transcribe("openai").unwrap();
+/// ```
+#[derive(Debug)]
+pub struct CallSite {
+    operation: Operation,
+    /// The provider slot of the last call, encoded by `encode_slot`.
+    last_slot: AtomicUsize,
+}
+
+const NO_SLOT: usize = usize::MAX;
+const OVERFLOW_SLOT: usize = usize::MAX - 1;
+
+fn encode_slot(slot: Slot) -> usize {
+    match slot {
+        Slot::Index(index) => index,
+        Slot::Overflow => OVERFLOW_SLOT,
+    }
+}
+
+impl CallSite {
+    /// A call site for `operation`.
+    pub const fn new(operation: Operation) -> Self {
+        CallSite {
+            operation,
+            last_slot: AtomicUsize::new(NO_SLOT),
+        }
+    }
+
+    /// The operation of this site.
+    pub const fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// Starts a call on the global registry.
+    #[inline]
+    pub fn start(&self, provider: &str) -> ActiveCall<'static> {
+        let registry = global();
+        let slot = self.slot_for(registry, provider);
+        let cells = registry.series_at(slot).calls(self.operation);
+        ActiveCall::start(registry, cells, self.operation)
+    }
+
+    #[inline]
+    fn slot_for(&self, registry: &Registry, provider: &str) -> Slot {
+        let cached = match self.last_slot.load(Relaxed) {
+            NO_SLOT => None,
+            OVERFLOW_SLOT => Some(Slot::Overflow),
+            index => Some(Slot::Index(index)),
+        };
+        if let Some(slot) = cached {
+            if registry.providers.holds(slot, provider) {
+                return slot;
+            }
+        }
+        let slot = registry.providers.resolve(provider);
+        self.last_slot.store(encode_slot(slot), Relaxed);
+        slot
+    }
+}

@@ -1,0 +1,172 @@
+//! The metric families: names, types, help text and bucket bounds, exactly as the guide
+//! documents them. Everything that writes the exposition takes its names from here.
+
+/// Prometheus metric type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FamilyType {
+    /// Only goes up.
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// Cumulative `_bucket{le}`, `_sum` and `_count`.
+    Histogram,
+}
+
+impl FamilyType {
+    /// The word used on the `# TYPE` line.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FamilyType::Counter => "counter",
+            FamilyType::Gauge => "gauge",
+            FamilyType::Histogram => "histogram",
+        }
+    }
+}
+
+/// One metric family of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Family {
+    /// Full metric name.
+    pub name: &'static str,
+    /// Counter, gauge or histogram.
+    pub kind: FamilyType,
+    /// Label names, in export order (`le` of histograms excluded).
+    pub labels: &'static [&'static str],
+    /// `# HELP` text.
+    pub help: &'static str,
+    /// Upper bounds of the finite buckets (histograms only); `+Inf` is implied.
+    pub buckets: &'static [f64],
+}
+
+/// Bounds of `conduit_audio_request_duration_seconds`.
+pub const REQUEST_DURATION_BUCKETS: [f64; 9] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+/// Bounds of `conduit_audio_request_size_bytes` (1 KiB to 10 MiB).
+pub const REQUEST_SIZE_BUCKETS: [f64; 5] = [1024.0, 10240.0, 102400.0, 1048576.0, 10485760.0];
+/// Bounds of `conduit_audio_realtime_duration_seconds`.
+pub const REALTIME_DURATION_BUCKETS: [f64; 10] = [
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+];
+/// Bounds of `conduit_audio_realtime_latency_seconds`.
+pub const REALTIME_LATENCY_BUCKETS: [f64; 9] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0];
+
+macro_rules! families {
+    ($( $(#[$doc:meta])* $ident:ident = $name:literal, $kind:ident, [$($label:literal),*], $buckets:expr, $help:literal; )+) => {
+        $(
+            $(#[$doc])*
+            pub const $ident: Family = Family {
+                name: $name,
+                kind: FamilyType::$kind,
+                labels: &[$($label),*],
+                help: $help,
+                buckets: $buckets,
+            };
+        )+
+    };
+}
+
+families! {
+    /// Calls by operation, provider and outcome.
+    REQUESTS_TOTAL = "conduit_audio_requests_total", Counter, ["operation", "provider", "status"], &[],
+        "Total number of audio requests, by operation, provider and outcome status.";
+    /// Duration of completed calls.
+    REQUEST_DURATION_SECONDS = "conduit_audio_request_duration_seconds", Histogram, ["operation", "provider"],
+        &REQUEST_DURATION_BUCKETS,
+        "Duration of completed audio requests in seconds (cancelled requests are not observed).";
+    /// Audio payload sizes.
+    REQUEST_SIZE_BYTES = "conduit_audio_request_size_bytes", Histogram, ["operation", "provider"],
+        &REQUEST_SIZE_BUCKETS,
+        "Size in bytes of the audio payload of a request or response.";
+    /// Windowed cache hit ratio.
+    CACHE_HIT_RATIO = "conduit_audio_cache_hit_ratio", Gauge, ["operation"], &[],
+        "Cache hits divided by cache lookups over the metrics window.";
+    /// Windowed provider error rate.
+    PROVIDER_ERROR_RATE = "conduit_audio_provider_error_rate", Gauge, ["provider"], &[],
+        "Failed calls divided by completed calls of the provider over the metrics window (cancelled calls count as neither).";
+    /// Windowed provider uptime.
+    PROVIDER_UPTIME_RATIO = "conduit_audio_provider_uptime_ratio", Gauge, ["provider"], &[],
+        "Share of the provider's health checks that passed over the metrics window (falls back to its calls when it has no health checks).";
+    /// In-flight calls by operation, and held resources by resource.
+    ACTIVE_OPERATIONS = "conduit_audio_active_operations", Gauge, ["operation"], &[],
+        "Audio operations in flight now (label operation), or resources held now (label resource).";
+    /// Ended realtime sessions.
+    REALTIME_SESSIONS_TOTAL = "conduit_audio_realtime_sessions_total", Counter, ["provider", "disconnect_reason"], &[],
+        "Total number of ended realtime sessions, by provider and disconnect reason.";
+    /// Realtime session lengths.
+    REALTIME_DURATION_SECONDS = "conduit_audio_realtime_duration_seconds", Histogram, ["provider"],
+        &REALTIME_DURATION_BUCKETS,
+        "Length of realtime sessions in seconds.";
+    /// Realtime per-turn latency.
+    REALTIME_LATENCY_SECONDS = "conduit_audio_realtime_latency_seconds", Histogram, ["provider"],
+        &REALTIME_LATENCY_BUCKETS,
+        "Latency of realtime turns in seconds.";
+    /// Accumulated cost.
+    COST_DOLLARS = "conduit_audio_cost_dollars", Counter, ["operation"], &[],
+        "Cost of audio operations in US dollars.";
+    /// Cache lookups by result (the counters behind the hit ratio).
+    CACHE_LOOKUPS_TOTAL = "conduit_audio_cache_lookups_total", Counter, ["operation", "result"], &[],
+        "Cache lookups by operation and result (hit or miss).";
+    /// Health checks by result (the counters behind the uptime ratio).
+    HEALTH_CHECKS_TOTAL = "conduit_audio_health_checks_total", Counter, ["provider", "result"], &[],
+        "Provider health checks by result (pass or fail).";
+    /// Calls whose provider label was folded into `other`.
+    PROVIDER_LABELS_FOLDED_TOTAL = "conduit_audio_provider_labels_folded_total", Counter, [], &[],
+        "Calls whose provider was folded into provider=\"other\" because MaxProviders distinct providers were already in use.";
+    /// Cost amounts refused because they were negative or not finite.
+    COST_REJECTED_TOTAL = "conduit_audio_cost_rejected_total", Counter, ["operation"], &[],
+        "Cost amounts rejected because they were negative, NaN or infinite.";
+}
+
+/// The eleven families of the guide, in export order.
+pub const GUIDE_FAMILIES: [Family; 11] = [
+    REQUESTS_TOTAL,
+    REQUEST_DURATION_SECONDS,
+    REQUEST_SIZE_BYTES,
+    CACHE_HIT_RATIO,
+    PROVIDER_ERROR_RATE,
+    PROVIDER_UPTIME_RATIO,
+    ACTIVE_OPERATIONS,
+    REALTIME_SESSIONS_TOTAL,
+    REALTIME_DURATION_SECONDS,
+    REALTIME_LATENCY_SECONDS,
+    COST_DOLLARS,
+];
+
+/// The supporting families: raw counters behind the ratios, and the runtime's own
+/// self-monitoring.
+pub const SUPPORT_FAMILIES: [Family; 4] = [
+    CACHE_LOOKUPS_TOTAL,
+    HEALTH_CHECKS_TOTAL,
+    PROVIDER_LABELS_FOLDED_TOTAL,
+    COST_REJECTED_TOTAL,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_bounds_increase_strictly() {
+        for family in GUIDE_FAMILIES.iter().chain(SUPPORT_FAMILIES.iter()) {
+            assert_eq!(
+                family.kind == FamilyType::Histogram,
+                !family.buckets.is_empty(),
+                "{}",
+                family.name
+            );
+            assert!(
+                family.buckets.windows(2).all(|w| w[0] < w[1]),
+                "{}",
+                family.name
+            );
+        }
+    }
+
+    #[test]
+    fn counters_end_in_total_except_the_guides_cost_counter() {
+        for family in GUIDE_FAMILIES.iter().chain(SUPPORT_FAMILIES.iter()) {
+            if family.kind == FamilyType::Counter && family.name != COST_DOLLARS.name {
+                assert!(family.name.ends_with("_total"), "{}", family.name);
+            }
+        }
+    }
+}

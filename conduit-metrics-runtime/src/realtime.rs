@@ -1,0 +1,97 @@
+//! Realtime voice sessions: a guard that holds the `realtime` active gauge up while the
+//! session lives, records per-turn latency, and on its end records the session's length
+//! and one count by disconnect reason (`dropped` when it ends without one).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use crate::cells::{LATENCY_BOUNDS_NS, RealtimeCells, SESSION_BOUNDS_NS};
+use crate::clock::Timestamp;
+use crate::labels::{DisconnectReason, Operation};
+use crate::registry::{Registry, global};
+use crate::shard::Striped;
+
+/// A realtime session in progress.
+///
+/// ```
+/// use std::time::Duration;
+/// use conduit_metrics_runtime::{DisconnectReason, MetricsConfig, Registry};
+///
+/// let registry = Registry::new(&MetricsConfig::default());
+/// let session = registry.realtime_session("openai");
+/// session.record_turn_latency(Duration::from_millis(180));
+/// session.end(DisconnectReason::ClientDisconnect);
+/// let text = registry.render();
+/// assert!(text.contains(r#"conduit_audio_realtime_sessions_total{provider="openai",disconnect_reason="client_disconnect"} 1"#));
+/// assert!(text.contains(r#"conduit_audio_realtime_latency_seconds_bucket{provider="openai",le="0.2"} 1"#));
+/// ```
+#[derive(Debug)]
+#[must_use = "a session that is dropped at once is recorded as dropped"]
+pub struct RealtimeSession<'r> {
+    registry: &'r Registry,
+    cells: &'r Striped<RealtimeCells>,
+    started: Timestamp,
+    ended: bool,
+}
+
+impl<'r> RealtimeSession<'r> {
+    fn start(registry: &'r Registry, provider: &str) -> Self {
+        let cells = registry.provider(provider).realtime();
+        registry
+            .operation(Operation::Realtime)
+            .local()
+            .active
+            .fetch_add(1, Relaxed);
+        RealtimeSession {
+            registry,
+            cells,
+            started: Timestamp::now(),
+            ended: false,
+        }
+    }
+
+    /// Records the latency of one turn in `conduit_audio_realtime_latency_seconds`.
+    pub fn record_turn_latency(&self, latency: Duration) {
+        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        self.cells.local().latency.observe(&LATENCY_BOUNDS_NS, nanos);
+    }
+
+    /// Ends the session with a reason.
+    pub fn end(mut self, reason: DisconnectReason) {
+        self.record_end(reason);
+    }
+
+    fn record_end(&mut self, reason: DisconnectReason) {
+        self.ended = true;
+        let cells = self.cells.local();
+        cells.sessions[reason.index()].fetch_add(1, Relaxed);
+        cells
+            .duration
+            .observe(&SESSION_BOUNDS_NS, self.started.elapsed_nanos());
+        self.registry
+            .operation(Operation::Realtime)
+            .local()
+            .active
+            .fetch_sub(1, Relaxed);
+    }
+}
+
+impl Drop for RealtimeSession<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.record_end(DisconnectReason::Dropped);
+        }
+    }
+}
+
+impl Registry {
+    /// Starts a realtime session with `provider`.
+    pub fn realtime_session(&self, provider: &str) -> RealtimeSession<'_> {
+        RealtimeSession::start(self, provider)
+    }
+}
+
+/// Starts a realtime session on the [global](crate::global) registry.
+pub fn realtime_session(provider: &str) -> RealtimeSession<'static> {
+    global().realtime_session(provider)
+}
