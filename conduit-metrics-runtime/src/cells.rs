@@ -99,8 +99,10 @@ pub(crate) const DURATION_BOUNDS_NS: [u64; DURATION_CELLS] =
     integer_bounds(crate::catalogue::REQUEST_DURATION_BUCKETS, NANOS_PER_SECOND);
 pub(crate) const SIZE_BOUNDS: [u64; SIZE_CELLS] =
     integer_bounds(crate::catalogue::REQUEST_SIZE_BUCKETS, 1.0);
-pub(crate) const SESSION_BOUNDS_NS: [u64; SESSION_CELLS] =
-    integer_bounds(crate::catalogue::REALTIME_DURATION_BUCKETS, NANOS_PER_SECOND);
+pub(crate) const SESSION_BOUNDS_NS: [u64; SESSION_CELLS] = integer_bounds(
+    crate::catalogue::REALTIME_DURATION_BUCKETS,
+    NANOS_PER_SECOND,
+);
 pub(crate) const LATENCY_BOUNDS_NS: [u64; LATENCY_CELLS] =
     integer_bounds(crate::catalogue::REALTIME_LATENCY_BUCKETS, NANOS_PER_SECOND);
 

@@ -117,7 +117,10 @@ pub enum ConfigError {
         reason: String,
     },
     /// A key that is not an option (most often a typo).
-    #[error("unknown option {key:?} (from {origin}); known options: {}", known_options())]
+    #[error(
+        "unknown option {key:?} (from {origin}); known options: {}",
+        known_options()
+    )]
     UnknownOption {
         /// The key as written.
         key: String,
@@ -205,7 +208,10 @@ impl MetricsConfig {
     /// This configuration with `CONDUIT_METRICS_*` environment variables applied on top.
     pub fn with_env_overrides(self) -> Result<Self, ConfigError> {
         self.with_vars(std::env::vars_os().filter_map(|(key, value)| {
-            Some((key.into_string().ok()?, value.to_string_lossy().into_owned()))
+            Some((
+                key.into_string().ok()?,
+                value.to_string_lossy().into_owned(),
+            ))
         }))
     }
 
@@ -407,7 +413,10 @@ impl MetricsConfig {
         }
         if !self.path.starts_with('/')
             || self.path.len() > 256
-            || self.path.chars().any(|c| c.is_whitespace() || c.is_control())
+            || self
+                .path
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
             || self.path.contains(['?', '#'])
         {
             return invalid(
@@ -554,16 +563,13 @@ impl SettingValue {
     }
 }
 
-const DURATION_HELP: &str =
-    "expected a duration such as \"15s\", \"5m\", \"1h 30m\", \"250ms\" or a .NET span \"00:00:15\"";
+const DURATION_HELP: &str = "expected a duration such as \"15s\", \"5m\", \"1h 30m\", \"250ms\" or a .NET span \"00:00:15\"";
 
 fn parse_duration(value: &SettingValue) -> Result<Duration, String> {
     let text = match value {
         SettingValue::Text(text) => text.trim(),
         SettingValue::Number(_) => {
-            return Err(format!(
-                "a bare number has no unit; {DURATION_HELP}"
-            ));
+            return Err(format!("a bare number has no unit; {DURATION_HELP}"));
         }
         SettingValue::Other(_) => return Err(DURATION_HELP.to_owned()),
     };

@@ -17,8 +17,7 @@ use crate::registry::{Registry, lock};
 pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
     let all = registry.providers.all();
     // (label, position in `all`) sorted by label; positions index the window ratios.
-    let mut providers: Vec<(&ProviderSeries, usize)> =
-        all.iter().copied().zip(0..).collect();
+    let mut providers: Vec<(&ProviderSeries, usize)> = all.iter().copied().zip(0..).collect();
     providers.sort_by(|a, b| a.0.label.cmp(&b.0.label));
     let ratios = lock(&registry.ratios).clone();
 
@@ -53,7 +52,10 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
                 histogram(
                     out,
                     &catalogue::REQUEST_DURATION_SECONDS,
-                    &[("operation", operation.as_str()), ("provider", &series.label)],
+                    &[
+                        ("operation", operation.as_str()),
+                        ("provider", &series.label),
+                    ],
                     &snapshot,
                     NANOS_PER_SECOND,
                 );
@@ -70,7 +72,10 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
                     histogram(
                         out,
                         &catalogue::REQUEST_SIZE_BYTES,
-                        &[("operation", operation.as_str()), ("provider", &series.label)],
+                        &[
+                            ("operation", operation.as_str()),
+                            ("provider", &series.label),
+                        ],
                         &snapshot,
                         1.0,
                     );
@@ -140,7 +145,10 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
                     out,
                     catalogue::REALTIME_SESSIONS_TOTAL.name,
                     "",
-                    &[("provider", &series.label), ("disconnect_reason", reason.as_str())],
+                    &[
+                        ("provider", &series.label),
+                        ("disconnect_reason", reason.as_str()),
+                    ],
                     Value::Int(count),
                 );
             }

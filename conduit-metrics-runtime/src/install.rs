@@ -82,12 +82,11 @@ impl MetricsConfig {
 
 fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     // Bind first: a taken port must fail before anything global changes.
-    let listener = std::net::TcpListener::bind(config.listen()).map_err(|source| {
-        InstallError::Bind {
+    let listener =
+        std::net::TcpListener::bind(config.listen()).map_err(|source| InstallError::Bind {
             address: config.listen(),
             source,
-        }
-    })?;
+        })?;
     let local_addr = listener.local_addr().map_err(|source| InstallError::Bind {
         address: config.listen(),
         source,
@@ -135,10 +134,8 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
                         return;
                     }
                 };
-                let mut ticks = tokio::time::interval_at(
-                    tokio::time::Instant::now() + interval,
-                    interval,
-                );
+                let mut ticks =
+                    tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
                 let server = crate::endpoint::serve(listener, endpoint, shutdown_rx.clone());
                 tokio::pin!(server);
                 let mut shutdown = shutdown_rx;

@@ -6,9 +6,7 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::cells::{CallCells, RealtimeCells};
 use crate::config::MAX_PROVIDERS_LIMIT;
-use crate::labels::{
-    MAX_PROVIDER_LABEL_BYTES, OVERFLOW_PROVIDER_LABEL, Operation, provider_label,
-};
+use crate::labels::{MAX_PROVIDER_LABEL_BYTES, OVERFLOW_PROVIDER_LABEL, Operation, provider_label};
 use crate::shard::Striped;
 
 /// Everything recorded for one provider label value. Per-operation cells are allocated
@@ -211,7 +209,11 @@ impl ProviderTable {
             Err(poisoned) => poisoned.into_inner().clone(),
         };
         std::iter::once(&self.overflow)
-            .chain(order.into_iter().filter_map(|index| self.slots[index].get()))
+            .chain(
+                order
+                    .into_iter()
+                    .filter_map(|index| self.slots[index].get()),
+            )
             .collect()
     }
 }

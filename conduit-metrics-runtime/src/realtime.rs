@@ -53,7 +53,10 @@ impl<'r> RealtimeSession<'r> {
     /// Records the latency of one turn in `conduit_audio_realtime_latency_seconds`.
     pub fn record_turn_latency(&self, latency: Duration) {
         let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        self.cells.local().latency.observe(&LATENCY_BOUNDS_NS, nanos);
+        self.cells
+            .local()
+            .latency
+            .observe(&LATENCY_BOUNDS_NS, nanos);
     }
 
     /// Ends the session with a reason.

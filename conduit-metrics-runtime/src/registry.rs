@@ -40,6 +40,7 @@ pub struct Registry {
 impl Registry {
     /// An empty registry bounded and windowed as `config` says.
     pub fn new(config: &MetricsConfig) -> Self {
+        crate::clock::calibrate();
         Registry {
             providers: ProviderTable::new(config.max_providers()),
             operations: std::array::from_fn(|_| Striped::new()),

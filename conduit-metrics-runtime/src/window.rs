@@ -92,8 +92,12 @@ impl Window {
         };
         let mut ratios = Ratios::default();
         for (operation, ratio) in ratios.cache_hit_ratio.iter_mut().enumerate() {
-            let hits = newest.cache[operation].0.wrapping_sub(oldest.cache[operation].0);
-            let misses = newest.cache[operation].1.wrapping_sub(oldest.cache[operation].1);
+            let hits = newest.cache[operation]
+                .0
+                .wrapping_sub(oldest.cache[operation].0);
+            let misses = newest.cache[operation]
+                .1
+                .wrapping_sub(oldest.cache[operation].1);
             *ratio = ratio_of(hits, hits.wrapping_add(misses));
         }
         for position in 0..newest.providers.len() {

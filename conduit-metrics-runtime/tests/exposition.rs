@@ -43,7 +43,10 @@ fn every_family_has_help_and_type_even_when_empty() {
     use FamilyType::*;
     assert_eq!(
         kinds,
-        [Counter, Histogram, Histogram, Gauge, Gauge, Gauge, Gauge, Counter, Histogram, Histogram, Counter]
+        [
+            Counter, Histogram, Histogram, Gauge, Gauge, Gauge, Gauge, Counter, Histogram,
+            Histogram, Counter
+        ]
     );
 }
 
@@ -70,20 +73,38 @@ fn histograms_have_the_guides_buckets_exactly() {
         .end(DisconnectReason::ServerClose);
     let text = registry.render();
     assert_eq!(
-        le_values(&text, "conduit_audio_request_duration_seconds_bucket{operation=\"tts\",provider=\"openai\""),
-        ["0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "+Inf"]
+        le_values(
+            &text,
+            "conduit_audio_request_duration_seconds_bucket{operation=\"tts\",provider=\"openai\""
+        ),
+        [
+            "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "+Inf"
+        ]
     );
     assert_eq!(
-        le_values(&text, "conduit_audio_request_size_bytes_bucket{operation=\"tts\",provider=\"openai\""),
+        le_values(
+            &text,
+            "conduit_audio_request_size_bytes_bucket{operation=\"tts\",provider=\"openai\""
+        ),
         ["1024", "10240", "102400", "1048576", "10485760", "+Inf"]
     );
     assert_eq!(
-        le_values(&text, "conduit_audio_realtime_duration_seconds_bucket{provider=\"openai\""),
-        ["1", "5", "15", "30", "60", "120", "300", "600", "1800", "3600", "+Inf"]
+        le_values(
+            &text,
+            "conduit_audio_realtime_duration_seconds_bucket{provider=\"openai\""
+        ),
+        [
+            "1", "5", "15", "30", "60", "120", "300", "600", "1800", "3600", "+Inf"
+        ]
     );
     assert_eq!(
-        le_values(&text, "conduit_audio_realtime_latency_seconds_bucket{provider=\"openai\""),
-        ["0.05", "0.1", "0.2", "0.3", "0.5", "0.75", "1", "2", "5", "+Inf"]
+        le_values(
+            &text,
+            "conduit_audio_realtime_latency_seconds_bucket{provider=\"openai\""
+        ),
+        [
+            "0.05", "0.1", "0.2", "0.3", "0.5", "0.75", "1", "2", "5", "+Inf"
+        ]
     );
     // Histograms, never summaries: no quantile lines anywhere.
     assert!(!text.contains("quantile="));
@@ -121,12 +142,18 @@ fn exact_counts_after_n_calls_per_status() {
         29.0
     );
     assert_eq!(
-        value(&text, "conduit_audio_active_operations{operation=\"transcription\"}"),
+        value(
+            &text,
+            "conduit_audio_active_operations{operation=\"transcription\"}"
+        ),
         0.0
     );
     // Operations a provider never served export nothing for it.
     assert_eq!(
-        sample(&text, "conduit_audio_requests_total{operation=\"tts\",provider=\"deepgram\",status=\"success\"}"),
+        sample(
+            &text,
+            "conduit_audio_requests_total{operation=\"tts\",provider=\"deepgram\",status=\"success\"}"
+        ),
         None
     );
 }
@@ -141,7 +168,9 @@ fn durations_land_in_their_bucket() {
     let bucket = |le: &str| {
         value(
             &text,
-            &format!("conduit_audio_request_duration_seconds_bucket{{operation=\"translation\",provider=\"azure\",le=\"{le}\"}}"),
+            &format!(
+                "conduit_audio_request_duration_seconds_bucket{{operation=\"translation\",provider=\"azure\",le=\"{le}\"}}"
+            ),
         )
     };
     assert_eq!(bucket("0.1"), 0.0);
@@ -180,7 +209,9 @@ fn dropped_calls_are_cancelled_and_panicking_calls_are_panics() {
     let status = |s: &str| {
         value(
             &text,
-            &format!("conduit_audio_requests_total{{operation=\"tts\",provider=\"openai\",status=\"{s}\"}}"),
+            &format!(
+                "conduit_audio_requests_total{{operation=\"tts\",provider=\"openai\",status=\"{s}\"}}"
+            ),
         )
     };
     assert_eq!(status("cancelled"), 1.0);
@@ -188,10 +219,16 @@ fn dropped_calls_are_cancelled_and_panicking_calls_are_panics() {
     assert_eq!(status("success"), 0.0);
     // The panic completed (it has a duration); the cancellation did not.
     assert_eq!(
-        value(&text, "conduit_audio_request_duration_seconds_count{operation=\"tts\",provider=\"openai\"}"),
+        value(
+            &text,
+            "conduit_audio_request_duration_seconds_count{operation=\"tts\",provider=\"openai\"}"
+        ),
         1.0
     );
-    assert_eq!(value(&text, "conduit_audio_active_operations{operation=\"tts\"}"), 0.0);
+    assert_eq!(
+        value(&text, "conduit_audio_active_operations{operation=\"tts\"}"),
+        0.0
+    );
 }
 
 #[test]
@@ -212,11 +249,17 @@ fn cancelled_futures_are_counted() {
     });
     let text = registry.render();
     assert_eq!(
-        value(&text, "conduit_audio_requests_total{operation=\"transcription\",provider=\"whisper\",status=\"cancelled\"}"),
+        value(
+            &text,
+            "conduit_audio_requests_total{operation=\"transcription\",provider=\"whisper\",status=\"cancelled\"}"
+        ),
         1.0
     );
     assert_eq!(
-        value(&text, "conduit_audio_active_operations{operation=\"transcription\"}"),
+        value(
+            &text,
+            "conduit_audio_active_operations{operation=\"transcription\"}"
+        ),
         0.0
     );
 }
@@ -224,19 +267,28 @@ fn cancelled_futures_are_counted() {
 #[test]
 fn size_cost_and_cache_from_an_outcome() {
     let registry = registry();
-    for (bytes, hit) in [(500u64, true), (1024, false), (20_000, true), (50_000_000, true)] {
-        registry.start_call(Operation::Tts, "elevenlabs").finish_with(
-            CallOutcome::new(Status::Success)
-                .size(bytes)
-                .cost(0.25)
-                .cache_hit(hit),
-        );
+    for (bytes, hit) in [
+        (500u64, true),
+        (1024, false),
+        (20_000, true),
+        (50_000_000, true),
+    ] {
+        registry
+            .start_call(Operation::Tts, "elevenlabs")
+            .finish_with(
+                CallOutcome::new(Status::Success)
+                    .size(bytes)
+                    .cost(0.25)
+                    .cache_hit(hit),
+            );
     }
     let text = registry.render();
     let size = |le: &str| {
         value(
             &text,
-            &format!("conduit_audio_request_size_bytes_bucket{{operation=\"tts\",provider=\"elevenlabs\",le=\"{le}\"}}"),
+            &format!(
+                "conduit_audio_request_size_bytes_bucket{{operation=\"tts\",provider=\"elevenlabs\",le=\"{le}\"}}"
+            ),
         )
     };
     assert_eq!(size("1024"), 2.0);
@@ -245,16 +297,28 @@ fn size_cost_and_cache_from_an_outcome() {
     assert_eq!(size("10485760"), 3.0);
     assert_eq!(size("+Inf"), 4.0);
     assert_eq!(
-        value(&text, "conduit_audio_request_size_bytes_sum{operation=\"tts\",provider=\"elevenlabs\"}"),
+        value(
+            &text,
+            "conduit_audio_request_size_bytes_sum{operation=\"tts\",provider=\"elevenlabs\"}"
+        ),
         50_021_524.0
     );
-    assert_eq!(value(&text, "conduit_audio_cost_dollars{operation=\"tts\"}"), 1.0);
     assert_eq!(
-        value(&text, "conduit_audio_cache_lookups_total{operation=\"tts\",result=\"hit\"}"),
+        value(&text, "conduit_audio_cost_dollars{operation=\"tts\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "conduit_audio_cache_lookups_total{operation=\"tts\",result=\"hit\"}"
+        ),
         3.0
     );
     assert_eq!(
-        value(&text, "conduit_audio_cache_lookups_total{operation=\"tts\",result=\"miss\"}"),
+        value(
+            &text,
+            "conduit_audio_cache_lookups_total{operation=\"tts\",result=\"miss\"}"
+        ),
         1.0
     );
 }
@@ -267,9 +331,18 @@ fn bad_costs_are_rejected_and_counted() {
         assert!(!registry.record_cost(Operation::Transcription, bad));
     }
     let text = registry.render();
-    assert_eq!(value(&text, "conduit_audio_cost_dollars{operation=\"transcription\"}"), 0.5);
     assert_eq!(
-        value(&text, "conduit_audio_cost_rejected_total{operation=\"transcription\"}"),
+        value(
+            &text,
+            "conduit_audio_cost_dollars{operation=\"transcription\"}"
+        ),
+        0.5
+    );
+    assert_eq!(
+        value(
+            &text,
+            "conduit_audio_cost_rejected_total{operation=\"transcription\"}"
+        ),
         4.0
     );
 }
@@ -282,7 +355,10 @@ fn realtime_sessions_end_with_a_reason_or_dropped() {
     session.record_turn_latency(Duration::from_millis(300));
     session.record_turn_latency(Duration::from_secs(9));
     assert_eq!(
-        value(&registry.render(), "conduit_audio_active_operations{operation=\"realtime\"}"),
+        value(
+            &registry.render(),
+            "conduit_audio_active_operations{operation=\"realtime\"}"
+        ),
         1.0
     );
     session.end(DisconnectReason::ClientDisconnect);
@@ -291,7 +367,9 @@ fn realtime_sessions_end_with_a_reason_or_dropped() {
     let reason = |r: &str| {
         value(
             &text,
-            &format!("conduit_audio_realtime_sessions_total{{provider=\"openai\",disconnect_reason=\"{r}\"}}"),
+            &format!(
+                "conduit_audio_realtime_sessions_total{{provider=\"openai\",disconnect_reason=\"{r}\"}}"
+            ),
         )
     };
     assert_eq!(reason("client_disconnect"), 1.0);
@@ -300,7 +378,9 @@ fn realtime_sessions_end_with_a_reason_or_dropped() {
     let latency = |le: &str| {
         value(
             &text,
-            &format!("conduit_audio_realtime_latency_seconds_bucket{{provider=\"openai\",le=\"{le}\"}}"),
+            &format!(
+                "conduit_audio_realtime_latency_seconds_bucket{{provider=\"openai\",le=\"{le}\"}}"
+            ),
         )
     };
     assert_eq!(latency("0.05"), 1.0);
@@ -308,14 +388,26 @@ fn realtime_sessions_end_with_a_reason_or_dropped() {
     assert_eq!(latency("5"), 2.0);
     assert_eq!(latency("+Inf"), 3.0);
     assert_eq!(
-        value(&text, "conduit_audio_realtime_latency_seconds_sum{provider=\"openai\"}"),
+        value(
+            &text,
+            "conduit_audio_realtime_latency_seconds_sum{provider=\"openai\"}"
+        ),
         9.34
     );
     assert_eq!(
-        value(&text, "conduit_audio_realtime_duration_seconds_count{provider=\"openai\"}"),
+        value(
+            &text,
+            "conduit_audio_realtime_duration_seconds_count{provider=\"openai\"}"
+        ),
         2.0
     );
-    assert_eq!(value(&text, "conduit_audio_active_operations{operation=\"realtime\"}"), 0.0);
+    assert_eq!(
+        value(
+            &text,
+            "conduit_audio_active_operations{operation=\"realtime\"}"
+        ),
+        0.0
+    );
 }
 
 #[test]
@@ -338,10 +430,16 @@ fn providers_past_the_bound_fold_into_other() {
         ["other", "provider-0", "provider-1", "provider-2"]
     );
     assert_eq!(
-        value(&text, "conduit_audio_requests_total{operation=\"tts\",provider=\"other\",status=\"success\"}"),
+        value(
+            &text,
+            "conduit_audio_requests_total{operation=\"tts\",provider=\"other\",status=\"success\"}"
+        ),
         7.0
     );
-    assert_eq!(value(&text, "conduit_audio_provider_labels_folded_total"), 7.0);
+    assert_eq!(
+        value(&text, "conduit_audio_provider_labels_folded_total"),
+        7.0
+    );
 }
 
 #[test]
@@ -360,19 +458,49 @@ fn hostile_provider_names_are_escaped() {
 #[test]
 fn windowed_gauges_appear_after_a_tick() {
     let registry = registry();
-    registry.start_call(Operation::Tts, "openai").finish(Status::Success);
-    registry.start_call(Operation::Tts, "openai").finish(Status::RateLimited);
-    registry.start_call(Operation::Tts, "openai").finish(Status::Cancelled);
+    registry
+        .start_call(Operation::Tts, "openai")
+        .finish(Status::Success);
+    registry
+        .start_call(Operation::Tts, "openai")
+        .finish(Status::RateLimited);
+    registry
+        .start_call(Operation::Tts, "openai")
+        .finish(Status::Cancelled);
     registry.record_cache_lookup(Operation::Tts, true);
     registry.record_health_check("openai", true);
-    assert_eq!(sample(&registry.render(), "conduit_audio_provider_error_rate{provider=\"openai\"}"), None);
+    assert_eq!(
+        sample(
+            &registry.render(),
+            "conduit_audio_provider_error_rate{provider=\"openai\"}"
+        ),
+        None
+    );
     registry.tick();
     let text = registry.render();
-    assert_eq!(value(&text, "conduit_audio_provider_error_rate{provider=\"openai\"}"), 0.5);
-    assert_eq!(value(&text, "conduit_audio_provider_uptime_ratio{provider=\"openai\"}"), 1.0);
-    assert_eq!(value(&text, "conduit_audio_cache_hit_ratio{operation=\"tts\"}"), 1.0);
     assert_eq!(
-        value(&text, "conduit_audio_health_checks_total{provider=\"openai\",result=\"pass\"}"),
+        value(
+            &text,
+            "conduit_audio_provider_error_rate{provider=\"openai\"}"
+        ),
+        0.5
+    );
+    assert_eq!(
+        value(
+            &text,
+            "conduit_audio_provider_uptime_ratio{provider=\"openai\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&text, "conduit_audio_cache_hit_ratio{operation=\"tts\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "conduit_audio_health_checks_total{provider=\"openai\",result=\"pass\"}"
+        ),
         1.0
     );
 }

@@ -1,0 +1,297 @@
+//! Configuration from the guide's appsettings.json, TOML, JSON, the environment and the
+//! builder; every bad value is an error naming the option and the value.
+
+use std::time::Duration;
+
+use conduit_metrics_runtime::{ConfigError, ConfigOption, MetricsConfig};
+
+fn write(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn the_guides_appsettings_json_verbatim() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/appsettings.guide.json"
+    );
+    let config = MetricsConfig::from_file(path).unwrap();
+    assert_eq!(config.export_interval(), Duration::from_secs(15));
+    assert_eq!(config.metrics_window(), Duration::from_secs(300));
+    assert_eq!(config.cache_expiration(), Duration::from_secs(10));
+    // Options the guide's file does not set keep their defaults.
+    assert_eq!(config.listen().to_string(), "127.0.0.1:9000");
+    assert_eq!(config.path(), "/metrics");
+    assert_eq!(config.max_providers(), 32);
+}
+
+#[test]
+fn the_guides_programmatic_example_as_a_builder() {
+    let config = MetricsConfig::builder()
+        .export_interval(Duration::from_secs(30))
+        .metrics_window(Duration::from_secs(600))
+        .cache_expiration(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert_eq!(config.export_interval(), Duration::from_secs(30));
+    assert_eq!(config.metrics_window(), Duration::from_secs(600));
+    assert_eq!(config.cache_expiration(), Duration::from_secs(5));
+}
+
+#[test]
+fn appsettings_with_other_sections_and_all_options() {
+    let (_dir, path) = write(
+        "appsettings.json",
+        r#"{
+          "Logging": { "LogLevel": { "Default": "Information" } },
+          "PrometheusMetrics": {
+            "ExportInterval": "00:00:30",
+            "MetricsWindow": "00:10:00",
+            "CacheExpiration": "00:00:05",
+            "Listen": "0.0.0.0:9100",
+            "Path": "/internal/metrics",
+            "MaxProviders": 64
+          }
+        }"#,
+    );
+    let config = MetricsConfig::from_file(&path).unwrap();
+    assert_eq!(config.export_interval(), Duration::from_secs(30));
+    assert_eq!(config.metrics_window(), Duration::from_secs(600));
+    assert_eq!(config.listen().to_string(), "0.0.0.0:9100");
+    assert_eq!(config.path(), "/internal/metrics");
+    assert_eq!(config.max_providers(), 64);
+}
+
+#[test]
+fn toml_with_human_durations() {
+    let (_dir, path) = write(
+        "metrics.toml",
+        "export_interval = \"30s\"\nmetrics_window = \"10m\"\ncache_expiration = \"2s 500ms\"\nlisten = \"[::1]:0\"\nmax_providers = 8\n",
+    );
+    let config = MetricsConfig::from_file(&path).unwrap();
+    assert_eq!(config.export_interval(), Duration::from_secs(30));
+    assert_eq!(config.metrics_window(), Duration::from_secs(600));
+    assert_eq!(config.cache_expiration(), Duration::from_millis(2500));
+    assert_eq!(config.listen().to_string(), "[::1]:0");
+    assert_eq!(config.max_providers(), 8);
+
+    let (_dir, path) = write(
+        "metrics.toml",
+        "[PrometheusMetrics]\nExportInterval = \"00:00:20\"\n",
+    );
+    assert_eq!(
+        MetricsConfig::from_file(&path).unwrap().export_interval(),
+        Duration::from_secs(20)
+    );
+}
+
+#[test]
+fn flat_json_with_human_durations() {
+    let config =
+        MetricsConfig::from_json_str(r#"{"metrics_window": "15m", "path": "/m"}"#, "inline")
+            .unwrap();
+    assert_eq!(config.metrics_window(), Duration::from_secs(900));
+    assert_eq!(config.path(), "/m");
+}
+
+fn invalid(result: Result<MetricsConfig, ConfigError>) -> (ConfigOption, String, String) {
+    match result {
+        Err(ConfigError::InvalidValue {
+            option,
+            value,
+            reason,
+            ..
+        }) => (option, value, reason),
+        other => panic!("expected an invalid value, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_values_name_the_option_and_the_value() {
+    let cases = [
+        (
+            r#"{"ExportInterval": "soon"}"#,
+            ConfigOption::ExportInterval,
+            "soon",
+        ),
+        (
+            r#"{"ExportInterval": 15}"#,
+            ConfigOption::ExportInterval,
+            "15",
+        ),
+        (
+            r#"{"ExportInterval": "00:00:00"}"#,
+            ConfigOption::ExportInterval,
+            "0s",
+        ),
+        (
+            r#"{"MetricsWindow": "00:61:00"}"#,
+            ConfigOption::MetricsWindow,
+            "00:61:00",
+        ),
+        (
+            r#"{"MetricsWindow": "5s"}"#,
+            ConfigOption::MetricsWindow,
+            "5s",
+        ),
+        (
+            r#"{"CacheExpiration": "-00:00:01"}"#,
+            ConfigOption::CacheExpiration,
+            "-00:00:01",
+        ),
+        (
+            r#"{"Listen": "localhost"}"#,
+            ConfigOption::Listen,
+            "localhost",
+        ),
+        (r#"{"Path": "metrics"}"#, ConfigOption::Path, "metrics"),
+        (r#"{"MaxProviders": 0}"#, ConfigOption::MaxProviders, "0"),
+        (
+            r#"{"MaxProviders": "many"}"#,
+            ConfigOption::MaxProviders,
+            "many",
+        ),
+        (
+            r#"{"MaxProviders": 100000}"#,
+            ConfigOption::MaxProviders,
+            "100000",
+        ),
+        (
+            r#"{"ExportInterval": "1s", "MetricsWindow": "1d"}"#,
+            ConfigOption::MetricsWindow,
+            "1day",
+        ),
+    ];
+    for (json, option, value) in cases {
+        let (got_option, got_value, reason) =
+            invalid(MetricsConfig::from_json_str(json, "test.json"));
+        assert_eq!(
+            (got_option, got_value.as_str()),
+            (option, value),
+            "{json}: {reason}"
+        );
+    }
+    let error =
+        MetricsConfig::from_json_str(r#"{"ExportInterval": "soon"}"#, "test.json").unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with("invalid ExportInterval \"soon\" (from test.json): "),
+        "{message}"
+    );
+    assert!(message.contains("\"15s\""), "{message}");
+}
+
+#[test]
+fn unknown_keys_and_syntax_errors() {
+    let error = MetricsConfig::from_json_str(
+        r#"{"PrometheusMetrics": {"ExportIntervall": "00:00:15"}}"#,
+        "appsettings.json",
+    )
+    .unwrap_err();
+    assert!(matches!(&error, ConfigError::UnknownOption { key, .. } if key == "ExportIntervall"));
+    assert!(
+        error
+            .to_string()
+            .contains("known options: ExportInterval, MetricsWindow")
+    );
+
+    let error =
+        MetricsConfig::from_json_str("{\n  \"Path\": \"/m\",,\n}", "broken.json").unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("broken.json is not valid JSON"),
+        "{message}"
+    );
+    assert!(message.contains("line 2"), "{message}");
+
+    let error = MetricsConfig::from_toml_str("path = ", "broken.toml").unwrap_err();
+    assert!(error.to_string().contains("broken.toml is not valid TOML"));
+
+    let error = MetricsConfig::from_json_str("[1, 2]", "list.json").unwrap_err();
+    assert!(error.to_string().contains("top level must be an object"));
+
+    let error = MetricsConfig::from_file("/nonexistent/appsettings.json").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("cannot read metrics configuration /nonexistent/appsettings.json")
+    );
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn environment_variables() {
+    let config = MetricsConfig::default()
+        .with_vars(vars(&[
+            ("CONDUIT_METRICS_EXPORT_INTERVAL", "30s"),
+            ("CONDUIT_METRICS_METRICS_WINDOW", "00:10:00"),
+            ("CONDUIT_METRICS_CACHE_EXPIRATION", "0s"),
+            ("CONDUIT_METRICS_LISTEN", "127.0.0.1:0"),
+            ("CONDUIT_METRICS_PATH", "/custom"),
+            ("CONDUIT_METRICS_MAX_PROVIDERS", "5"),
+            ("PATH", "/usr/bin"),
+        ]))
+        .unwrap();
+    assert_eq!(config.export_interval(), Duration::from_secs(30));
+    assert_eq!(config.metrics_window(), Duration::from_secs(600));
+    assert_eq!(config.cache_expiration(), Duration::ZERO);
+    assert_eq!(config.listen().port(), 0);
+    assert_eq!(config.path(), "/custom");
+    assert_eq!(config.max_providers(), 5);
+
+    let error = MetricsConfig::default()
+        .with_vars(vars(&[("CONDUIT_METRICS_EXPORT_INTERVAL", "fast")]))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("invalid ExportInterval \"fast\" (from CONDUIT_METRICS_EXPORT_INTERVAL)"),
+        "{error}"
+    );
+    let error = MetricsConfig::default()
+        .with_vars(vars(&[("CONDUIT_METRICS_WINDOW", "5m")]))
+        .unwrap_err();
+    assert!(
+        matches!(error, ConfigError::UnknownOption { ref key, .. } if key == "CONDUIT_METRICS_WINDOW")
+    );
+}
+
+#[test]
+fn builder_validates_and_accepts_text_options() {
+    let error = MetricsConfig::builder()
+        .export_interval(Duration::from_secs(60))
+        .metrics_window(Duration::from_secs(30))
+        .build()
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("must be at least ExportInterval (1m)"),
+        "{error}"
+    );
+
+    let config = MetricsConfig::builder()
+        .option(ConfigOption::Listen, "127.0.0.1:0")
+        .option(ConfigOption::MetricsWindow, "00:01:00")
+        .build()
+        .unwrap();
+    assert_eq!(config.metrics_window(), Duration::from_secs(60));
+    let error = MetricsConfig::builder()
+        .option(ConfigOption::Listen, "nowhere")
+        .build()
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("invalid Listen \"nowhere\" (from builder)")
+    );
+}

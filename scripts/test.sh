@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace from a fresh clone, installing what the
+# tests need first. This is the command README.md documents and .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use: promtool and prometheus (package `prometheus`).
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo nextest run"
+cargo nextest run --workspace --locked --no-fail-fast
+echo "==> doctests"
+cargo test --workspace --doc --locked
