@@ -5,9 +5,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use crate::cells::{CallCells, DURATION_BOUNDS_NS, SIZE_BOUNDS};
+use crate::cells::{CallCells, DURATION_BOUNDS_NS, RealtimeCells, SESSION_BOUNDS_NS, SIZE_BOUNDS};
 use crate::clock::Timestamp;
-use crate::labels::{Operation, Status};
+use crate::labels::{DisconnectReason, Operation, Status};
 use crate::providers::Slot;
 use crate::registry::{Registry, global};
 use crate::shard::Striped;
@@ -26,6 +26,7 @@ pub struct CallOutcome {
     size: Option<u64>,
     cost: Option<f64>,
     cache_hit: Option<bool>,
+    disconnect_reason: Option<DisconnectReason>,
 }
 
 impl CallOutcome {
@@ -36,6 +37,7 @@ impl CallOutcome {
             size: None,
             cost: None,
             cache_hit: None,
+            disconnect_reason: None,
         }
     }
 
@@ -57,9 +59,32 @@ impl CallOutcome {
         self
     }
 
+    /// Why the realtime session this call ran ended (realtime calls only; see
+    /// [`CallSite::start_session`]).
+    pub const fn disconnect_reason(mut self, reason: DisconnectReason) -> Self {
+        self.disconnect_reason = Some(reason);
+        self
+    }
+
     /// The status.
     pub const fn status(&self) -> Status {
         self.status
+    }
+
+    /// The disconnect reason of a realtime call: the one given, else what the status
+    /// implies (success: the client left; a timeout: `timeout`; the provider down:
+    /// `provider_error`; other errors: `error`; cancelled or panicked: `dropped`).
+    pub const fn effective_disconnect_reason(&self) -> DisconnectReason {
+        if let Some(reason) = self.disconnect_reason {
+            return reason;
+        }
+        match self.status {
+            Status::Success => DisconnectReason::ClientDisconnect,
+            Status::Timeout => DisconnectReason::Timeout,
+            Status::ProviderUnavailable => DisconnectReason::ProviderError,
+            Status::Cancelled | Status::Panic => DisconnectReason::Dropped,
+            Status::Error | Status::RateLimited | Status::InvalidRequest => DisconnectReason::Error,
+        }
     }
 }
 
@@ -82,6 +107,8 @@ impl CallOutcome {
 pub struct ActiveCall<'r> {
     registry: &'r Registry,
     cells: &'r Striped<CallCells>,
+    /// Set when the call is a whole realtime session.
+    session: Option<&'r Striped<RealtimeCells>>,
     operation: Operation,
     started: Timestamp,
     finished: bool,
@@ -89,7 +116,12 @@ pub struct ActiveCall<'r> {
 
 impl<'r> ActiveCall<'r> {
     #[inline]
-    fn start(registry: &'r Registry, cells: &'r Striped<CallCells>, operation: Operation) -> Self {
+    fn start(
+        registry: &'r Registry,
+        cells: &'r Striped<CallCells>,
+        session: Option<&'r Striped<RealtimeCells>>,
+        operation: Operation,
+    ) -> Self {
         registry
             .operation(operation)
             .local()
@@ -98,6 +130,7 @@ impl<'r> ActiveCall<'r> {
         ActiveCall {
             registry,
             cells,
+            session,
             operation,
             started: Timestamp::now(),
             finished: false,
@@ -136,6 +169,12 @@ impl<'r> ActiveCall<'r> {
         if let Some(hit) = outcome.cache_hit {
             self.registry.record_cache_lookup(self.operation, hit);
         }
+        if let Some(session) = self.session {
+            let session = session.local();
+            let reason = outcome.effective_disconnect_reason();
+            session.sessions[reason.index()].fetch_add(1, Relaxed);
+            session.duration.observe(&SESSION_BOUNDS_NS, elapsed);
+        }
     }
 }
 
@@ -158,7 +197,7 @@ impl Registry {
     #[inline]
     pub fn start_call(&self, operation: Operation, provider: &str) -> ActiveCall<'_> {
         let series = self.provider(provider);
-        ActiveCall::start(self, series.calls(operation), operation)
+        ActiveCall::start(self, series.calls(operation), None, operation)
     }
 }
 
@@ -229,7 +268,24 @@ impl CallSite {
         let registry = global();
         let slot = self.slot_for(registry, provider);
         let cells = registry.series_at(slot).calls(self.operation);
-        ActiveCall::start(registry, cells, self.operation)
+        ActiveCall::start(registry, cells, None, self.operation)
+    }
+
+    /// Starts a call that is a whole realtime session: besides the call families it
+    /// records `conduit_audio_realtime_sessions_total` (by the outcome's
+    /// [disconnect reason](CallOutcome::effective_disconnect_reason)) and
+    /// `conduit_audio_realtime_duration_seconds` when it ends. The active gauge counts it
+    /// once.
+    #[inline]
+    pub fn start_session(&self, provider: &str) -> ActiveCall<'static> {
+        let registry = global();
+        let series = registry.series_at(self.slot_for(registry, provider));
+        ActiveCall::start(
+            registry,
+            series.calls(self.operation),
+            Some(series.realtime()),
+            self.operation,
+        )
     }
 
     #[inline]

@@ -1,0 +1,314 @@
+//! Parsing `#[audio_metric(...)]` arguments into a typed struct, and checking them
+//! against the function they instrument. Every problem found is collected, so a user
+//! sees all of them in one build.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprClosure, FnArg, Ident, Lit, Pat, Path, Token};
+
+use crate::suggest::closest;
+
+/// The operations, as written in the attribute, and their `Operation` variant names.
+pub(crate) const OPERATIONS: [(&str, &str); 4] = [
+    ("transcription", "Transcription"),
+    ("tts", "Tts"),
+    ("translation", "Translation"),
+    ("realtime", "Realtime"),
+];
+
+const KEYS: [&str; 7] = [
+    "operation",
+    "provider",
+    "size",
+    "cost",
+    "cache_hit",
+    "disconnect_reason",
+    "crate",
+];
+
+/// Collects errors so they can be reported together.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(existing) => existing.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// One `key = value` pair as written.
+struct RawArg {
+    key: Ident,
+    value: Expr,
+}
+
+impl Parse for RawArg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `crate` is a keyword, so keys are parsed as any identifier.
+        let key = Ident::parse_any(input)?;
+        let _: Token![=] = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                format!("expected `=` after `{key}`: write `{key} = <value>`"),
+            )
+        })?;
+        let value = input.parse()?;
+        Ok(RawArg { key, value })
+    }
+}
+
+/// The operation, validated.
+pub(crate) struct OperationArg {
+    /// `Operation` variant name (`Transcription`).
+    pub(crate) variant: Ident,
+    pub(crate) is_realtime: bool,
+}
+
+/// A closure over the Ok value, with the key it was given for (for error spans).
+pub(crate) struct OkClosure {
+    pub(crate) key: Ident,
+    pub(crate) closure: ExprClosure,
+}
+
+/// `size`: an expression evaluated before the body, or a closure over the Ok value.
+pub(crate) enum SizeArg {
+    BeforeBody(Expr),
+    OfOk(OkClosure),
+}
+
+/// The attribute's arguments, typed.
+#[derive(Default)]
+pub(crate) struct AudioMetricArgs {
+    pub(crate) operation: Option<OperationArg>,
+    pub(crate) provider: Option<Expr>,
+    pub(crate) size: Option<SizeArg>,
+    pub(crate) cost: Option<OkClosure>,
+    pub(crate) cache_hit: Option<OkClosure>,
+    pub(crate) disconnect_reason: Option<OkClosure>,
+    pub(crate) krate: Option<Path>,
+}
+
+impl AudioMetricArgs {
+    /// Parses the attribute; problems that are not syntax errors go to `errors` and
+    /// leave the argument unset.
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> syn::Result<Self> {
+        let raw = Punctuated::<RawArg, Token![,]>::parse_terminated.parse2(tokens)?;
+        let mut args = AudioMetricArgs::default();
+        let mut seen: Vec<String> = Vec::new();
+        let mut operation_seen = false;
+        for RawArg { key, value } in raw {
+            let name = key.unraw().to_string();
+            if seen.contains(&name) {
+                errors.push(syn::Error::new(
+                    key.span(),
+                    format!("duplicate key `{name}`: each key may appear once"),
+                ));
+                continue;
+            }
+            seen.push(name.clone());
+            match name.as_str() {
+                "operation" => {
+                    operation_seen = true;
+                    args.operation = parse_operation(&value, errors);
+                }
+                "provider" => args.provider = Some(value),
+                "size" => {
+                    args.size = Some(match value {
+                        Expr::Closure(closure) => SizeArg::OfOk(ok_closure(key, closure, errors)),
+                        other => SizeArg::BeforeBody(other),
+                    })
+                }
+                "cost" | "cache_hit" | "disconnect_reason" => {
+                    let Some(closure) = expect_closure(&key, value, errors) else {
+                        continue;
+                    };
+                    let closure = ok_closure(key, closure, errors);
+                    match name.as_str() {
+                        "cost" => args.cost = Some(closure),
+                        "cache_hit" => args.cache_hit = Some(closure),
+                        _ => args.disconnect_reason = Some(closure),
+                    }
+                }
+                "crate" => match value {
+                    Expr::Path(path) if path.qself.is_none() => args.krate = Some(path.path),
+                    other => errors.push(syn::Error::new(
+                        other.span(),
+                        "`crate` must be a path, e.g. `crate = ::my_reexport::conduit_metrics_runtime`",
+                    )),
+                },
+                _ => {
+                    let hint = closest(&name, &KEYS)
+                        .map(|best| format!("did you mean `{best}`? "))
+                        .unwrap_or_default();
+                    errors.push(syn::Error::new(
+                        key.span(),
+                        format!(
+                            "unknown key `{name}`; {hint}expected one of: {}",
+                            KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if !operation_seen {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "missing `operation`: add `operation = \"...\"`, one of: {}",
+                    operation_list()
+                ),
+            ));
+        }
+        Ok(args)
+    }
+
+    /// Checks the arguments against the function: a provider must be known, closures
+    /// need a `Result`, and `disconnect_reason` needs a realtime operation.
+    pub(crate) fn check_against(
+        &mut self,
+        signature: &syn::Signature,
+        returns_result: bool,
+        errors: &mut Errors,
+    ) {
+        if self.provider.is_none() {
+            match provider_parameter(signature) {
+                Some(parameter) => {
+                    self.provider = Some(Expr::Path(syn::ExprPath {
+                        attrs: Vec::new(),
+                        qself: None,
+                        path: parameter.into(),
+                    }))
+                }
+                None => errors.push(syn::Error::new(
+                    Span::call_site(),
+                    format!(
+                        "no provider: add `provider = <expression>` (any `AsRef<str>`, e.g. `provider = self.name()`), or give `fn {}` a parameter named `provider`",
+                        signature.ident
+                    ),
+                )),
+            }
+        }
+        if !returns_result {
+            let size_closure = match &self.size {
+                Some(SizeArg::OfOk(closure)) => Some(closure),
+                _ => None,
+            };
+            for closure in [
+                size_closure,
+                self.cost.as_ref(),
+                self.cache_hit.as_ref(),
+                self.disconnect_reason.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                errors.push(syn::Error::new(
+                    closure.key.span(),
+                    format!(
+                        "`{}` is a closure over the Ok value, but `fn {}` does not return a `Result`; closures over the returned value need `-> Result<T, E>`",
+                        closure.key, signature.ident
+                    ),
+                ));
+            }
+        }
+        if let (Some(closure), Some(operation)) = (&self.disconnect_reason, &self.operation) {
+            if !operation.is_realtime {
+                errors.push(syn::Error::new(
+                    closure.key.span(),
+                    "`disconnect_reason` only applies to `operation = \"realtime\"`",
+                ));
+            }
+        }
+    }
+}
+
+fn operation_list() -> String {
+    OPERATIONS.map(|(name, _)| format!("\"{name}\"")).join(", ")
+}
+
+fn parse_operation(value: &Expr, errors: &mut Errors) -> Option<OperationArg> {
+    let Expr::Lit(syn::ExprLit {
+        lit: Lit::Str(text),
+        ..
+    }) = value
+    else {
+        errors.push(syn::Error::new(
+            value.span(),
+            format!(
+                "`operation` must be a string literal, one of: {}",
+                operation_list()
+            ),
+        ));
+        return None;
+    };
+    let written = text.value();
+    match OPERATIONS.iter().find(|(name, _)| *name == written) {
+        Some((name, variant)) => Some(OperationArg {
+            variant: Ident::new(variant, text.span()),
+            is_realtime: *name == "realtime",
+        }),
+        None => {
+            let names = OPERATIONS.map(|(name, _)| name);
+            let hint = closest(&written, &names)
+                .map(|best| format!("did you mean \"{best}\"? "))
+                .unwrap_or_default();
+            errors.push(syn::Error::new(
+                text.span(),
+                format!(
+                    "unknown operation \"{written}\"; {hint}expected one of: {}",
+                    operation_list()
+                ),
+            ));
+            None
+        }
+    }
+}
+
+fn expect_closure(key: &Ident, value: Expr, errors: &mut Errors) -> Option<ExprClosure> {
+    match value {
+        Expr::Closure(closure) => Some(closure),
+        other => {
+            let example = match key.to_string().as_str() {
+                "cost" => "cost = |t| t.cost_usd",
+                "cache_hit" => "cache_hit = |t| t.from_cache",
+                _ => "disconnect_reason = |s| s.reason",
+            };
+            errors.push(syn::Error::new(
+                other.span(),
+                format!("`{key}` takes a closure over the Ok value, e.g. `{example}`"),
+            ));
+            None
+        }
+    }
+}
+
+fn ok_closure(key: Ident, closure: ExprClosure, errors: &mut Errors) -> OkClosure {
+    if closure.inputs.len() != 1 {
+        errors.push(syn::Error::new(
+            closure.or1_token.span(),
+            format!("the `{key}` closure takes exactly one parameter, a reference to the Ok value"),
+        ));
+    }
+    OkClosure { key, closure }
+}
+
+/// The function's parameter named `provider`, if any.
+fn provider_parameter(signature: &syn::Signature) -> Option<Ident> {
+    signature.inputs.iter().find_map(|input| match input {
+        FnArg::Typed(typed) => match &*typed.pat {
+            Pat::Ident(pat) if pat.ident == "provider" => Some(pat.ident.clone()),
+            _ => None,
+        },
+        FnArg::Receiver(_) => None,
+    })
+}

@@ -1,0 +1,452 @@
+//! Expansion of `#[audio_metric]`: the function keeps its signature; its body runs inside
+//! a call recorded through `__private::CallSite`, and its result picks the outcome.
+//!
+//! ```text
+//! async fn transcribe(&self, audio: &[u8]) -> Result<Transcript, AudioError> {
+//!     static __CONDUIT_CALL_SITE: CallSite = CallSite::new(Operation::Transcription);
+//!     let __conduit_call = __CONDUIT_CALL_SITE.start(provider_str(&(self.name())));
+//!     let __conduit_result: Result<Transcript, AudioError> = async move { BODY }.await;
+//!     let __conduit_outcome = match &__conduit_result {
+//!         Ok(__conduit_value) => CallOutcome::new(Status::Success).cost(...),
+//!         Err(__conduit_error) => CallOutcome::new((&ErrorStatus(__conduit_error)).status()),
+//!     };
+//!     __conduit_call.finish_with(__conduit_outcome);
+//!     __conduit_result
+//! }
+//! ```
+//! The guard in `__conduit_call` records `cancelled` if the future is dropped first and
+//! `panic` if the body unwinds.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{Block, Expr, ItemFn, ReturnType, Type};
+
+use crate::args::{AudioMetricArgs, Errors, OkClosure, SizeArg};
+
+pub(crate) fn audio_metric(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let parsed = AudioMetricArgs::parse(args, &mut errors);
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let mut error = syn::Error::new(
+                first_token_span(&item),
+                "#[audio_metric] applies to functions and methods with a body",
+            );
+            if let Err(args_error) = parsed {
+                error.combine(args_error);
+            }
+            return Err(error);
+        }
+    };
+    let mut args = parsed?;
+    if let Some(constness) = &function.sig.constness {
+        errors.push(syn::Error::new(
+            constness.span(),
+            "#[audio_metric] cannot instrument a `const fn`: recording reads the clock",
+        ));
+    }
+    let shape = BodyShape::of(&function);
+    args.check_against(&function.sig, shape.returns_result(), &mut errors);
+    errors.finish()?;
+    Ok(expand(&args, function, shape))
+}
+
+fn first_token_span(item: &TokenStream) -> Span {
+    item.clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span())
+}
+
+/// How the function produces its value.
+enum BodyShape {
+    /// `async fn`: the body becomes an inner async block.
+    Async { output: Option<Type> },
+    /// `fn`: the body becomes an immediately called closure.
+    Sync { output: Option<Type> },
+    /// A method rewritten by `#[async_trait]`: `Box::pin(async move { .. })` returning
+    /// `Pin<Box<dyn Future<Output = T>>>`; the inner async block is instrumented.
+    AsyncTrait { output: Type },
+}
+
+impl BodyShape {
+    fn of(function: &ItemFn) -> BodyShape {
+        let output = match &function.sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some((**ty).clone()),
+        };
+        if function.sig.asyncness.is_some() {
+            return BodyShape::Async { output };
+        }
+        if let Some(output) = output.as_ref().and_then(boxed_future_output) {
+            if async_trait_body(&function.block).is_some() {
+                return BodyShape::AsyncTrait { output };
+            }
+        }
+        BodyShape::Sync { output }
+    }
+
+    fn output(&self) -> Option<&Type> {
+        match self {
+            BodyShape::Async { output } | BodyShape::Sync { output } => output.as_ref(),
+            BodyShape::AsyncTrait { output } => Some(output),
+        }
+    }
+
+    fn returns_result(&self) -> bool {
+        self.output().is_some_and(is_result_type)
+    }
+}
+
+/// Whether a type is written as a `Result` (`Result<T, E>`, `io::Result<T>`, or an alias
+/// whose name ends in `Result`, such as `TtsResult`).
+fn is_result_type(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident.to_string().ends_with("Result")),
+        Type::Paren(inner) => is_result_type(&inner.elem),
+        Type::Group(inner) => is_result_type(&inner.elem),
+        _ => false,
+    }
+}
+
+/// `T` of `Pin<Box<dyn Future<Output = T> + ...>>`.
+fn boxed_future_output(ty: &Type) -> Option<Type> {
+    let pin = last_segment_named(ty, "Pin")?;
+    let boxed = single_type_argument(pin)?;
+    let boxed = last_segment_named(boxed, "Box")?;
+    let Type::TraitObject(object) = single_type_argument(boxed)? else {
+        return None;
+    };
+    object.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let future = bound.path.segments.last()?;
+        if future.ident != "Future" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(arguments) = &future.arguments else {
+            return None;
+        };
+        arguments.args.iter().find_map(|argument| match argument {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                Some(assoc.ty.clone())
+            }
+            _ => None,
+        })
+    })
+}
+
+fn last_segment_named<'a>(ty: &'a Type, name: &str) -> Option<&'a syn::PathSegment> {
+    match ty {
+        Type::Path(path) => path.path.segments.last().filter(|s| s.ident == name),
+        _ => None,
+    }
+}
+
+fn single_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    arguments.args.iter().find_map(|argument| match argument {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+/// The `async move { .. }` inside `Box::pin(..)` when that call ends the block.
+fn async_trait_body(block: &Block) -> Option<&syn::ExprAsync> {
+    let Some(syn::Stmt::Expr(Expr::Call(call), None)) = block.stmts.last() else {
+        return None;
+    };
+    let Expr::Path(function) = &*call.func else {
+        return None;
+    };
+    let is_box_pin = function
+        .path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect::<Vec<_>>()
+        .ends_with(&["Box".to_owned(), "pin".to_owned()]);
+    match (is_box_pin, call.args.len(), call.args.first()) {
+        (true, 1, Some(Expr::Async(inner))) => Some(inner),
+        _ => None,
+    }
+}
+
+/// The type used to annotate the body's value: the return type with each `impl Trait`
+/// replaced by `_` (not allowed in a `let`), or `None` when nothing is left to say.
+fn annotation(output: Option<&Type>) -> Option<Type> {
+    struct ImplToInfer;
+    impl VisitMut for ImplToInfer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(_) = ty {
+                *ty = syn::parse_quote!(_);
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = match output {
+        None => return Some(syn::parse_quote!(())),
+        Some(ty) => ty.clone(),
+    };
+    ImplToInfer.visit_type_mut(&mut ty);
+    (!matches!(ty, Type::Infer(_))).then_some(ty)
+}
+
+fn expand(args: &AudioMetricArgs, mut function: ItemFn, shape: BodyShape) -> TokenStream {
+    let krate = args
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::conduit_metrics_runtime), |path| quote!(#path));
+    let private = quote!(#krate::__private);
+    let annotated = annotation(shape.output());
+    let value_type = annotated.as_ref().map(|ty| quote!(: #ty));
+
+    let instrumented = |body: TokenStream| -> TokenStream {
+        let recording = Recording {
+            args,
+            private: &private,
+            returns_result: shape.returns_result(),
+        };
+        let start = recording.start();
+        let size_before = recording.size_before_body();
+        let outcome = recording.outcome();
+        quote! {
+            #start
+            #size_before
+            let __conduit_result #value_type = #body;
+            #outcome
+            __conduit_call.finish_with(__conduit_outcome);
+            __conduit_result
+        }
+    };
+
+    match &shape {
+        BodyShape::Async { .. } => {
+            let block = &function.block;
+            let body = instrumented(quote!(async move #block.await));
+            *function.block = syn::parse_quote!({ #body });
+        }
+        BodyShape::Sync { .. } => {
+            let block = &function.block;
+            let returns = annotated.as_ref().map(|ty| quote!(-> #ty));
+            let body = instrumented(quote!((move || #returns #block)()));
+            *function.block = syn::parse_quote!({
+                #[allow(clippy::redundant_closure_call)]
+                { #body }
+            });
+        }
+        BodyShape::AsyncTrait { .. } => {
+            if let Some(syn::Stmt::Expr(Expr::Call(call), None)) = function.block.stmts.last_mut() {
+                if let Some(Expr::Async(inner)) = call.args.first_mut() {
+                    let original = inner.clone();
+                    let body = instrumented(quote!(#original.await));
+                    *inner = syn::parse_quote!(async move { #body });
+                }
+            }
+        }
+    }
+    quote!(#function)
+}
+
+/// Generates the statements around the body.
+struct Recording<'a> {
+    args: &'a AudioMetricArgs,
+    private: &'a TokenStream,
+    returns_result: bool,
+}
+
+impl Recording<'_> {
+    fn start(&self) -> TokenStream {
+        let private = self.private;
+        let Some(operation) = &self.args.operation else {
+            return TokenStream::new();
+        };
+        let variant = &operation.variant;
+        let start = if operation.is_realtime {
+            quote!(start_session)
+        } else {
+            quote!(start)
+        };
+        // Spanned at the user's expression, so a type error points at it.
+        let provider =
+            self.args.provider.as_ref().map(
+                |provider| quote_spanned!(provider.span()=> #private::provider_str(&(#provider))),
+            );
+        quote! {
+            static __CONDUIT_CALL_SITE: #private::CallSite =
+                #private::CallSite::new(#private::Operation::#variant);
+            let __conduit_call = __CONDUIT_CALL_SITE.#start(#provider);
+        }
+    }
+
+    fn size_before_body(&self) -> TokenStream {
+        let private = self.private;
+        match &self.args.size {
+            Some(SizeArg::BeforeBody(size)) => {
+                let value = quote_spanned!(size.span()=> #private::size_of(#size));
+                quote!(let __conduit_size: u64 = #value;)
+            }
+            _ => TokenStream::new(),
+        }
+    }
+
+    fn outcome(&self) -> TokenStream {
+        let private = self.private;
+        let size_before = matches!(self.args.size, Some(SizeArg::BeforeBody(_)))
+            .then(|| quote!(.size(__conduit_size)));
+        if !self.returns_result {
+            return quote! {
+                let __conduit_outcome =
+                    #private::CallOutcome::new(#private::Status::Success) #size_before;
+            };
+        }
+        let of_ok = |closure: Option<&OkClosure>, method: &str, helper: &str| {
+            closure.map(|OkClosure { closure, .. }| {
+                let method = syn::Ident::new(method, Span::call_site());
+                let helper = syn::Ident::new(helper, Span::call_site());
+                let value =
+                    quote_spanned!(closure.span()=> #private::#helper(__conduit_value, #closure));
+                quote!(.#method(#value))
+            })
+        };
+        let size_ok = match &self.args.size {
+            Some(SizeArg::OfOk(closure)) => of_ok(Some(closure), "size", "size_of_ok"),
+            _ => None,
+        };
+        let cost = of_ok(self.args.cost.as_ref(), "cost", "cost_of");
+        let cache_hit = of_ok(self.args.cache_hit.as_ref(), "cache_hit", "cache_hit_of");
+        let reason = of_ok(
+            self.args.disconnect_reason.as_ref(),
+            "disconnect_reason",
+            "disconnect_reason_of",
+        );
+        let uses_value =
+            size_ok.is_some() || cost.is_some() || cache_hit.is_some() || reason.is_some();
+        let ok_pattern = if uses_value {
+            quote!(__conduit_value)
+        } else {
+            quote!(_)
+        };
+        quote! {
+            let __conduit_outcome = match &__conduit_result {
+                ::core::result::Result::Ok(#ok_pattern) => {
+                    #private::CallOutcome::new(#private::Status::Success)
+                        #size_before #size_ok #cost #cache_hit #reason
+                }
+                ::core::result::Result::Err(__conduit_error) => {
+                    #[allow(unused_imports)]
+                    use #private::{StatusFallback as _, StatusFromImpl as _};
+                    #private::CallOutcome::new((&#private::ErrorStatus(__conduit_error)).status())
+                        #size_before
+                }
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_text(args: TokenStream, item: TokenStream) -> String {
+        audio_metric(args, item).unwrap().to_string()
+    }
+
+    #[test]
+    fn async_fn_expansion_is_short_and_calls_the_runtime() {
+        let expanded = expand_text(
+            quote!(operation = "transcription", provider = self.name()),
+            quote!(
+                async fn transcribe(&self, audio: &[u8]) -> Result<Transcript, AudioError> {
+                    self.client.send(audio).await
+                }
+            ),
+        );
+        let expected = quote! {
+            async fn transcribe(&self, audio: &[u8]) -> Result<Transcript, AudioError> {
+                static __CONDUIT_CALL_SITE: ::conduit_metrics_runtime::__private::CallSite =
+                    ::conduit_metrics_runtime::__private::CallSite::new(
+                        ::conduit_metrics_runtime::__private::Operation::Transcription
+                    );
+                let __conduit_call = __CONDUIT_CALL_SITE.start(
+                    ::conduit_metrics_runtime::__private::provider_str(&(self.name()))
+                );
+                let __conduit_result: Result<Transcript, AudioError> =
+                    async move { self.client.send(audio).await }.await;
+                let __conduit_outcome = match &__conduit_result {
+                    ::core::result::Result::Ok(_) => {
+                        ::conduit_metrics_runtime::__private::CallOutcome::new(
+                            ::conduit_metrics_runtime::__private::Status::Success
+                        )
+                    }
+                    ::core::result::Result::Err(__conduit_error) => {
+                        #[allow(unused_imports)]
+                        use ::conduit_metrics_runtime::__private::{StatusFallback as _, StatusFromImpl as _};
+                        ::conduit_metrics_runtime::__private::CallOutcome::new(
+                            (&::conduit_metrics_runtime::__private::ErrorStatus(__conduit_error)).status()
+                        )
+                    }
+                };
+                __conduit_call.finish_with(__conduit_outcome);
+                __conduit_result
+            }
+        };
+        assert_eq!(expanded, expected.to_string());
+    }
+
+    #[test]
+    fn impl_trait_in_the_return_type_is_inferred() {
+        let expanded = expand_text(
+            quote!(operation = "tts", provider = "p"),
+            quote!(
+                fn f() -> Result<impl Display, E> {
+                    Ok(1)
+                }
+            ),
+        );
+        assert!(
+            expanded.contains("let __conduit_result : Result < _ , E > ="),
+            "{expanded}"
+        );
+        let expanded = expand_text(
+            quote!(operation = "tts", provider = "p"),
+            quote!(
+                fn f() -> impl Display {
+                    1
+                }
+            ),
+        );
+        assert!(
+            expanded.contains("let __conduit_result = (move | | {"),
+            "{expanded}"
+        );
+    }
+
+    #[test]
+    fn result_types_are_recognised_by_name() {
+        for (ty, expected) in [
+            (quote!(Result<u8, E>), true),
+            (quote!(std::io::Result<u8>), true),
+            (quote!(TtsResult), true),
+            (quote!(Option<u8>), false),
+            (quote!(u8), false),
+        ] {
+            assert_eq!(
+                is_result_type(&syn::parse2(ty.clone()).unwrap()),
+                expected,
+                "{ty}"
+            );
+        }
+    }
+}

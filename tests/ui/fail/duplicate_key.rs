@@ -1,0 +1,6 @@
+use conduit_metrics_runtime::audio_metric;
+
+#[audio_metric(operation = "tts", provider = "openai", provider = "azure")]
+fn speak() {}
+
+fn main() {}
