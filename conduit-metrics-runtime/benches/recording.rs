@@ -3,14 +3,15 @@
 //! - `naive_metrics_macros`: the same recording written with `metrics::counter!` /
 //!   `histogram!` / `gauge!` per call and a `String` provider label, into the
 //!   `metrics-exporter-prometheus` recorder that `install()` sets up;
-//! - `call_site`: the runtime's recording API with a cached call site (what
-//!   `#[audio_metric]` expands to);
+//! - `hand_written_call_site`: the runtime's recording API with a cached call site,
+//!   written by hand;
+//! - `audio_metric_macro`: the same function with `#[audio_metric]`;
 //! - `start_call`: the runtime's API resolving the provider in the table each call.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use conduit_metrics_runtime::{CallSite, MetricsConfig, Operation, Status};
+use conduit_metrics_runtime::{CallSite, MetricsConfig, Operation, Status, audio_metric};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// Stand-in for a provider call: a little real work the optimiser cannot remove.
@@ -50,6 +51,11 @@ fn call_site(provider: &str, audio: &[u8]) -> Result<u64, ()> {
     result
 }
 
+#[audio_metric(operation = "transcription")]
+fn with_macro(provider: &str, audio: &[u8]) -> Result<u64, ()> {
+    work(audio)
+}
+
 fn start_call(provider: &str, audio: &[u8]) -> Result<u64, ()> {
     let call = conduit_metrics_runtime::start_call(Operation::Transcription, provider);
     let result = work(audio);
@@ -72,10 +78,11 @@ fn per_call(c: &mut Criterion) {
     let audio = vec![7u8; 64];
     let mut group = c.benchmark_group("per_call");
     type Instrumented = fn(&str, &[u8]) -> Result<u64, ()>;
-    let variants: [(&str, Instrumented); 4] = [
+    let variants: [(&str, Instrumented); 5] = [
         ("bare", bare),
         ("naive_metrics_macros", naive),
-        ("call_site", call_site),
+        ("hand_written_call_site", call_site),
+        ("audio_metric_macro", with_macro),
         ("start_call", start_call),
     ];
     for (name, function) in variants {
