@@ -27,3 +27,72 @@ impl Timestamp {
 pub(crate) fn calibrate() {
     let _ = quanta::Instant::now();
 }
+
+/// The wall of time the windowed gauges are computed against. The runtime uses the
+/// monotonic clock; tests (yours too) can drive a [`ManualClock`] instead.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current instant.
+    fn now(&self) -> std::time::Instant;
+}
+
+/// The monotonic system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> std::time::Instant {
+        std::time::Instant::now()
+    }
+}
+
+/// A clock that only moves when told to, for deterministic tests of the windowed gauges.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use conduit_metrics_runtime::{ManualClock, MetricsConfig, Operation, Registry, Status};
+///
+/// let clock = Arc::new(ManualClock::new());
+/// let config = MetricsConfig::builder()
+///     .export_interval(Duration::from_secs(15))
+///     .metrics_window(Duration::from_secs(60))
+///     .build()?;
+/// let registry = Registry::with_clock(&config, clock.clone());
+/// registry.start_call(Operation::Tts, "openai").finish(Status::Error);
+/// clock.advance(Duration::from_secs(15));
+/// registry.tick();
+/// assert!(registry.render().contains(r#"conduit_audio_provider_error_rate{provider="openai"} 1"#));
+/// # Ok::<(), conduit_metrics_runtime::ConfigError>(())
+/// ```
+#[derive(Debug)]
+pub struct ManualClock {
+    start: std::time::Instant,
+    offset: std::sync::Mutex<std::time::Duration>,
+}
+
+impl ManualClock {
+    /// A clock standing at the moment it is created.
+    pub fn new() -> Self {
+        ManualClock {
+            start: std::time::Instant::now(),
+            offset: std::sync::Mutex::new(std::time::Duration::ZERO),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        *crate::registry::lock(&self.offset) += by;
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> std::time::Instant {
+        self.start + *crate::registry::lock(&self.offset)
+    }
+}

@@ -464,12 +464,6 @@ impl MetricsConfig {
     pub fn max_providers(&self) -> usize {
         self.max_providers
     }
-
-    /// Number of ExportInterval sub-intervals in the window.
-    pub(crate) fn window_slots(&self) -> usize {
-        // Bounded by MAX_WINDOW_SLOTS in validate().
-        window_slots(self.metrics_window, self.export_interval) as usize
-    }
 }
 
 fn window_slots(window: Duration, interval: Duration) -> u64 {
@@ -753,13 +747,13 @@ mod tests {
 
     #[test]
     fn window_slots_round_up() {
-        let config = MetricsConfig::default();
-        assert_eq!(config.window_slots(), 20);
-        let config = MetricsConfig::builder()
-            .export_interval(Duration::from_secs(7))
-            .metrics_window(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        assert_eq!(config.window_slots(), 9);
+        assert_eq!(
+            window_slots(Duration::from_secs(300), Duration::from_secs(15)),
+            20
+        );
+        assert_eq!(
+            window_slots(Duration::from_secs(60), Duration::from_secs(7)),
+            9
+        );
     }
 }

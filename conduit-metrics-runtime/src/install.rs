@@ -11,6 +11,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::config::{ConfigError, MetricsConfig};
 use crate::endpoint::{Endpoint, ScrapeCache};
+use crate::health::HealthProbe;
 use crate::registry::{Registry, global, lock};
 
 /// Why [`install`] failed.
@@ -104,11 +105,16 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
 
     let registry = global();
     registry.reconfigure(&config);
+    let process = metrics_process::Collector::default();
+    process.describe();
 
     let renderer = Renderer {
         registry,
         prometheus: prometheus.clone(),
+        process: process.clone(),
     };
+    let probes: Probes = Arc::default();
+    let thread_probes = probes.clone();
     let endpoint = Arc::new(Endpoint {
         path: config.path().to_owned(),
         cache: ScrapeCache::new(
@@ -144,6 +150,11 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
                         _ = ticks.tick() => {
                             registry.tick();
                             upkeep.run_upkeep();
+                            // Probes run as their own tasks: a slow one delays nothing.
+                            let due = lock(&thread_probes).clone();
+                            for probe in due {
+                                tokio::spawn(async move { probe.run(registry).await });
+                            }
                         }
                         _ = &mut server => break,
                         _ = shutdown.changed() => break,
@@ -158,7 +169,9 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
             renderer: Renderer {
                 registry,
                 prometheus,
+                process,
             },
+            probes,
             local_addr,
             config,
             shutdown: shutdown_tx,
@@ -167,15 +180,20 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     })
 }
 
+type Probes = Arc<Mutex<Vec<Arc<HealthProbe>>>>;
+
 /// Renders the audio families followed by everything recorded through the `metrics`
-/// facade (process metrics, the application's own metrics).
+/// facade: process CPU, memory, threads and file descriptors (`metrics-process`), and the
+/// application's own metrics.
 struct Renderer {
     registry: &'static Registry,
     prometheus: PrometheusHandle,
+    process: metrics_process::Collector,
 }
 
 impl Renderer {
     fn render(&self) -> String {
+        self.process.collect();
         let mut text = self.registry.render();
         text.push_str(&self.prometheus.render());
         text
@@ -191,6 +209,7 @@ pub struct MetricsHandle {
 
 struct HandleInner {
     renderer: Renderer,
+    probes: Probes,
     local_addr: SocketAddr,
     config: MetricsConfig,
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -226,6 +245,12 @@ impl MetricsHandle {
     /// The registry the handle renders.
     pub fn registry(&self) -> &'static Registry {
         self.inner.renderer.registry
+    }
+
+    /// Runs `probe` every ExportInterval on the metrics thread, each run bounded by the
+    /// probe's timeout; its results feed `conduit_audio_provider_uptime_ratio`.
+    pub fn register_health_probe(&self, probe: HealthProbe) {
+        lock(&self.inner.probes).push(Arc::new(probe));
     }
 
     /// Recomputes the windowed gauges now (closing the current sub-interval) and drains

@@ -33,6 +33,7 @@ mod clock;
 mod config;
 mod endpoint;
 mod exposition;
+mod health;
 mod install;
 mod labels;
 mod providers;
@@ -43,11 +44,13 @@ mod shard;
 mod window;
 
 pub use call::{ActiveCall, CallOutcome, CallSite, start_call};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     APPSETTINGS_SECTION, ConfigError, ConfigOption, ENV_PREFIX, MAX_PROVIDERS_LIMIT,
     MAX_WINDOW_SLOTS, MetricsConfig, MetricsConfigBuilder,
 };
 pub use endpoint::TEXT_FORMAT_CONTENT_TYPE;
+pub use health::{HealthProbe, ProbeResult};
 pub use install::{InstallError, MetricsHandle, install};
 pub use labels::{
     AudioStatus, DisconnectReason, EMPTY_PROVIDER_LABEL, MAX_PROVIDER_LABEL_BYTES,

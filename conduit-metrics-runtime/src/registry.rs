@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::cells::{OperationCells, sum_u64};
+use crate::clock::{Clock, SystemClock};
 use crate::config::MetricsConfig;
 use crate::labels::{Operation, Status};
 use crate::providers::{ProviderSeries, ProviderTable, Slot};
@@ -35,18 +36,25 @@ pub struct Registry {
     pub(crate) resources: Mutex<BTreeMap<String, Arc<AtomicI64>>>,
     window: Mutex<Window>,
     pub(crate) ratios: Mutex<Ratios>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Registry {
     /// An empty registry bounded and windowed as `config` says.
     pub fn new(config: &MetricsConfig) -> Self {
+        Self::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// An empty registry whose windowed gauges follow `clock` (see [`ManualClock`](crate::ManualClock)).
+    pub fn with_clock(config: &MetricsConfig, clock: Arc<dyn Clock>) -> Self {
         crate::clock::calibrate();
         Registry {
             providers: ProviderTable::new(config.max_providers()),
             operations: std::array::from_fn(|_| Striped::new()),
             resources: Mutex::new(BTreeMap::new()),
-            window: Mutex::new(Window::new(config.window_slots())),
+            window: Mutex::new(Window::new(config.metrics_window(), clock.now())),
             ratios: Mutex::new(Ratios::default()),
+            clock,
         }
     }
 
@@ -54,7 +62,11 @@ impl Registry {
     /// global registry after something was already recorded).
     pub(crate) fn reconfigure(&self, config: &MetricsConfig) {
         self.providers.set_max_providers(config.max_providers());
-        *lock(&self.window) = Window::new(config.window_slots());
+        // The new window starts from the totals as they are now, not from zero.
+        let now = self.clock.now();
+        let mut window = Window::new(config.metrics_window(), now);
+        window.advance(now, self.totals());
+        *lock(&self.window) = window;
     }
 
     /// The series of a provider name, resolving it (and folding it) if needed.
@@ -116,8 +128,9 @@ impl Registry {
     /// them. The background task of [`install`](crate::install) calls this every
     /// ExportInterval; call it yourself only on a registry you drive by hand.
     pub fn tick(&self) {
+        let now = self.clock.now();
         let totals = self.totals();
-        let ratios = lock(&self.window).advance(totals);
+        let ratios = lock(&self.window).advance(now, totals);
         *lock(&self.ratios) = ratios;
     }
 

@@ -2,11 +2,16 @@
 //! the request path.
 //!
 //! The hot path only bumps cumulative counters. Every ExportInterval the background task
-//! takes a snapshot of those totals; the window keeps the last `slots + 1` snapshots, and
-//! a ratio over the window is the difference between the newest and the oldest. Memory is
-//! O(providers × slots) whatever the traffic, and no per-call record is ever stored.
+//! takes a snapshot of those totals, stamped with the time it was taken. A ratio over the
+//! window is the difference between the newest snapshot and the baseline: the newest
+//! snapshot taken at or before `now - MetricsWindow` (or the first one, while the window
+//! is still filling). Snapshots older than the baseline are dropped, so memory is
+//! O(providers × sub-intervals) whatever the traffic, and no per-call record is stored.
+//! Stamping snapshots with time (rather than counting ticks) keeps the window exact when
+//! a tick comes late.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use crate::labels::Operation;
 
@@ -60,34 +65,41 @@ pub(crate) struct Ratios {
     pub(crate) uptime: Vec<Option<f64>>,
 }
 
-/// The last `slots + 1` snapshots of the totals.
+/// Time-stamped snapshots of the totals, from the window's baseline to the newest.
 #[derive(Debug)]
 pub(crate) struct Window {
-    slots: usize,
-    history: VecDeque<Totals>,
+    length: Duration,
+    history: VecDeque<(Instant, Totals)>,
 }
 
 impl Window {
-    /// A window of `slots` sub-intervals, starting from all-zero totals.
-    pub(crate) fn new(slots: usize) -> Self {
-        let slots = slots.max(1);
-        let mut history = VecDeque::with_capacity(slots + 1);
-        history.push_back(Totals::default());
-        Window { slots, history }
+    /// A window of `length`, starting at `start` from all-zero totals.
+    pub(crate) fn new(length: Duration, start: Instant) -> Self {
+        let mut history = VecDeque::new();
+        history.push_back((start, Totals::default()));
+        Window { length, history }
     }
 
-    /// Closes a sub-interval with the totals read now and returns the ratios over the
-    /// last `slots` sub-intervals (fewer while the window is still filling).
-    pub(crate) fn advance(&mut self, now: Totals) -> Ratios {
-        self.history.push_back(now);
-        while self.history.len() > self.slots + 1 {
-            self.history.pop_front();
+    /// Closes a sub-interval with the totals read at `now` and returns the ratios over
+    /// `(now - length, now]` (since the start while the window is still filling).
+    pub(crate) fn advance(&mut self, now: Instant, totals: Totals) -> Ratios {
+        self.history.push_back((now, totals));
+        if let Some(window_start) = now.checked_sub(self.length) {
+            // Keep exactly one snapshot at or before the window start: the baseline.
+            while self
+                .history
+                .get(1)
+                .is_some_and(|(taken, _)| *taken <= window_start)
+            {
+                self.history.pop_front();
+            }
         }
         self.ratios()
     }
 
     fn ratios(&self) -> Ratios {
-        let (Some(oldest), Some(newest)) = (self.history.front(), self.history.back()) else {
+        let (Some((_, oldest)), Some((_, newest))) = (self.history.front(), self.history.back())
+        else {
             return Ratios::default();
         };
         let mut ratios = Ratios::default();
@@ -121,7 +133,7 @@ impl Window {
     /// sub-intervals do not count.
     fn uptime_from_calls(&self, position: usize) -> Option<f64> {
         let (mut up, mut counted) = (0u64, 0u64);
-        for (earlier, later) in self.history.iter().zip(self.history.iter().skip(1)) {
+        for ((_, earlier), (_, later)) in self.history.iter().zip(self.history.iter().skip(1)) {
             let delta = later.provider(position).since(earlier.provider(position));
             if delta.completed > 0 {
                 counted += 1;
@@ -156,43 +168,76 @@ mod tests {
         }
     }
 
+    /// A window of three 10-second sub-intervals and a function giving tick `n`'s time.
+    fn thirty_seconds() -> (Window, impl Fn(u64) -> Instant) {
+        let start = Instant::now();
+        let at = move |tick: u64| start + Duration::from_secs(10 * tick);
+        (Window::new(Duration::from_secs(30), start), at)
+    }
+
     #[test]
     fn failures_age_out_after_exactly_the_window() {
-        let mut window = Window::new(3);
+        let (mut window, at) = thirty_seconds();
         // Sub-interval 1: 4 calls, 2 failed.
-        assert_eq!(window.advance(totals(&[(4, 2)])).error_rate, [Some(0.5)]);
-        // Sub-intervals 2 and 3: 4 successes each; the failures are still inside.
-        assert_eq!(window.advance(totals(&[(8, 2)])).error_rate, [Some(0.25)]);
         assert_eq!(
-            window.advance(totals(&[(12, 2)])).error_rate,
+            window.advance(at(1), totals(&[(4, 2)])).error_rate,
+            [Some(0.5)]
+        );
+        // Sub-intervals 2 and 3: 4 successes each; the failures are still inside.
+        assert_eq!(
+            window.advance(at(2), totals(&[(8, 2)])).error_rate,
+            [Some(0.25)]
+        );
+        assert_eq!(
+            window.advance(at(3), totals(&[(12, 2)])).error_rate,
             [Some(2.0 / 12.0)]
         );
         // Sub-interval 4: the first one leaves the window, and its failures with it.
-        assert_eq!(window.advance(totals(&[(16, 2)])).error_rate, [Some(0.0)]);
+        assert_eq!(
+            window.advance(at(4), totals(&[(16, 2)])).error_rate,
+            [Some(0.0)]
+        );
         // No calls for three sub-intervals: no data, so no series.
-        window.advance(totals(&[(16, 2)]));
-        window.advance(totals(&[(16, 2)]));
-        assert_eq!(window.advance(totals(&[(16, 2)])).error_rate, [None]);
+        window.advance(at(5), totals(&[(16, 2)]));
+        window.advance(at(6), totals(&[(16, 2)]));
+        assert_eq!(window.advance(at(7), totals(&[(16, 2)])).error_rate, [None]);
+        assert!(window.history.len() <= 4);
+    }
+
+    #[test]
+    fn a_late_tick_still_covers_exactly_the_window() {
+        let (mut window, at) = thirty_seconds();
+        window.advance(at(1), totals(&[(1, 1)]));
+        window.advance(at(2), totals(&[(2, 1)]));
+        // The tick at 30s never came; at 45s the window is (15s, 45s]: the snapshot at
+        // 10s is the baseline, so the failure before it is out.
+        let ratios = window.advance(at(4) + Duration::from_secs(5), totals(&[(3, 1)]));
+        assert_eq!(ratios.error_rate, [Some(0.0)]);
     }
 
     #[test]
     fn uptime_falls_back_to_sub_intervals_with_calls() {
-        let mut window = Window::new(4);
-        window.advance(totals(&[(2, 2)])); // down: calls, none succeeded
-        window.advance(totals(&[(2, 2)])); // silent: not counted
-        window.advance(totals(&[(5, 4)])); // up: one success among failures
-        let ratios = window.advance(totals(&[(6, 4)])); // up
+        let start = Instant::now();
+        let at = |tick: u64| start + Duration::from_secs(10 * tick);
+        let mut window = Window::new(Duration::from_secs(40), start);
+        window.advance(at(1), totals(&[(2, 2)])); // down: calls, none succeeded
+        window.advance(at(2), totals(&[(2, 2)])); // silent: not counted
+        window.advance(at(3), totals(&[(5, 4)])); // up: one success among failures
+        let ratios = window.advance(at(4), totals(&[(6, 4)])); // up
         assert_eq!(ratios.uptime, [Some(2.0 / 3.0)]);
+        // The down sub-interval leaves the window.
+        let ratios = window.advance(at(5), totals(&[(6, 4)]));
+        assert_eq!(ratios.uptime, [Some(1.0)]);
     }
 
     #[test]
     fn health_checks_take_precedence_over_calls() {
-        let mut window = Window::new(2);
+        let (mut window, at) = thirty_seconds();
         let mut now = totals(&[(10, 10)]);
         now.providers[0].health_passed = 3;
         now.providers[0].health_failed = 1;
         now.cache[1] = (3, 1);
-        let ratios = window.advance(now);
+        let ratios = window.advance(at(1), now);
         assert_eq!(ratios.uptime, [Some(0.75)]);
         assert_eq!(ratios.cache_hit_ratio[1], Some(0.75));
         assert_eq!(ratios.cache_hit_ratio[0], None);

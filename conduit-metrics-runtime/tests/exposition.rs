@@ -323,13 +323,41 @@ fn size_cost_and_cache_from_an_outcome() {
     );
 }
 
-#[test]
-fn bad_costs_are_rejected_and_counted() {
-    let registry = registry();
-    assert!(registry.record_cost(Operation::Transcription, 0.5));
-    for bad in [-1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-        assert!(!registry.record_cost(Operation::Transcription, bad));
+/// Collects what a tracing subscriber writes.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
     }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn bad_costs_are_rejected_logged_and_counted() {
+    let registry = registry();
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        assert!(registry.record_cost(Operation::Transcription, 0.5));
+        for bad in [-1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(!registry.record_cost(Operation::Transcription, bad));
+        }
+    });
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(logged.matches("rejected a cost").count(), 4, "{logged}");
+    assert!(
+        logged.contains("dollars=NaN") && logged.contains("dollars=-1"),
+        "{logged}"
+    );
     let text = registry.render();
     assert_eq!(
         value(

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use common::{get, http, value};
 use conduit_metrics_runtime::{
-    InstallError, MetricsConfig, Operation, Status, TEXT_FORMAT_CONTENT_TYPE,
+    HealthProbe, InstallError, MetricsConfig, Operation, Status, TEXT_FORMAT_CONTENT_TYPE,
 };
 
 fn config_on(listen: &str) -> MetricsConfig {
     MetricsConfig::builder()
         .listen(listen.parse().unwrap())
+        .export_interval(Duration::from_millis(200))
+        .metrics_window(Duration::from_secs(2))
         .cache_expiration(Duration::ZERO)
         .build()
         .unwrap()
@@ -61,7 +63,36 @@ fn install_serves_once_and_fails_clearly_otherwise() {
     );
     // Metrics recorded through the `metrics` facade are served beside the audio families.
     assert_eq!(value(&body, "app_jobs_total"), 3.0);
-    assert_eq!(body, handle.render());
+    // Process metrics (metrics-process) are served beside them: real values only.
+    assert!(
+        value(&body, "process_resident_memory_bytes") > 0.0,
+        "{body}"
+    );
+    assert!(value(&body, "process_threads") >= 2.0);
+
+    // A registered probe runs every ExportInterval on the metrics thread, and the
+    // background task recomputes the windowed gauges from its results.
+    handle.register_health_probe(HealthProbe::new(
+        "probed",
+        Duration::from_secs(1),
+        || async { true },
+    ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let uptime = loop {
+        let text = handle.render();
+        if let Some(uptime) = common::sample(
+            &text,
+            "conduit_audio_provider_uptime_ratio{provider=\"probed\"}",
+        ) {
+            break uptime;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probe never ran:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(uptime, 1.0);
 
     assert_eq!(get(addr, "/other").0, 404);
     assert_eq!(get(addr, "/health").0, 200);
