@@ -92,7 +92,7 @@ fn per_call(c: &mut Criterion) {
     }
     group.finish();
     // Keep the recorder's histogram buffers drained as the background task would.
-    handle.flush();
+    handle.flush().unwrap();
 }
 
 criterion_group! {

@@ -8,8 +8,10 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use crate::access::{IpNetwork, Secret};
 
 /// The section of `appsettings.json` that holds the options, as in the guide.
 pub const APPSETTINGS_SECTION: &str = "PrometheusMetrics";
@@ -39,17 +41,47 @@ pub enum ConfigOption {
     Path,
     /// Cardinality bound of the `provider` label.
     MaxProviders,
+    /// Bearer token scrapers must send (`Authorization: Bearer ...`).
+    BearerToken,
+    /// User name of HTTP basic auth (with `BasicAuthPassword`).
+    BasicAuthUsername,
+    /// Password of HTTP basic auth (with `BasicAuthUsername`).
+    BasicAuthPassword,
+    /// Networks allowed to scrape (CIDR list); others get 403.
+    AllowedNetworks,
+    /// PEM certificate chain file; serves HTTPS (with `TlsPrivateKey`).
+    TlsCertificate,
+    /// PEM private key file (with `TlsCertificate`).
+    TlsPrivateKey,
+    /// Requests a minute allowed per client address; others get 429.
+    RateLimitPerMinute,
+    /// Pushgateway base URL (`http://host:9091`): push every ExportInterval and on flush.
+    PushGateway,
+    /// `job` grouping label of pushes.
+    PushJob,
+    /// `instance` grouping label of pushes (optional).
+    PushInstance,
 }
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 6] = [
+    pub const ALL: [ConfigOption; 16] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
         ConfigOption::Listen,
         ConfigOption::Path,
         ConfigOption::MaxProviders,
+        ConfigOption::BearerToken,
+        ConfigOption::BasicAuthUsername,
+        ConfigOption::BasicAuthPassword,
+        ConfigOption::AllowedNetworks,
+        ConfigOption::TlsCertificate,
+        ConfigOption::TlsPrivateKey,
+        ConfigOption::RateLimitPerMinute,
+        ConfigOption::PushGateway,
+        ConfigOption::PushJob,
+        ConfigOption::PushInstance,
     ];
 
     /// The guide's name (`ExportInterval`), used in `appsettings.json` and in errors.
@@ -61,6 +93,16 @@ impl ConfigOption {
             ConfigOption::Listen => "Listen",
             ConfigOption::Path => "Path",
             ConfigOption::MaxProviders => "MaxProviders",
+            ConfigOption::BearerToken => "BearerToken",
+            ConfigOption::BasicAuthUsername => "BasicAuthUsername",
+            ConfigOption::BasicAuthPassword => "BasicAuthPassword",
+            ConfigOption::AllowedNetworks => "AllowedNetworks",
+            ConfigOption::TlsCertificate => "TlsCertificate",
+            ConfigOption::TlsPrivateKey => "TlsPrivateKey",
+            ConfigOption::RateLimitPerMinute => "RateLimitPerMinute",
+            ConfigOption::PushGateway => "PushGateway",
+            ConfigOption::PushJob => "PushJob",
+            ConfigOption::PushInstance => "PushInstance",
         }
     }
 
@@ -73,6 +115,16 @@ impl ConfigOption {
             ConfigOption::Listen => "listen",
             ConfigOption::Path => "path",
             ConfigOption::MaxProviders => "max_providers",
+            ConfigOption::BearerToken => "bearer_token",
+            ConfigOption::BasicAuthUsername => "basic_auth_username",
+            ConfigOption::BasicAuthPassword => "basic_auth_password",
+            ConfigOption::AllowedNetworks => "allowed_networks",
+            ConfigOption::TlsCertificate => "tls_certificate",
+            ConfigOption::TlsPrivateKey => "tls_private_key",
+            ConfigOption::RateLimitPerMinute => "rate_limit_per_minute",
+            ConfigOption::PushGateway => "push_gateway",
+            ConfigOption::PushJob => "push_job",
+            ConfigOption::PushInstance => "push_instance",
         }
     }
 
@@ -109,7 +161,7 @@ pub enum ConfigError {
     InvalidValue {
         /// The option.
         option: ConfigOption,
-        /// The offending value as written.
+        /// The offending value as written (`***` for secrets).
         value: String,
         /// Where it came from: a file path, an environment variable, or `builder`.
         origin: String,
@@ -170,9 +222,61 @@ pub struct MetricsConfig {
     export_interval: Duration,
     metrics_window: Duration,
     cache_expiration: Duration,
-    listen: SocketAddr,
+    listen: Option<SocketAddr>,
     path: String,
     max_providers: usize,
+    bearer_token: Option<Secret>,
+    basic_auth_username: Option<String>,
+    basic_auth_password: Option<Secret>,
+    allowed_networks: Vec<IpNetwork>,
+    tls_certificate: Option<PathBuf>,
+    tls_private_key: Option<PathBuf>,
+    rate_limit_per_minute: Option<u32>,
+    push_gateway: Option<PushGateway>,
+    push_job: String,
+    push_instance: Option<String>,
+}
+
+/// Where pushes go: a Pushgateway reached over plain HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushGateway {
+    /// `host:port`.
+    pub authority: String,
+    /// Path prefix before `/metrics/job/...` (empty for a gateway at the root).
+    pub base_path: String,
+}
+
+impl std::str::FromStr for PushGateway {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        let url = url.trim();
+        if url.starts_with("https://") {
+            return Err("https is not supported by the built-in push client; reach the Pushgateway over http (e.g. through a local TLS-terminating proxy)".to_owned());
+        }
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| "expected an http URL such as http://127.0.0.1:9091".to_owned())?;
+        let (authority, path) = match rest.find('/') {
+            Some(slash) => (&rest[..slash], rest[slash..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        let valid_authority = !authority.is_empty()
+            && authority.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0)
+            })
+            && !authority.contains(['@', ' ', '?', '#']);
+        if !valid_authority {
+            return Err("expected host:port after http://, e.g. http://127.0.0.1:9091".to_owned());
+        }
+        if path.contains(['?', '#', ' ']) {
+            return Err("the URL must not have a query, fragment or spaces".to_owned());
+        }
+        Ok(PushGateway {
+            authority: authority.to_owned(),
+            base_path: path.to_owned(),
+        })
+    }
 }
 
 impl Default for MetricsConfig {
@@ -181,9 +285,19 @@ impl Default for MetricsConfig {
             export_interval: Duration::from_secs(15),
             metrics_window: Duration::from_secs(5 * 60),
             cache_expiration: Duration::from_secs(10),
-            listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9000))),
             path: "/metrics".to_owned(),
             max_providers: 32,
+            bearer_token: None,
+            basic_auth_username: None,
+            basic_auth_password: None,
+            allowed_networks: Vec::new(),
+            tls_certificate: None,
+            tls_private_key: None,
+            rate_limit_per_minute: None,
+            push_gateway: None,
+            push_job: "conduit_audio".to_owned(),
+            push_instance: None,
         }
     }
 }
@@ -325,6 +439,19 @@ impl MetricsConfig {
             let value = match value {
                 serde_json::Value::String(text) => SettingValue::Text(text),
                 serde_json::Value::Number(number) => SettingValue::Number(number.to_string()),
+                serde_json::Value::Bool(flag) => SettingValue::Text(flag.to_string()),
+                // Lists (AllowedNetworks) may be arrays of strings or one comma-separated string.
+                serde_json::Value::Array(items)
+                    if items.iter().all(serde_json::Value::is_string) =>
+                {
+                    SettingValue::Text(
+                        items
+                            .iter()
+                            .filter_map(serde_json::Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    )
+                }
                 other => SettingValue::Other(other.to_string()),
             };
             config.set(option, &value, origin)?;
@@ -340,12 +467,28 @@ impl MetricsConfig {
         value: &SettingValue,
         origin: &str,
     ) -> Result<(), ConfigError> {
+        let shown = if matches!(
+            option,
+            ConfigOption::BearerToken | ConfigOption::BasicAuthPassword
+        ) {
+            "***".to_owned()
+        } else {
+            value.as_written().to_owned()
+        };
         let invalid = |reason: String| ConfigError::InvalidValue {
             option,
-            value: value.as_written().to_owned(),
+            value: shown.clone(),
             origin: origin.to_owned(),
             reason,
         };
+        if let SettingValue::Other(_) = value {
+            return Err(invalid(
+                "expected a string or a number, not an object, a list of non-strings or null"
+                    .to_owned(),
+            ));
+        }
+        let text = value.as_written().trim();
+        let optional_text = || (!text.is_empty()).then(|| text.to_owned());
         match option {
             ConfigOption::ExportInterval => {
                 self.export_interval = parse_duration(value).map_err(invalid)?
@@ -357,18 +500,55 @@ impl MetricsConfig {
                 self.cache_expiration = parse_duration(value).map_err(invalid)?
             }
             ConfigOption::Listen => {
-                self.listen = value.as_written().trim().parse().map_err(|_| {
-                    invalid("expected an IP address and port such as 127.0.0.1:9000 or [::1]:9000 (port 0 picks a free port)".to_owned())
-                })?
+                self.listen = if matches!(text, "none" | "off" | "") {
+                    None
+                } else {
+                    Some(text.parse().map_err(|_| {
+                        invalid("expected an IP address and port such as 127.0.0.1:9000 or [::1]:9000 (port 0 picks a free port), or \"none\" to serve no endpoint of its own".to_owned())
+                    })?)
+                }
             }
-            ConfigOption::Path => self.path = value.as_written().trim().to_owned(),
+            ConfigOption::Path => self.path = text.to_owned(),
             ConfigOption::MaxProviders => {
-                self.max_providers = value.as_written().trim().parse().map_err(|_| {
+                self.max_providers = text.parse().map_err(|_| {
                     invalid(format!(
                         "expected a whole number from 1 to {MAX_PROVIDERS_LIMIT}"
                     ))
                 })?
             }
+            ConfigOption::BearerToken => self.bearer_token = optional_text().map(Secret::new),
+            ConfigOption::BasicAuthUsername => self.basic_auth_username = optional_text(),
+            ConfigOption::BasicAuthPassword => {
+                self.basic_auth_password = optional_text().map(Secret::new)
+            }
+            ConfigOption::AllowedNetworks => {
+                self.allowed_networks = text
+                    .split(',')
+                    .filter(|part| !part.trim().is_empty())
+                    .map(str::parse)
+                    .collect::<Result<_, String>>()
+                    .map_err(invalid)?
+            }
+            ConfigOption::TlsCertificate => {
+                self.tls_certificate = optional_text().map(PathBuf::from)
+            }
+            ConfigOption::TlsPrivateKey => {
+                self.tls_private_key = optional_text().map(PathBuf::from)
+            }
+            ConfigOption::RateLimitPerMinute => {
+                let per_minute: u32 = text.parse().map_err(|_| {
+                    invalid("expected requests per minute per client, a whole number (0 turns the limit off)".to_owned())
+                })?;
+                self.rate_limit_per_minute = (per_minute > 0).then_some(per_minute);
+            }
+            ConfigOption::PushGateway => {
+                self.push_gateway = match optional_text() {
+                    None => None,
+                    Some(url) => Some(url.parse().map_err(invalid)?),
+                }
+            }
+            ConfigOption::PushJob => self.push_job = text.to_owned(),
+            ConfigOption::PushInstance => self.push_instance = optional_text(),
         }
         Ok(())
     }
@@ -432,6 +612,75 @@ impl MetricsConfig {
                 format!("expected a whole number from 1 to {MAX_PROVIDERS_LIMIT}"),
             );
         }
+        match (&self.basic_auth_username, &self.basic_auth_password) {
+            (Some(user), None) => {
+                return invalid(
+                    ConfigOption::BasicAuthPassword,
+                    String::new(),
+                    format!("BasicAuthUsername ({user}) is set, so BasicAuthPassword must be too"),
+                );
+            }
+            (None, Some(_)) => {
+                return invalid(
+                    ConfigOption::BasicAuthUsername,
+                    String::new(),
+                    "BasicAuthPassword is set, so BasicAuthUsername must be too".to_owned(),
+                );
+            }
+            (Some(user), Some(_)) if user.contains(':') => {
+                return invalid(
+                    ConfigOption::BasicAuthUsername,
+                    user.clone(),
+                    "a basic auth user name cannot contain ':'".to_owned(),
+                );
+            }
+            _ => {}
+        }
+        match (&self.tls_certificate, &self.tls_private_key) {
+            (Some(cert), None) => {
+                return invalid(
+                    ConfigOption::TlsPrivateKey,
+                    String::new(),
+                    format!(
+                        "TlsCertificate ({}) is set, so TlsPrivateKey must be too",
+                        cert.display()
+                    ),
+                );
+            }
+            (None, Some(key)) => {
+                return invalid(
+                    ConfigOption::TlsCertificate,
+                    String::new(),
+                    format!(
+                        "TlsPrivateKey ({}) is set, so TlsCertificate must be too",
+                        key.display()
+                    ),
+                );
+            }
+            _ => {}
+        }
+        let label_ok = |text: &str| {
+            !text.is_empty()
+                && text.len() <= 128
+                && !text.contains('/')
+                && !text.chars().any(char::is_control)
+        };
+        if !label_ok(&self.push_job) {
+            return invalid(
+                ConfigOption::PushJob,
+                self.push_job.clone(),
+                "expected a non-empty job name without '/' or control characters (at most 128 bytes)".to_owned(),
+            );
+        }
+        if let Some(instance) = &self.push_instance {
+            if !label_ok(instance) {
+                return invalid(
+                    ConfigOption::PushInstance,
+                    instance.clone(),
+                    "expected an instance name without '/' or control characters (at most 128 bytes)".to_owned(),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -450,8 +699,9 @@ impl MetricsConfig {
         self.cache_expiration
     }
 
-    /// Address of the built-in endpoint (default 127.0.0.1:9000).
-    pub fn listen(&self) -> SocketAddr {
+    /// Address of the built-in endpoint (default 127.0.0.1:9000); `None` when the
+    /// endpoint is only mounted into the application's own server.
+    pub fn listen(&self) -> Option<SocketAddr> {
         self.listen
     }
 
@@ -463,6 +713,54 @@ impl MetricsConfig {
     /// Most distinct `provider` label values (default 32).
     pub fn max_providers(&self) -> usize {
         self.max_providers
+    }
+
+    /// Networks allowed to scrape (empty: any).
+    pub fn allowed_networks(&self) -> &[IpNetwork] {
+        &self.allowed_networks
+    }
+
+    /// Requests a minute per client address, if limited.
+    pub fn rate_limit_per_minute(&self) -> Option<u32> {
+        self.rate_limit_per_minute
+    }
+
+    /// PEM certificate and key files when the endpoint serves HTTPS.
+    pub fn tls_files(&self) -> Option<(&Path, &Path)> {
+        Some((
+            self.tls_certificate.as_deref()?,
+            self.tls_private_key.as_deref()?,
+        ))
+    }
+
+    /// The Pushgateway pushes go to, if any.
+    pub fn push_gateway(&self) -> Option<&PushGateway> {
+        self.push_gateway.as_ref()
+    }
+
+    /// The `job` grouping label of pushes (default `conduit_audio`).
+    pub fn push_job(&self) -> &str {
+        &self.push_job
+    }
+
+    /// The `instance` grouping label of pushes, if any.
+    pub fn push_instance(&self) -> Option<&str> {
+        self.push_instance.as_deref()
+    }
+
+    /// Whether scrapes must authenticate.
+    pub fn requires_credentials(&self) -> bool {
+        self.credentials().required()
+    }
+
+    pub(crate) fn credentials(&self) -> crate::access::Credentials {
+        crate::access::Credentials {
+            bearer_token: self.bearer_token.clone(),
+            basic: self
+                .basic_auth_username
+                .clone()
+                .zip(self.basic_auth_password.clone()),
+        }
     }
 }
 
@@ -503,7 +801,59 @@ impl MetricsConfigBuilder {
 
     /// Address of the built-in endpoint; port 0 picks a free port.
     pub fn listen(mut self, address: SocketAddr) -> Self {
-        self.config.listen = address;
+        self.config.listen = Some(address);
+        self
+    }
+
+    /// Serves no endpoint of its own (mount [`MetricsHandle::router`](crate::MetricsHandle::router)
+    /// into the application's server, or push).
+    pub fn no_listener(mut self) -> Self {
+        self.config.listen = None;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>`.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.config.bearer_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Requires HTTP basic auth with this user and password.
+    pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.config.basic_auth_username = Some(username.into());
+        self.config.basic_auth_password = Some(Secret::new(password));
+        self
+    }
+
+    /// Only these networks may scrape.
+    pub fn allowed_networks(mut self, networks: impl IntoIterator<Item = IpNetwork>) -> Self {
+        self.config.allowed_networks = networks.into_iter().collect();
+        self
+    }
+
+    /// Serves HTTPS with this PEM certificate chain and private key.
+    pub fn tls(mut self, certificate: impl Into<PathBuf>, private_key: impl Into<PathBuf>) -> Self {
+        self.config.tls_certificate = Some(certificate.into());
+        self.config.tls_private_key = Some(private_key.into());
+        self
+    }
+
+    /// Limits each client address to `per_minute` requests a minute (0: no limit).
+    pub fn rate_limit_per_minute(mut self, per_minute: u32) -> Self {
+        self.config.rate_limit_per_minute = (per_minute > 0).then_some(per_minute);
+        self
+    }
+
+    /// Pushes to this Pushgateway (`http://host:port`) every ExportInterval and on flush.
+    pub fn push_gateway(mut self, url: &str) -> Self {
+        self.config.push_gateway = None;
+        self.option(ConfigOption::PushGateway, url)
+    }
+
+    /// The `job` (and optional `instance`) grouping labels of pushes.
+    pub fn push_grouping(mut self, job: impl Into<String>, instance: Option<String>) -> Self {
+        self.config.push_job = job.into();
+        self.config.push_instance = instance;
         self
     }
 

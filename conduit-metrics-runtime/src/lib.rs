@@ -26,6 +26,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
+mod access;
 mod call;
 pub mod catalogue;
 mod cells;
@@ -37,21 +38,31 @@ mod health;
 mod install;
 mod labels;
 mod providers;
+mod push;
 mod realtime;
 mod registry;
 mod resources;
 mod shard;
 mod window;
 
+pub use access::{IpNetwork, Secret};
 pub use call::{ActiveCall, CallOutcome, CallSite, start_call};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     APPSETTINGS_SECTION, ConfigError, ConfigOption, ENV_PREFIX, MAX_PROVIDERS_LIMIT,
-    MAX_WINDOW_SLOTS, MetricsConfig, MetricsConfigBuilder,
+    MAX_WINDOW_SLOTS, MetricsConfig, MetricsConfigBuilder, PushGateway,
 };
-pub use endpoint::TEXT_FORMAT_CONTENT_TYPE;
+pub use endpoint::server::{
+    EndpointServer, HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS,
+    MAX_HEADER_BYTES, TLS_HANDSHAKE_TIMEOUT, TlsError,
+};
+pub use endpoint::{HEALTH_PATH, TEXT_FORMAT_CONTENT_TYPE};
 pub use health::{HealthProbe, ProbeResult};
 pub use install::{InstallError, MetricsHandle, install};
+pub use push::{PUSH_TIMEOUT, PushError};
+
+/// The axum version [`MetricsHandle::router`] returns a router of.
+pub use axum;
 pub use labels::{
     AudioStatus, DisconnectReason, EMPTY_PROVIDER_LABEL, MAX_PROVIDER_LABEL_BYTES,
     OVERFLOW_PROVIDER_LABEL, Operation, Status, UnknownLabelValue, provider_label,

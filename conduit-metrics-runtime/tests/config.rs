@@ -23,7 +23,7 @@ fn the_guides_appsettings_json_verbatim() {
     assert_eq!(config.metrics_window(), Duration::from_secs(300));
     assert_eq!(config.cache_expiration(), Duration::from_secs(10));
     // Options the guide's file does not set keep their defaults.
-    assert_eq!(config.listen().to_string(), "127.0.0.1:9000");
+    assert_eq!(config.listen().unwrap().to_string(), "127.0.0.1:9000");
     assert_eq!(config.path(), "/metrics");
     assert_eq!(config.max_providers(), 32);
 }
@@ -60,7 +60,7 @@ fn appsettings_with_other_sections_and_all_options() {
     let config = MetricsConfig::from_file(&path).unwrap();
     assert_eq!(config.export_interval(), Duration::from_secs(30));
     assert_eq!(config.metrics_window(), Duration::from_secs(600));
-    assert_eq!(config.listen().to_string(), "0.0.0.0:9100");
+    assert_eq!(config.listen().unwrap().to_string(), "0.0.0.0:9100");
     assert_eq!(config.path(), "/internal/metrics");
     assert_eq!(config.max_providers(), 64);
 }
@@ -75,7 +75,7 @@ fn toml_with_human_durations() {
     assert_eq!(config.export_interval(), Duration::from_secs(30));
     assert_eq!(config.metrics_window(), Duration::from_secs(600));
     assert_eq!(config.cache_expiration(), Duration::from_millis(2500));
-    assert_eq!(config.listen().to_string(), "[::1]:0");
+    assert_eq!(config.listen().unwrap().to_string(), "[::1]:0");
     assert_eq!(config.max_providers(), 8);
 
     let (_dir, path) = write(
@@ -244,7 +244,7 @@ fn environment_variables() {
     assert_eq!(config.export_interval(), Duration::from_secs(30));
     assert_eq!(config.metrics_window(), Duration::from_secs(600));
     assert_eq!(config.cache_expiration(), Duration::ZERO);
-    assert_eq!(config.listen().port(), 0);
+    assert_eq!(config.listen().unwrap().port(), 0);
     assert_eq!(config.path(), "/custom");
     assert_eq!(config.max_providers(), 5);
 
@@ -294,4 +294,99 @@ fn builder_validates_and_accepts_text_options() {
             .to_string()
             .starts_with("invalid Listen \"nowhere\" (from builder)")
     );
+}
+
+#[test]
+fn lock_down_and_push_options_from_every_source() {
+    let config = MetricsConfig::from_json_str(
+        r#"{"PrometheusMetrics": {
+            "Listen": "none",
+            "BearerToken": "tok-123",
+            "AllowedNetworks": ["10.0.0.0/8", "::1"],
+            "RateLimitPerMinute": 120,
+            "TlsCertificate": "/etc/metrics/cert.pem",
+            "TlsPrivateKey": "/etc/metrics/key.pem",
+            "PushGateway": "http://pushgateway:9091",
+            "PushJob": "nightly"
+        }}"#,
+        "appsettings.json",
+    )
+    .unwrap();
+    assert_eq!(config.listen(), None);
+    assert!(config.requires_credentials());
+    assert_eq!(
+        config
+            .allowed_networks()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["10.0.0.0/8", "::1/128"]
+    );
+    assert_eq!(config.rate_limit_per_minute(), Some(120));
+    assert_eq!(
+        config.tls_files().unwrap().0,
+        std::path::Path::new("/etc/metrics/cert.pem")
+    );
+    assert_eq!(config.push_gateway().unwrap().authority, "pushgateway:9091");
+    assert_eq!(config.push_job(), "nightly");
+    // Secrets never show in Debug output (logs) or in errors.
+    assert!(!format!("{config:?}").contains("tok-123"));
+
+    let config = MetricsConfig::default()
+        .with_vars(vars(&[
+            ("CONDUIT_METRICS_BASIC_AUTH_USERNAME", "prom"),
+            ("CONDUIT_METRICS_BASIC_AUTH_PASSWORD", "hunter2"),
+            (
+                "CONDUIT_METRICS_ALLOWED_NETWORKS",
+                "127.0.0.1/32,10.1.0.0/16",
+            ),
+            ("CONDUIT_METRICS_RATE_LIMIT_PER_MINUTE", "0"),
+        ]))
+        .unwrap();
+    assert!(config.requires_credentials());
+    assert_eq!(config.allowed_networks().len(), 2);
+    assert_eq!(config.rate_limit_per_minute(), None);
+    assert!(!format!("{config:?}").contains("hunter2"));
+
+    let (option, _, reason) = invalid(MetricsConfig::from_json_str(
+        r#"{"BasicAuthUsername": "prom"}"#,
+        "x.json",
+    ));
+    assert_eq!(option, ConfigOption::BasicAuthPassword);
+    assert!(
+        reason.contains("BasicAuthUsername (prom) is set"),
+        "{reason}"
+    );
+    let (option, _, _) = invalid(MetricsConfig::from_json_str(
+        r#"{"TlsPrivateKey": "k.pem"}"#,
+        "x.json",
+    ));
+    assert_eq!(option, ConfigOption::TlsCertificate);
+    let (option, value, _) = invalid(MetricsConfig::from_json_str(
+        r#"{"RateLimitPerMinute": -5}"#,
+        "x.json",
+    ));
+    assert_eq!(
+        (option, value.as_str()),
+        (ConfigOption::RateLimitPerMinute, "-5")
+    );
+    let (option, value, _) = invalid(MetricsConfig::from_json_str(
+        r#"{"AllowedNetworks": "10.0.0.0/99"}"#,
+        "x.json",
+    ));
+    assert_eq!(
+        (option, value.as_str()),
+        (ConfigOption::AllowedNetworks, "10.0.0.0/99")
+    );
+    let (option, _, _) = invalid(MetricsConfig::from_json_str(
+        r#"{"PushJob": "a/b"}"#,
+        "x.json",
+    ));
+    assert_eq!(option, ConfigOption::PushJob);
+    // A bad secret is reported without its value.
+    let (option, value, _) = invalid(MetricsConfig::from_json_str(
+        r#"{"BearerToken": {"x": 1}}"#,
+        "x.json",
+    ));
+    assert_eq!((option, value.as_str()), (ConfigOption::BearerToken, "***"));
 }

@@ -36,7 +36,7 @@ fn install_serves_once_and_fails_clearly_otherwise() {
     );
 
     let handle = config_on("127.0.0.1:0").install().unwrap();
-    let addr = handle.local_addr();
+    let addr = handle.local_addr().unwrap();
     assert_ne!(addr.port(), 0);
 
     // A second install is refused and says where the first one listens.
@@ -113,7 +113,7 @@ fn install_serves_once_and_fails_clearly_otherwise() {
     );
     assert_eq!((status, body.as_str()), (200, ""));
 
-    handle.shutdown();
+    handle.shutdown().unwrap();
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "the endpoint still accepts after shutdown"

@@ -11,12 +11,13 @@ fn install_reads_the_environment() {
         std::env::set_var("CONDUIT_METRICS_MAX_PROVIDERS", "7");
     }
     let handle = conduit_metrics_runtime::install().unwrap();
-    assert_ne!(handle.local_addr().port(), 0);
+    let addr = handle.local_addr().unwrap();
+    assert_ne!(addr.port(), 0);
     assert_eq!(handle.config().max_providers(), 7);
-    let (status, _, body) = common::get(handle.local_addr(), "/internal/metrics");
+    let (status, _, body) = common::get(addr, "/internal/metrics");
     assert_eq!(status, 200);
     assert!(body.contains("# TYPE conduit_audio_requests_total counter"));
-    assert_eq!(common::get(handle.local_addr(), "/metrics").0, 404);
+    assert_eq!(common::get(addr, "/metrics").0, 404);
 
     // A bad variable is an error naming it, not a silent default.
     unsafe { std::env::set_var("CONDUIT_METRICS_EXPORT_INTERVAL", "often") };

@@ -1,0 +1,109 @@
+//! CacheExpiration: a rendered body (and its gzip form, made on first demand) is reused
+//! for that long, so a burst of scrapes costs one render.
+
+use std::io::Write as _;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::registry::lock;
+
+/// Produces a fresh exposition body.
+pub(crate) type RenderFn = dyn Fn() -> String + Send + Sync;
+
+struct Rendered {
+    at: Instant,
+    plain: Bytes,
+    gzip: OnceLock<Bytes>,
+}
+
+/// The scrape cache.
+pub(crate) struct ScrapeCache {
+    render: Box<RenderFn>,
+    expiration: Duration,
+    current: Mutex<Option<std::sync::Arc<Rendered>>>,
+}
+
+impl ScrapeCache {
+    pub(crate) fn new(render: Box<RenderFn>, expiration: Duration) -> Self {
+        ScrapeCache {
+            render,
+            expiration,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// The body, rendered now or reused; gzipped when asked. Concurrent scrapes of an
+    /// expired body wait for one render instead of each rendering.
+    pub(crate) fn body(&self, gzip: bool) -> Bytes {
+        let rendered = {
+            let mut current = lock(&self.current);
+            match current.as_ref() {
+                Some(rendered) if rendered.at.elapsed() < self.expiration => rendered.clone(),
+                _ => {
+                    let rendered = std::sync::Arc::new(Rendered {
+                        at: Instant::now(),
+                        plain: Bytes::from((self.render)()),
+                        gzip: OnceLock::new(),
+                    });
+                    *current = Some(rendered.clone());
+                    rendered
+                }
+            }
+        };
+        if gzip {
+            rendered
+                .gzip
+                .get_or_init(|| compress(&rendered.plain))
+                .clone()
+        } else {
+            rendered.plain.clone()
+        }
+    }
+}
+
+fn compress(plain: &[u8]) -> Bytes {
+    // Level 1: scrape bodies are repetitive text; faster levels gain little size.
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(plain.len() / 4),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(plain);
+    Bytes::from(encoder.finish().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read as _;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn one_render_per_expiration_and_gzip_round_trips() {
+        let renders = Arc::new(AtomicUsize::new(0));
+        let counter = renders.clone();
+        let cache = ScrapeCache::new(
+            Box::new(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                format!("render {n}\n").repeat(100)
+            }),
+            Duration::from_secs(3600),
+        );
+        let plain = cache.body(false);
+        let gzipped = cache.body(true);
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        let mut decoded = String::new();
+        flate2::read::GzDecoder::new(&gzipped[..])
+            .read_to_string(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded.as_bytes(), &plain[..]);
+        assert!(gzipped.len() < plain.len() / 10);
+
+        let uncached = ScrapeCache::new(Box::new(|| String::from("x")), Duration::ZERO);
+        uncached.body(false);
+        uncached.body(false);
+    }
+}

@@ -1,0 +1,195 @@
+//! The metrics endpoint: the decisions every request goes through (allowlist, rate limit,
+//! route, method, credentials), and the cached, optionally gzipped body. The built-in
+//! server ([`server`]) and the axum router ([`router`]) both answer through [`Endpoint`].
+
+mod cache;
+pub(crate) mod router;
+pub(crate) mod server;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{
+    ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
+    HeaderMap, HeaderValue, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
+};
+use hyper::{Method, Response, StatusCode};
+
+use crate::access::{Credentials, IpNetwork, RateLimiter};
+use crate::config::MetricsConfig;
+
+pub(crate) use cache::ScrapeCache;
+
+/// Content type of the Prometheus text format.
+pub const TEXT_FORMAT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Path of the liveness answer of the built-in server.
+pub const HEALTH_PATH: &str = "/health";
+
+/// Everything needed to answer a request, shared by all connections.
+pub(crate) struct Endpoint {
+    path: String,
+    cache: Arc<ScrapeCache>,
+    credentials: Credentials,
+    allowed_networks: Vec<IpNetwork>,
+    rate_limiter: Option<RateLimiter>,
+}
+
+/// The parts of a request the endpoint looks at.
+pub(crate) struct Scrape<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) path: &'a str,
+    pub(crate) headers: &'a HeaderMap,
+    /// The client's address; `None` when the server cannot tell (axum without
+    /// `ConnectInfo`), which fails closed when an allowlist or rate limit is set.
+    pub(crate) peer: Option<IpAddr>,
+}
+
+impl Endpoint {
+    pub(crate) fn new(config: &MetricsConfig, cache: Arc<ScrapeCache>) -> Self {
+        Endpoint {
+            path: config.path().to_owned(),
+            cache,
+            credentials: config.credentials(),
+            allowed_networks: config.allowed_networks().to_vec(),
+            rate_limiter: config.rate_limit_per_minute().map(RateLimiter::new),
+        }
+    }
+
+    /// Answers one request. Rendering runs on the blocking pool, never on an async
+    /// worker.
+    pub(crate) async fn respond(
+        &self,
+        scrape: Scrape<'_>,
+        serve_health: bool,
+    ) -> Response<Full<Bytes>> {
+        if !self.allowed_networks.is_empty() {
+            let allowed = scrape
+                .peer
+                .is_some_and(|ip| self.allowed_networks.iter().any(|net| net.contains(ip)));
+            if !allowed {
+                return plain(
+                    StatusCode::FORBIDDEN,
+                    "forbidden: address not in AllowedNetworks\n",
+                );
+            }
+        }
+        if let Some(limiter) = &self.rate_limiter {
+            let Some(peer) = scrape.peer else {
+                return plain(StatusCode::FORBIDDEN, "forbidden: client address unknown\n");
+            };
+            if let Err(wait) = limiter.check(peer, Instant::now()) {
+                let mut response = plain(StatusCode::TOO_MANY_REQUESTS, "too many requests\n");
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+                    response.headers_mut().insert(RETRY_AFTER, value);
+                }
+                return response;
+            }
+        }
+        let is_metrics = scrape.path == self.path;
+        let is_health = serve_health && scrape.path == HEALTH_PATH;
+        if !is_metrics && !is_health {
+            return plain(StatusCode::NOT_FOUND, "not found\n");
+        }
+        if scrape.method != Method::GET && scrape.method != Method::HEAD {
+            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+        if is_health {
+            return plain(StatusCode::OK, "ok\n");
+        }
+        if self.credentials.required() {
+            let authorization = scrape.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+            if !self.credentials.accepts(authorization) {
+                let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+                response.headers_mut().insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static(self.credentials.challenge()),
+                );
+                return response;
+            }
+        }
+        let gzip = accepts_gzip(scrape.headers);
+        let cache = self.cache.clone();
+        let body = match tokio::task::spawn_blocking(move || cache.body(gzip)).await {
+            Ok(body) => body,
+            Err(_) => {
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
+            }
+        };
+        let mut response = Response::new(Full::new(if scrape.method == Method::HEAD {
+            Bytes::new()
+        } else {
+            body
+        }));
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(TEXT_FORMAT_CONTENT_TYPE),
+        );
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        if gzip {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        response
+    }
+}
+
+/// Whether `Accept-Encoding` allows gzip (`gzip` or `*` without `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|param| {
+                param
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_encoding(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        assert!(accepts_gzip(&with_encoding("gzip")));
+        assert!(accepts_gzip(&with_encoding("identity, gzip;q=0.5")));
+        assert!(accepts_gzip(&with_encoding("*")));
+        assert!(!accepts_gzip(&with_encoding("gzip;q=0")));
+        assert!(!accepts_gzip(&with_encoding("br, deflate")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,252 @@
+//! The built-in HTTP(S) server: bounded connections, header size and read-time limits,
+//! optional TLS, and graceful stop.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+
+use super::{Endpoint, Scrape};
+
+/// Connections served at once; more wait in the listen backlog until one closes.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Time a client has to send a request's headers (also bounds idle keep-alive waits and
+/// slow-loris clients).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a client has to finish the TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest request head accepted (larger gets 431).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Longest a single connection may stay open, whatever it does.
+pub const MAX_CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Why TLS could not be set up from the configured files.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use TLS file {path}: {reason}")]
+pub struct TlsError {
+    /// The certificate or key file.
+    pub path: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Builds the TLS acceptor from PEM files, with errors naming the file.
+pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+    let error = |path: &Path, reason: String| TlsError {
+        path: path.display().to_string(),
+        reason,
+    };
+    let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certificate)
+        .map_err(|e| error(certificate, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| error(certificate, e.to_string()))?;
+    if certificates.is_empty() {
+        return Err(error(
+            certificate,
+            "no PEM certificate in the file".to_owned(),
+        ));
+    }
+    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|e| error(key, e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| error(certificate, e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certificates, private_key)
+        .map_err(|e| {
+            error(
+                key,
+                format!("does not match the certificate or is unusable: {e}"),
+            )
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Accepts connections until `shutdown` changes.
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    endpoint: Arc<Endpoint>,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors or similar: back off instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let endpoint = endpoint.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _ = stream.set_nodelay(true);
+            let connection = async {
+                match tls {
+                    Some(acceptor) => {
+                        let Ok(Ok(stream)) =
+                            tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                                .await
+                        else {
+                            return;
+                        };
+                        serve_connection(stream, peer, endpoint).await;
+                    }
+                    None => serve_connection(stream, peer, endpoint).await,
+                }
+            };
+            let _ = tokio::time::timeout(MAX_CONNECTION_LIFETIME, connection).await;
+        });
+    }
+}
+
+async fn serve_connection<S>(stream: S, peer: SocketAddr, endpoint: Arc<Endpoint>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let endpoint = endpoint.clone();
+        async move {
+            let scrape = Scrape {
+                method: request.method(),
+                path: request.uri().path(),
+                headers: request.headers(),
+                peer: Some(peer.ip()),
+            };
+            Ok::<_, Infallible>(endpoint.respond(scrape, true).await)
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// The endpoint served on its own thread for any render function: what
+/// [`install`](crate::install) runs for the global registry, available for a separate
+/// [`Registry`](crate::Registry) (tests, several registries, custom set-ups). It applies the
+/// whole configuration: path, cache, credentials, allowlist, rate limit and TLS.
+///
+/// ```
+/// use conduit_metrics_runtime::{EndpointServer, MetricsConfig, Registry};
+///
+/// let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
+/// let config = MetricsConfig::builder().listen("127.0.0.1:0".parse()?).build()?;
+/// let server = EndpointServer::start(&config, move || registry.render())?;
+/// println!("serving on {}", server.local_addr());
+/// server.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct EndpointServer {
+    local_addr: SocketAddr,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for EndpointServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointServer")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EndpointServer {
+    /// Binds `config.listen()` and serves `render`'s output as the configuration says.
+    pub fn start(
+        config: &crate::MetricsConfig,
+        render: impl Fn() -> String + Send + Sync + 'static,
+    ) -> Result<Self, crate::InstallError> {
+        let address = config.listen().ok_or_else(|| {
+            crate::InstallError::Config(crate::ConfigError::InvalidValue {
+                option: crate::ConfigOption::Listen,
+                value: "none".to_owned(),
+                origin: "EndpointServer::start".to_owned(),
+                reason: "a server needs an address to listen on".to_owned(),
+            })
+        })?;
+        let tls = match config.tls_files() {
+            Some((certificate, key)) => Some(tls_acceptor(certificate, key)?),
+            None => None,
+        };
+        let bind_error = |source| crate::InstallError::Bind { address, source };
+        let listener = std::net::TcpListener::bind(address).map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
+        listener.set_nonblocking(true).map_err(bind_error)?;
+        let cache = Arc::new(super::ScrapeCache::new(
+            Box::new(render),
+            config.cache_expiration(),
+        ));
+        let endpoint = Arc::new(Endpoint::new(config, cache));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(crate::InstallError::Thread)?;
+        let (shutdown, receiver) = tokio::sync::watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name("conduit-metrics-endpoint".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                        serve(listener, endpoint, tls, receiver).await;
+                    }
+                });
+            })
+            .map_err(crate::InstallError::Thread)?;
+        Ok(EndpointServer {
+            local_addr,
+            shutdown,
+            thread: Some(thread),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting and ends the server's thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for EndpointServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

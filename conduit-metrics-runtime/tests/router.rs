@@ -1,0 +1,88 @@
+//! The endpoint mounted into the application's own axum server, with the same lock-down.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{http, value};
+use conduit_metrics_runtime::axum::{self, Router, routing::get};
+use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+
+fn scrape(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let (status, _, body) = http(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"),
+    );
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mounted_router_serves_with_the_same_lock_down() {
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .bearer_token("mounted-secret")
+        .allowed_networks(["127.0.0.0/8".parse().unwrap()])
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    assert_eq!(handle.local_addr(), None);
+    conduit_metrics_runtime::start_call(Operation::Tts, "mounted").finish(Status::Success);
+
+    let app = Router::new()
+        .route("/v1/ping", get(|| async { "pong" }))
+        .merge(handle.router())
+        .nest("/internal", handle.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+
+    let (status, body) =
+        tokio::task::spawn_blocking(move || scrape(addr, "/metrics", Some("mounted-secret")))
+            .await
+            .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        value(
+            &body,
+            "conduit_audio_requests_total{operation=\"tts\",provider=\"mounted\",status=\"success\"}"
+        ),
+        1.0
+    );
+    let results = tokio::task::spawn_blocking(move || {
+        [
+            scrape(addr, "/metrics", None).0,
+            scrape(addr, "/metrics", Some("wrong")).0,
+            scrape(addr, "/internal/metrics", Some("mounted-secret")).0,
+            scrape(addr, "/v1/ping", None).0,
+            http(
+                addr,
+                &format!("DELETE /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+            )
+            .0,
+        ]
+    })
+    .await
+    .unwrap();
+    assert_eq!(results, [401, 401, 200, 200, 405]);
+
+    // Served without ConnectInfo the client address is unknown: the allowlist refuses.
+    let blind = Router::new().merge(handle.router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let blind_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, blind).await.unwrap() });
+    let status = tokio::task::spawn_blocking(move || {
+        scrape(blind_addr, "/metrics", Some("mounted-secret")).0
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 403);
+}
