@@ -89,21 +89,13 @@ impl MetricsConfig {
     }
 }
 
-fn bind(address: SocketAddr) -> Result<(std::net::TcpListener, SocketAddr), InstallError> {
-    let bind_error = |source| InstallError::Bind { address, source };
-    let listener = std::net::TcpListener::bind(address).map_err(bind_error)?;
-    let local = listener.local_addr().map_err(bind_error)?;
-    listener.set_nonblocking(true).map_err(bind_error)?;
-    Ok((listener, local))
-}
-
 fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     // Everything that can fail on bad input comes before anything global changes.
     let tls = match config.tls_files() {
         Some((certificate, key)) => Some(server::tls_acceptor(certificate, key)?),
         None => None,
     };
-    let listener = config.listen().map(bind).transpose()?;
+    let listener = config.listen().map(server::bind).transpose()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -38,6 +38,17 @@ pub struct TlsError {
     pub reason: String,
 }
 
+/// Binds a non-blocking listener, with an error naming the address.
+pub(crate) fn bind(
+    address: SocketAddr,
+) -> Result<(std::net::TcpListener, SocketAddr), crate::InstallError> {
+    let bind_error = |source| crate::InstallError::Bind { address, source };
+    let listener = std::net::TcpListener::bind(address).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    listener.set_nonblocking(true).map_err(bind_error)?;
+    Ok((listener, local))
+}
+
 /// Builds the TLS acceptor from PEM files, with errors naming the file.
 pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     use rustls_pki_types::pem::PemObject;
@@ -196,10 +207,7 @@ impl EndpointServer {
             Some((certificate, key)) => Some(tls_acceptor(certificate, key)?),
             None => None,
         };
-        let bind_error = |source| crate::InstallError::Bind { address, source };
-        let listener = std::net::TcpListener::bind(address).map_err(bind_error)?;
-        let local_addr = listener.local_addr().map_err(bind_error)?;
-        listener.set_nonblocking(true).map_err(bind_error)?;
+        let (listener, local_addr) = bind(address)?;
         let cache = Arc::new(super::ScrapeCache::new(
             Box::new(render),
             config.cache_expiration(),
