@@ -1,5 +1,8 @@
-//! The workspace root package: it holds the workspace-level integration tests (`tests/`)
-//! and the examples (`examples/`). Applications depend on `conduit-metrics-runtime`.
+//! The workspace root package: the audio gateway example's service ([`gateway`]), the
+//! workspace-level integration tests (`tests/`) and the examples (`examples/`).
+//! Applications depend on `conduit-metrics-runtime`.
 //!
 //! The README is included below so its Rust examples are compiled as doctests.
 #![doc = include_str!("../README.md")]
+
+pub mod gateway;

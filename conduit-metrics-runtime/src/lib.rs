@@ -67,7 +67,7 @@ pub use labels::{
     AudioStatus, DisconnectReason, EMPTY_PROVIDER_LABEL, MAX_PROVIDER_LABEL_BYTES,
     OVERFLOW_PROVIDER_LABEL, Operation, Status, UnknownLabelValue, provider_label,
 };
-pub use realtime::{RealtimeSession, realtime_session};
+pub use realtime::{RealtimeSession, realtime_session, record_realtime_latency};
 pub use registry::{Registry, global};
 pub use resources::{ResourceGuard, hold_resource};
 

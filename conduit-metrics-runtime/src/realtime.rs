@@ -92,9 +92,28 @@ impl Registry {
     pub fn realtime_session(&self, provider: &str) -> RealtimeSession<'_> {
         RealtimeSession::start(self, provider)
     }
+
+    /// Records one turn's latency for `provider` without a session guard (for sessions
+    /// recorded by `#[audio_metric(operation = "realtime")]`).
+    pub fn record_realtime_latency(&self, provider: &str, latency: Duration) {
+        self.provider(provider)
+            .realtime()
+            .local()
+            .latency
+            .observe(&LATENCY_BOUNDS_NS, duration_nanos(latency));
+    }
+}
+
+/// Records one realtime turn's latency on the [global](crate::global) registry.
+pub fn record_realtime_latency(provider: &str, latency: Duration) {
+    global().record_realtime_latency(provider, latency)
 }
 
 /// Starts a realtime session on the [global](crate::global) registry.
 pub fn realtime_session(provider: &str) -> RealtimeSession<'static> {
     global().realtime_session(provider)
+}
+
+fn duration_nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }

@@ -1,0 +1,255 @@
+//! The HTTP endpoints.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Gateway;
+use super::providers::{ProviderError, SimulatedProvider, Simulation, Transcript};
+
+/// Largest audio upload (OpenAI's limit).
+const MAX_AUDIO_BYTES: usize = 25 * 1024 * 1024;
+
+pub(super) fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/health", get(|| async { "ok\n" }))
+        .route("/v1/audio/transcriptions", post(transcriptions))
+        .route("/v1/audio/translations", post(translations))
+        .route("/v1/audio/speech", post(speech))
+        .route("/v1/realtime", get(super::realtime::upgrade))
+        .layer(DefaultBodyLimit::max(MAX_AUDIO_BYTES))
+        .with_state(gateway)
+}
+
+async fn index(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
+    Json(json!({
+        "service": "conduit-metrics audio gateway example",
+        "providers": gateway.provider_names(),
+        "endpoints": [
+            "POST /v1/audio/transcriptions",
+            "POST /v1/audio/translations",
+            "POST /v1/audio/speech",
+            "GET /v1/realtime (WebSocket)"
+        ]
+    }))
+}
+
+/// The `?provider=` and `?simulate=` query.
+#[derive(Debug, Deserialize, Default)]
+pub(super) struct ProviderQuery {
+    pub(super) provider: Option<String>,
+    pub(super) simulate: Option<String>,
+}
+
+/// An OpenAI-style error: `{"error": {"message", "type", "provider"}}`.
+#[derive(Debug)]
+pub(super) struct ApiError {
+    status: StatusCode,
+    message: String,
+    kind: &'static str,
+    provider: Option<&'static str>,
+}
+
+impl ApiError {
+    pub(super) fn invalid(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            kind: "invalid_request",
+            provider: None,
+        }
+    }
+
+    fn from_rejection(rejection: impl IntoResponse + std::fmt::Display) -> Self {
+        let message = rejection.to_string();
+        let status = rejection.into_response().status();
+        ApiError {
+            status,
+            message,
+            kind: "invalid_request",
+            provider: None,
+        }
+    }
+
+    fn from_provider(provider: &'static str, error: &ProviderError) -> Self {
+        let (status, kind) = match error {
+            ProviderError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ProviderError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ProviderError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable"),
+            ProviderError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            ProviderError::Internal(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
+        };
+        ApiError {
+            status,
+            message: error.to_string(),
+            kind,
+            provider: Some(provider),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({
+            "error": { "message": self.message, "type": self.kind, "provider": self.provider }
+        }));
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// The `X-Simulate-*` headers (or `?simulate=`).
+pub(super) fn simulation(
+    headers: &HeaderMap,
+    query_failure: Option<&str>,
+) -> Result<Simulation, ApiError> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let failure = match text("x-simulate-failure").or(query_failure) {
+        None => None,
+        Some(name) => Some(Simulation::failure_from_name(name).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "X-Simulate-Failure `{name}` is not one of timeout, rate_limited, unavailable, invalid, error"
+            ))
+        })?),
+    };
+    let latency = match text("x-simulate-latency-ms") {
+        None => None,
+        Some(ms) => Some(std::time::Duration::from_millis(ms.parse().map_err(
+            |_| ApiError::invalid("X-Simulate-Latency-Ms must be a whole number of milliseconds"),
+        )?)),
+    };
+    Ok(Simulation { failure, latency })
+}
+
+/// Audio from a multipart form (`file`, optional `provider`) or a raw body.
+async fn audio_upload(request: Request) -> Result<(Bytes, Option<String>), ApiError> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(ApiError::from_rejection)?;
+        return Ok((body, None));
+    }
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(ApiError::from_rejection)?;
+    let (mut audio, mut provider) = (None, None);
+    while let Some(field) = form.next_field().await.map_err(ApiError::from_rejection)? {
+        match field.name() {
+            Some("file") => audio = Some(field.bytes().await.map_err(ApiError::from_rejection)?),
+            Some("provider") => {
+                provider = Some(field.text().await.map_err(ApiError::from_rejection)?)
+            }
+            _ => {}
+        }
+    }
+    let audio = audio.ok_or_else(|| ApiError::invalid("the form has no `file` field"))?;
+    Ok((audio, provider))
+}
+
+type AudioCall = for<'a> fn(
+    &'a SimulatedProvider,
+    &'a [u8],
+    &'a Simulation,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Transcript, ProviderError>> + Send + 'a>,
+>;
+
+async fn audio_endpoint(
+    gateway: Arc<Gateway>,
+    query: ProviderQuery,
+    request: Request,
+    call: AudioCall,
+) -> Result<Response, ApiError> {
+    let simulation = simulation(request.headers(), query.simulate.as_deref())?;
+    let (audio, form_provider) = audio_upload(request).await?;
+    let provider = gateway
+        .route(form_provider.as_deref().or(query.provider.as_deref()))
+        .map_err(ApiError::invalid)?;
+    let transcript = call(&provider, &audio, &simulation)
+        .await
+        .map_err(|error| ApiError::from_provider(provider.name(), &error))?;
+    Ok(Json(json!({ "text": transcript.text, "provider": provider.name() })).into_response())
+}
+
+async fn transcriptions(
+    State(gateway): State<Arc<Gateway>>,
+    Query(query): Query<ProviderQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    audio_endpoint(gateway, query, request, |p, a, s| {
+        Box::pin(p.transcribe(a, s))
+    })
+    .await
+}
+
+async fn translations(
+    State(gateway): State<Arc<Gateway>>,
+    Query(query): Query<ProviderQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    audio_endpoint(gateway, query, request, |p, a, s| {
+        Box::pin(p.translate(a, s))
+    })
+    .await
+}
+
+/// `POST /v1/audio/speech` body, as OpenAI's (plus an optional `provider`).
+#[derive(Debug, Deserialize)]
+struct SpeechRequest {
+    input: String,
+    #[serde(default = "default_voice")]
+    voice: String,
+    #[serde(default)]
+    provider: Option<String>,
+}
+
+fn default_voice() -> String {
+    "alloy".to_owned()
+}
+
+async fn speech(
+    State(gateway): State<Arc<Gateway>>,
+    Query(query): Query<ProviderQuery>,
+    headers: HeaderMap,
+    body: Result<Json<SpeechRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body.map_err(|rejection| ApiError::invalid(rejection.body_text()))?;
+    let simulation = simulation(&headers, query.simulate.as_deref())?;
+    let provider = gateway
+        .route(request.provider.as_deref().or(query.provider.as_deref()))
+        .map_err(ApiError::invalid)?;
+    let speech = provider
+        .speak(&request.input, &request.voice, &simulation)
+        .await
+        .map_err(|error| ApiError::from_provider(provider.name(), &error))?;
+    let cache = if speech.from_cache { "hit" } else { "miss" };
+    let mut response = speech.audio.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    headers.insert("x-provider", HeaderValue::from_static(provider.name()));
+    headers.insert("x-cache", HeaderValue::from_static(cache));
+    Ok(response)
+}

@@ -1,0 +1,420 @@
+//! Simulated AI audio providers, each client instrumented the way a user instruments a
+//! real one: `#[audio_metric]` on every call, an error enum deriving `AudioStatus`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use conduit_metrics_runtime::{AudioStatus, DisconnectReason, audio_metric};
+
+use super::sim::Rng;
+
+/// What can go wrong with a provider, and the status each is counted under.
+#[derive(Debug, Clone, PartialEq, Eq, AudioStatus)]
+pub enum ProviderError {
+    /// The provider did not answer within the client's timeout.
+    #[audio_status("timeout")]
+    Timeout,
+    /// The provider throttled us.
+    #[audio_status("rate_limited")]
+    RateLimited,
+    /// The provider is down.
+    #[audio_status("provider_unavailable")]
+    Unavailable,
+    /// The audio or text was rejected.
+    #[audio_status("invalid_request")]
+    InvalidRequest(String),
+    /// Anything else ("error").
+    Internal(String),
+}
+
+impl std::fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProviderError::Timeout => f.write_str("the provider timed out"),
+            ProviderError::RateLimited => f.write_str("the provider rate-limited the request"),
+            ProviderError::Unavailable => f.write_str("the provider is unavailable"),
+            ProviderError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
+            ProviderError::Internal(why) => write!(f, "provider error: {why}"),
+        }
+    }
+}
+
+/// A failure or latency forced by the caller (the `X-Simulate-*` headers), so tests and
+/// demos can produce each outcome on purpose.
+#[derive(Debug, Clone, Default)]
+pub struct Simulation {
+    /// Fail with this error instead of rolling the dice.
+    pub failure: Option<ProviderError>,
+    /// Take this long instead of a random latency.
+    pub latency: Option<Duration>,
+}
+
+impl Simulation {
+    /// Parses `timeout`, `rate_limited`, `unavailable`, `invalid`, `error`.
+    pub fn failure_from_name(name: &str) -> Option<ProviderError> {
+        Some(match name {
+            "timeout" => ProviderError::Timeout,
+            "rate_limited" => ProviderError::RateLimited,
+            "unavailable" | "provider_unavailable" => ProviderError::Unavailable,
+            "invalid" | "invalid_request" => ProviderError::InvalidRequest("simulated".into()),
+            "error" => ProviderError::Internal("simulated".into()),
+            _ => return None,
+        })
+    }
+}
+
+/// How a simulated provider behaves.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Median latency of a call.
+    pub median_latency: Duration,
+    /// Spread of the latency (sigma of its log).
+    pub latency_spread: f64,
+    /// Chance of each failure mode per call.
+    pub error_rate: f64,
+    /// Chance of a timeout.
+    pub timeout_rate: f64,
+    /// Chance of a rate limit.
+    pub rate_limit_rate: f64,
+    /// Chance of being unavailable.
+    pub unavailable_rate: f64,
+    /// The client's own timeout.
+    pub timeout: Duration,
+    /// Dollars per second of audio transcribed or translated.
+    pub price_per_audio_second: f64,
+    /// Dollars per character synthesized.
+    pub price_per_character: f64,
+    /// Chance a health check fails.
+    pub unhealthy_rate: f64,
+}
+
+/// A transcription result.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    /// The text.
+    pub text: String,
+    /// What the call cost.
+    pub cost_usd: f64,
+}
+
+/// Synthesized speech.
+#[derive(Debug, Clone)]
+pub struct Speech {
+    /// WAV bytes.
+    pub audio: Vec<u8>,
+    /// What the call cost (0 when served from the cache).
+    pub cost_usd: f64,
+    /// Whether the response cache answered.
+    pub from_cache: bool,
+}
+
+/// How a realtime session ended.
+#[derive(Debug, Clone)]
+pub struct SessionSummary {
+    /// Why it ended.
+    pub reason: DisconnectReason,
+    /// Turns answered.
+    pub turns: u32,
+    /// What the session cost.
+    pub cost_usd: f64,
+}
+
+/// Bytes of 16 kHz 16-bit mono PCM per second.
+pub const BYTES_PER_AUDIO_SECOND: usize = 32_000;
+const TTS_CACHE_ENTRIES: usize = 1024;
+
+/// One simulated provider client.
+pub struct SimulatedProvider {
+    name: &'static str,
+    profile: Profile,
+    latency_scale: f64,
+    rng: Mutex<Rng>,
+    tts_cache: Mutex<HashMap<(String, String), Vec<u8>>>,
+}
+
+impl std::fmt::Debug for SimulatedProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedProvider")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The provider label is the client's name, so `provider` parameters can be passed as is.
+impl AsRef<str> for SimulatedProvider {
+    fn as_ref(&self) -> &str {
+        self.name
+    }
+}
+
+impl SimulatedProvider {
+    /// A provider with a profile; `latency_scale` multiplies every latency (0: instant).
+    pub fn new(name: &'static str, profile: Profile, latency_scale: f64, seed: u64) -> Self {
+        SimulatedProvider {
+            name,
+            profile,
+            latency_scale,
+            rng: Mutex::new(Rng::new(seed)),
+            tts_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The provider's name (its `provider` label).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn roll(&self) -> (Duration, Option<ProviderError>) {
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let latency = rng.latency(self.profile.median_latency, self.profile.latency_spread);
+        let dice = rng.unit();
+        let p = &self.profile;
+        let failure = [
+            (p.timeout_rate, ProviderError::Timeout),
+            (p.rate_limit_rate, ProviderError::RateLimited),
+            (p.unavailable_rate, ProviderError::Unavailable),
+            (p.error_rate, ProviderError::Internal("upstream 500".into())),
+        ]
+        .into_iter()
+        .scan(0.0, |threshold, (rate, error)| {
+            *threshold += rate;
+            Some((*threshold, error))
+        })
+        .find(|(threshold, _)| dice < *threshold)
+        .map(|(_, error)| error);
+        (latency.mul_f64(self.latency_scale), failure)
+    }
+
+    /// Waits like a real call would, then fails or not, as simulated or forced.
+    async fn call(&self, simulation: &Simulation) -> Result<(), ProviderError> {
+        let (latency, failure) = self.roll();
+        let latency = simulation.latency.unwrap_or(latency);
+        let failure = simulation.failure.clone().or(failure);
+        if failure == Some(ProviderError::Timeout) {
+            // A timeout takes the client's whole timeout (scaled) before failing.
+            tokio::time::sleep(self.profile.timeout.mul_f64(self.latency_scale)).await;
+            return Err(ProviderError::Timeout);
+        }
+        let answered =
+            tokio::time::timeout(self.profile.timeout, tokio::time::sleep(latency)).await;
+        if answered.is_err() {
+            return Err(ProviderError::Timeout);
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Speech to text.
+    #[audio_metric(operation = "transcription", provider = self.name, size = audio.len(), cost = |t| t.cost_usd)]
+    pub async fn transcribe(
+        &self,
+        audio: &[u8],
+        simulation: &Simulation,
+    ) -> Result<Transcript, ProviderError> {
+        if audio.is_empty() {
+            return Err(ProviderError::InvalidRequest("empty audio".into()));
+        }
+        self.call(simulation).await?;
+        let seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64;
+        Ok(Transcript {
+            text: format!("[{} transcript of {:.1}s of audio]", self.name, seconds),
+            cost_usd: seconds * self.profile.price_per_audio_second,
+        })
+    }
+
+    /// Speech to English text.
+    #[audio_metric(operation = "translation", provider = self.name, size = audio.len(), cost = |t| t.cost_usd)]
+    pub async fn translate(
+        &self,
+        audio: &[u8],
+        simulation: &Simulation,
+    ) -> Result<Transcript, ProviderError> {
+        if audio.is_empty() {
+            return Err(ProviderError::InvalidRequest("empty audio".into()));
+        }
+        self.call(simulation).await?;
+        let seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64;
+        Ok(Transcript {
+            text: format!(
+                "[{} English translation of {:.1}s of audio]",
+                self.name, seconds
+            ),
+            cost_usd: seconds * self.profile.price_per_audio_second * 1.2,
+        })
+    }
+
+    /// Text to speech, with a response cache for repeated text and voice.
+    #[audio_metric(
+        operation = "tts",
+        provider = self.name,
+        size = |speech| speech.audio.len(),
+        cost = |speech| speech.cost_usd,
+        cache_hit = |speech| speech.from_cache,
+    )]
+    pub async fn speak(
+        &self,
+        text: &str,
+        voice: &str,
+        simulation: &Simulation,
+    ) -> Result<Speech, ProviderError> {
+        if text.trim().is_empty() || text.len() > 4096 {
+            return Err(ProviderError::InvalidRequest(
+                "input must be 1 to 4096 bytes".into(),
+            ));
+        }
+        let key = (voice.to_owned(), text.to_owned());
+        let cached = self
+            .tts_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        if let (Some(audio), None) = (cached, &simulation.failure) {
+            return Ok(Speech {
+                audio,
+                cost_usd: 0.0,
+                from_cache: true,
+            });
+        }
+        self.call(simulation).await?;
+        let audio = wav_of_silence(text.len() * BYTES_PER_AUDIO_SECOND / 15);
+        let mut cache = self.tts_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= TTS_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, audio.clone());
+        Ok(Speech {
+            audio,
+            cost_usd: text.chars().count() as f64 * self.profile.price_per_character,
+            from_cache: false,
+        })
+    }
+
+    /// One realtime turn: answers a user utterance.
+    pub async fn respond_turn(
+        &self,
+        utterance: &str,
+        simulation: &Simulation,
+    ) -> Result<String, ProviderError> {
+        self.call(simulation).await?;
+        Ok(format!("{} heard: {utterance}", self.name))
+    }
+
+    /// A health check as a provider's status endpoint would answer it.
+    pub async fn health(&self) -> bool {
+        let unhealthy = {
+            let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+            rng.unit() < self.profile.unhealthy_rate
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        !unhealthy
+    }
+
+    /// Price of a realtime turn.
+    pub fn turn_price(&self) -> f64 {
+        self.profile.price_per_character * 40.0
+    }
+}
+
+/// A WAV file (16 kHz, 16-bit mono) of `data_bytes` bytes of silence.
+pub fn wav_of_silence(data_bytes: usize) -> Vec<u8> {
+    let data_bytes = data_bytes.min(50 * 1024 * 1024) as u32 & !1;
+    let mut wav = Vec::with_capacity(44 + data_bytes as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_bytes).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&16_000u32.to_le_bytes());
+    wav.extend_from_slice(&32_000u32.to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_bytes.to_le_bytes());
+    wav.resize(44 + data_bytes as usize, 0);
+    wav
+}
+
+/// The providers of the demo: distinct latencies, failure modes and prices. Without
+/// `random_failures` they fail only when a request forces it.
+pub fn default_providers(latency_scale: f64, random_failures: bool) -> Vec<SimulatedProvider> {
+    let providers = demo_providers(latency_scale);
+    if random_failures {
+        return providers;
+    }
+    providers
+        .into_iter()
+        .map(|provider| {
+            let profile = Profile {
+                error_rate: 0.0,
+                timeout_rate: 0.0,
+                rate_limit_rate: 0.0,
+                unavailable_rate: 0.0,
+                unhealthy_rate: 0.0,
+                ..provider.profile
+            };
+            SimulatedProvider::new(provider.name, profile, latency_scale, 0)
+        })
+        .collect()
+}
+
+fn demo_providers(latency_scale: f64) -> Vec<SimulatedProvider> {
+    let profile = |median_ms: u64, spread: f64, timeout_s: u64| Profile {
+        median_latency: Duration::from_millis(median_ms),
+        latency_spread: spread,
+        error_rate: 0.01,
+        timeout_rate: 0.0,
+        rate_limit_rate: 0.0,
+        unavailable_rate: 0.0,
+        timeout: Duration::from_secs(timeout_s),
+        price_per_audio_second: 0.0001,
+        price_per_character: 0.000015,
+        unhealthy_rate: 0.0,
+    };
+    vec![
+        // Fast and reliable, pricier.
+        SimulatedProvider::new(
+            "openai",
+            Profile {
+                price_per_audio_second: 0.0001,
+                ..profile(350, 0.4, 30)
+            },
+            latency_scale,
+            1,
+        ),
+        // Very fast transcription, times out now and then.
+        SimulatedProvider::new(
+            "deepgram",
+            Profile {
+                timeout_rate: 0.03,
+                price_per_audio_second: 0.000072,
+                ..profile(180, 0.3, 10)
+            },
+            latency_scale,
+            2,
+        ),
+        // High-quality voices, strict rate limits.
+        SimulatedProvider::new(
+            "elevenlabs",
+            Profile {
+                rate_limit_rate: 0.06,
+                price_per_character: 0.00003,
+                ..profile(600, 0.5, 30)
+            },
+            latency_scale,
+            3,
+        ),
+        // Slow, sometimes down; its health checks flap.
+        SimulatedProvider::new(
+            "azure",
+            Profile {
+                unavailable_rate: 0.04,
+                unhealthy_rate: 0.08,
+                ..profile(900, 0.6, 20)
+            },
+            latency_scale,
+            4,
+        ),
+    ]
+}

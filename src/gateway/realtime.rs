@@ -1,0 +1,106 @@
+//! The realtime WebSocket: a session is one instrumented call of `run_session`, which
+//! records the session families; each turn's latency is recorded as it happens.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use conduit_metrics_runtime::{DisconnectReason, audio_metric};
+use serde_json::json;
+
+use super::Gateway;
+use super::api::{ApiError, ProviderQuery, simulation};
+use super::providers::{ProviderError, SessionSummary, SimulatedProvider, Simulation};
+
+pub(super) async fn upgrade(
+    State(gateway): State<Arc<Gateway>>,
+    Query(query): Query<ProviderQuery>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let simulation = match simulation(&headers, query.simulate.as_deref()) {
+        Ok(simulation) => simulation,
+        Err(error) => return error.into_response(),
+    };
+    let provider = match gateway.route(query.provider.as_deref()) {
+        Ok(provider) => provider,
+        Err(message) => return ApiError::invalid(message).into_response(),
+    };
+    let idle_timeout = gateway.options.realtime_idle_timeout;
+    upgrade
+        .on_upgrade(move |socket| async move {
+            // Held while the socket is open: conduit_audio_active_operations{resource=..}.
+            let _connection = conduit_metrics_runtime::hold_resource("websocket_connections");
+            let _ = run_session(&provider, socket, &simulation, idle_timeout).await;
+        })
+        .into_response()
+}
+
+/// One realtime session. `provider` is a parameter named `provider` whose type is
+/// `AsRef<str>`, so the attribute needs no `provider = ...`.
+#[audio_metric(operation = "realtime", disconnect_reason = |s| s.reason, cost = |s| s.cost_usd)]
+async fn run_session(
+    provider: &SimulatedProvider,
+    mut socket: WebSocket,
+    simulation: &Simulation,
+    idle_timeout: Duration,
+) -> Result<SessionSummary, ProviderError> {
+    let mut summary = SessionSummary {
+        reason: DisconnectReason::ClientDisconnect,
+        turns: 0,
+        cost_usd: 0.0,
+    };
+    loop {
+        let message = match tokio::time::timeout(idle_timeout, socket.recv()).await {
+            Err(_idle) => {
+                let _ = socket.send(Message::Close(None)).await;
+                summary.reason = DisconnectReason::Timeout;
+                return Ok(summary);
+            }
+            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return Ok(summary),
+            // The connection broke without a close handshake: the client went away.
+            Ok(Some(Err(_))) => return Ok(summary),
+            Ok(Some(Ok(message))) => message,
+        };
+        let utterance = match message {
+            Message::Text(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(value) if value["type"] == "session.close" => {
+                    let _ = socket.send(Message::Close(None)).await;
+                    summary.reason = DisconnectReason::ServerClose;
+                    return Ok(summary);
+                }
+                Ok(value) => value["text"].as_str().unwrap_or_default().to_owned(),
+                Err(_) => text.to_string(),
+            },
+            Message::Binary(audio) => format!("<{} bytes of audio>", audio.len()),
+            _ => continue,
+        };
+        let started = Instant::now();
+        let answer = provider.respond_turn(&utterance, simulation).await;
+        let latency = started.elapsed();
+        let reply = match &answer {
+            Ok(text) => {
+                json!({ "type": "response.text", "text": text, "latency_ms": latency.as_millis() as u64 })
+            }
+            Err(error) => json!({ "type": "error", "message": error.to_string() }),
+        };
+        if let Err(error) = answer {
+            let _ = socket.send(Message::Text(reply.to_string().into())).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return Err(error);
+        }
+        conduit_metrics_runtime::record_realtime_latency(provider.name(), latency);
+        summary.turns += 1;
+        summary.cost_usd += provider.turn_price();
+        if socket
+            .send(Message::Text(reply.to_string().into()))
+            .await
+            .is_err()
+        {
+            return Ok(summary); // the client left while we answered
+        }
+    }
+}

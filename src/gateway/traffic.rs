@@ -1,0 +1,123 @@
+//! A traffic generator: real HTTP and WebSocket requests against the gateway's own API,
+//! so `/metrics` fills up without any client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::providers::BYTES_PER_AUDIO_SECOND;
+use super::sim::Rng;
+
+const PHRASES: [&str; 6] = [
+    "Welcome to Conduit.",
+    "Your order has shipped.",
+    "Please hold while we connect you.",
+    "The meeting starts in five minutes.",
+    "Thank you for calling.",
+    "Goodbye!",
+];
+
+/// Sends about `per_second` requests a second to the API at `api` until `stop` resolves:
+/// transcriptions of sizes across the size buckets, cached and uncached speech,
+/// translations, and realtime sessions of a few turns.
+pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Future<Output = ()>) {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let mut rng = Rng::new(0xC0FFEE);
+    let period = Duration::from_secs_f64(1.0 / per_second.clamp(0.01, 1000.0));
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = &mut stop => return,
+        }
+        let dice = rng.unit();
+        let client = client.clone();
+        if dice < 0.45 {
+            let seconds = [0.02, 0.2, 2.0, 20.0, 120.0][rng.below(5)];
+            let audio = vec![0u8; (seconds * BYTES_PER_AUDIO_SECOND as f64) as usize];
+            tokio::spawn(post(
+                client,
+                api,
+                "/v1/audio/transcriptions",
+                "audio/wav",
+                audio,
+            ));
+        } else if dice < 0.55 {
+            let audio = vec![0u8; BYTES_PER_AUDIO_SECOND * (1 + rng.below(30))];
+            tokio::spawn(post(
+                client,
+                api,
+                "/v1/audio/translations",
+                "audio/wav",
+                audio,
+            ));
+        } else if dice < 0.95 {
+            let voice = ["alloy", "nova"][rng.below(2)];
+            let body = serde_json::json!({
+                "input": PHRASES[rng.below(PHRASES.len())],
+                "voice": voice,
+            });
+            tokio::spawn(post(
+                client,
+                api,
+                "/v1/audio/speech",
+                "application/json",
+                body.to_string().into_bytes(),
+            ));
+        } else {
+            let turns = 1 + rng.below(4);
+            let provider = ["openai", "azure"][rng.below(2)];
+            tokio::spawn(realtime(api, provider, turns));
+        }
+    }
+}
+
+async fn post(
+    client: Client<HttpConnector, Full<Bytes>>,
+    api: SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) {
+    let Ok(request) = hyper::Request::post(format!("http://{api}{path}"))
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+    else {
+        return;
+    };
+    if let Ok(response) = client.request(request).await {
+        let _ = response.into_body().collect().await;
+    }
+}
+
+async fn realtime(api: SocketAddr, provider: &str, turns: usize) {
+    let url = format!("ws://{api}/v1/realtime?provider={provider}");
+    let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
+        return;
+    };
+    for turn in 0..turns {
+        let message = serde_json::json!({ "type": "input_text", "text": format!("turn {turn}") });
+        if socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        match socket.next().await {
+            Some(Ok(Message::Text(_))) => {}
+            _ => return,
+        }
+    }
+    let _ = socket.close(None).await;
+}
