@@ -1,0 +1,178 @@
+//! The ops artifacts are valid for the real tools, and their queries only use metric
+//! names the runtime emits (the system we re-implement shipped a dashboard that did not).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use conduit_metrics_runtime::catalogue::{FamilyType, GUIDE_FAMILIES, SUPPORT_FAMILIES};
+
+fn docs(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(path)
+}
+
+fn promtool(args: &[&str]) -> String {
+    let output = Command::new("promtool")
+        .args(args)
+        .output()
+        .expect("promtool must be installed: run the README's test command (scripts/test.sh), which installs Debian's `prometheus` package");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "promtool {args:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn prometheus_configs_are_valid() {
+    let main = docs("prometheus/prometheus.yml");
+    let text = promtool(&["check", "config", main.to_str().unwrap()]);
+    assert!(text.contains("SUCCESS: 10 rules found"), "{text}");
+    // The fleet variant names credential and CA files that live on the Prometheus host.
+    let fleet = docs("prometheus/prometheus-fleet.yml");
+    promtool(&["check", "config", "--syntax-only", fleet.to_str().unwrap()]);
+    let fleet_text = std::fs::read_to_string(&fleet).unwrap();
+    assert!(fleet_text.contains("honor_labels: true"));
+}
+
+#[test]
+fn alert_rules_are_valid_and_their_unit_tests_pass() {
+    let rules = docs("prometheus/audio-alerts.yml");
+    let text = promtool(&["check", "rules", rules.to_str().unwrap()]);
+    assert!(text.contains("SUCCESS: 10 rules found"), "{text}");
+    let tests = docs("prometheus/audio-alerts.test.yml");
+    let text = promtool(&["test", "rules", tests.to_str().unwrap()]);
+    assert!(text.contains("SUCCESS"), "{text}");
+    // Every rule has a unit test that shows it firing.
+    let rules_text = std::fs::read_to_string(&rules).unwrap();
+    let tests_text = std::fs::read_to_string(&tests).unwrap();
+    for line in rules_text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+    {
+        assert!(
+            tests_text.contains(&format!(
+                "alertname: {line}\n        exp_alerts:\n          - exp_labels"
+            )),
+            "{line} has no firing test"
+        );
+    }
+    for rule in ["HighErrorRate", "HighLatency", "ProviderDown"] {
+        assert!(
+            rules_text.contains(&format!("- alert: {rule}")),
+            "the guide's {rule} is missing"
+        );
+    }
+    assert!(rules_text.contains("expr: conduit_audio_provider_error_rate > 0.05\n        for: 5m"));
+    assert!(
+        rules_text.contains("expr: conduit_audio_provider_uptime_ratio < 0.95\n        for: 10m")
+    );
+}
+
+/// Every `conduit_audio_*` name used in the text, as written.
+fn metric_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("conduit_audio_") {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        names.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+    names
+}
+
+fn emitted(name: &str) -> bool {
+    GUIDE_FAMILIES
+        .iter()
+        .chain(SUPPORT_FAMILIES.iter())
+        .any(|family| {
+            name == family.name
+                || (family.kind == FamilyType::Histogram
+                    && ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .any(|s| name == format!("{}{s}", family.name)))
+        })
+}
+
+#[test]
+fn queries_use_only_emitted_metric_names() {
+    for file in [
+        "grafana-dashboards/audio-metrics.json",
+        "prometheus/audio-alerts.yml",
+    ] {
+        let text = std::fs::read_to_string(docs(file)).unwrap();
+        let names = metric_names(&text);
+        assert!(!names.is_empty());
+        for name in names {
+            assert!(
+                emitted(&name),
+                "{file} uses {name}, which the runtime never emits"
+            );
+        }
+    }
+}
+
+#[test]
+fn dashboard_is_importable_with_the_guides_panels() {
+    let text = std::fs::read_to_string(docs("grafana-dashboards/audio-metrics.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(dashboard["schemaVersion"].as_u64().unwrap() >= 36);
+    assert!(dashboard["uid"].is_string() && dashboard["title"].is_string());
+    let variables: Vec<&str> = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(variables, ["datasource", "provider", "operation"]);
+    assert_eq!(dashboard["templating"]["list"][0]["type"], "datasource");
+    assert_eq!(dashboard["templating"]["list"][0]["query"], "prometheus");
+
+    let panels = dashboard["panels"].as_array().unwrap();
+    let find = |title: &str| {
+        panels
+            .iter()
+            .find(|p| p["title"].as_str().unwrap().starts_with(title))
+            .unwrap_or_else(|| panic!("no {title} panel"))
+    };
+    // The guide's seven key panels, with units that say what the numbers are.
+    for (title, unit) in [
+        ("Request Rate", "reqps"),
+        ("Success Rate", "percentunit"),
+        ("Latency Percentiles", "s"),
+        ("Provider Health", "percentunit"),
+        ("Cost Analysis", "currencyUSD"),
+        ("Active Operations", "short"),
+        ("System Resources: Memory", "bytes"),
+    ] {
+        assert_eq!(
+            find(title)["fieldConfig"]["defaults"]["unit"],
+            unit,
+            "{title}"
+        );
+    }
+    let latency: Vec<&str> = find("Latency Percentiles")["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["legendFormat"].as_str().unwrap())
+        .collect();
+    assert_eq!(latency, ["P50", "P95", "P99"]);
+    for panel in panels.iter().filter(|p| p["type"] != "row") {
+        assert_eq!(
+            panel["datasource"]["uid"], "${datasource}",
+            "{}",
+            panel["title"]
+        );
+        for target in panel["targets"].as_array().unwrap() {
+            assert_eq!(target["datasource"]["uid"], "${datasource}");
+            assert!(!target["expr"].as_str().unwrap().is_empty());
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! End to end against a real Prometheus (Debian `prometheus`) and a real Pushgateway
+//! (Debian `prometheus-pushgateway`), all on loopback: two instances of the audio gateway
+//! example and a batch job pushing to the gateway are scraped; then every dashboard query
+//! and every alert expression runs through Prometheus' HTTP API, and the fleet totals
+//! equal what was sent.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Process, free_port, get, post, spawn, wait_ready};
+use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The example binary that `cargo test`/`nextest` built beside this test (built here if
+/// it is missing, e.g. when only this test target was built).
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let binary = profile_dir.join("examples").join("audio_gateway");
+    if !binary.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--example", "audio_gateway"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build the audio_gateway example");
+    }
+    binary
+}
+
+struct Instance {
+    api: SocketAddr,
+    metrics: SocketAddr,
+    _process: Process,
+}
+
+async fn start_instance() -> Instance {
+    let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut process = spawn(
+        "audio_gateway",
+        Command::new(example_binary())
+            .args([
+                "--listen",
+                &api.to_string(),
+                "--no-traffic",
+                "--latency-scale",
+                "0.02",
+            ])
+            .env("CONDUIT_METRICS_LISTEN", metrics.to_string())
+            .env("CONDUIT_METRICS_EXPORT_INTERVAL", "1s")
+            .env("CONDUIT_METRICS_METRICS_WINDOW", "1m")
+            .env("CONDUIT_METRICS_CACHE_EXPIRATION", "0s"),
+        "(built by cargo)",
+    );
+    wait_ready(&mut process, api, "/health").await;
+    wait_ready(&mut process, metrics, "/health").await;
+    Instance {
+        api,
+        metrics,
+        _process: process,
+    }
+}
+
+/// Requests sent per provider (every call is counted once, whatever its outcome).
+type Sent = BTreeMap<&'static str, u64>;
+
+async fn transcribe(api: SocketAddr, provider: &'static str, bytes: usize, sent: &mut Sent) {
+    let path = format!("/v1/audio/transcriptions?provider={provider}");
+    post(api, &path, "Content-Type: audio/wav\r\n", &vec![0u8; bytes]).await;
+    *sent.entry(provider).or_default() += 1;
+}
+
+async fn translate(api: SocketAddr, provider: &'static str, sent: &mut Sent) {
+    let path = format!("/v1/audio/translations?provider={provider}");
+    post(api, &path, "Content-Type: audio/wav\r\n", &[0u8; 64_000]).await;
+    *sent.entry(provider).or_default() += 1;
+}
+
+async fn speak(api: SocketAddr, provider: &'static str, text: &str, sent: &mut Sent) {
+    let body =
+        serde_json::json!({"input": text, "voice": "nova", "provider": provider}).to_string();
+    post(
+        api,
+        "/v1/audio/speech",
+        "Content-Type: application/json\r\n",
+        body.as_bytes(),
+    )
+    .await;
+    *sent.entry(provider).or_default() += 1;
+}
+
+async fn realtime(api: SocketAddr, provider: &'static str, turns: usize, sent: &mut Sent) {
+    let url = format!("ws://{api}/v1/realtime?provider={provider}");
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    for turn in 0..turns {
+        let message = serde_json::json!({"type": "input_text", "text": format!("turn {turn}")});
+        if socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        if !matches!(socket.next().await, Some(Ok(Message::Text(_)))) {
+            break;
+        }
+    }
+    let _ = socket.close(None).await;
+    while socket.next().await.is_some() {}
+    *sent.entry(provider).or_default() += 1;
+}
+
+/// A mix of every kind of request.
+async fn traffic(api: SocketAddr, round: u64, sent: &mut Sent) {
+    transcribe(api, "deepgram", 20_000 + round as usize * 1000, sent).await;
+    transcribe(api, "openai", 300_000, sent).await;
+    translate(api, "azure", sent).await;
+    speak(api, "elevenlabs", "Welcome back", sent).await; // repeated: cache hits
+    speak(
+        api,
+        "elevenlabs",
+        &format!("Order {round} has shipped"),
+        sent,
+    )
+    .await; // misses
+    realtime(api, "openai", 2, sent).await;
+}
+
+/// Runs an instant query; returns the result vector (panics on a query error).
+async fn query(prometheus: SocketAddr, promql: &str) -> Vec<serde_json::Value> {
+    let mut encoded = String::new();
+    for byte in promql.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    let (status, body) = get(prometheus, &format!("/api/v1/query?query={encoded}")).await;
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    assert_eq!(
+        status, 200,
+        "query failed to parse or run: {promql}\n{body}"
+    );
+    assert_eq!(answer["status"], "success", "{promql}\n{body}");
+    answer["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Polls a query until it returns data, failing with the query after the deadline.
+async fn query_with_data(
+    prometheus: SocketAddr,
+    promql: &str,
+    deadline: Instant,
+) -> Vec<serde_json::Value> {
+    loop {
+        let result = query(prometheus, promql).await;
+        if !result.is_empty() {
+            return result;
+        }
+        assert!(Instant::now() < deadline, "no data for: {promql}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn value(series: &serde_json::Value) -> f64 {
+    series["value"][1].as_str().unwrap().parse().unwrap()
+}
+
+/// The dashboard's queries with Grafana's variables filled in as Grafana would.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo("docs/grafana-dashboards/audio-metrics.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut queries = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$provider", ".*")
+                .replace("$operation", ".*")
+                .replace("$__rate_interval", "30s")
+                .replace("$__range", "5m");
+            let title = format!(
+                "{} / {}",
+                panel["title"].as_str().unwrap(),
+                target["legendFormat"]
+            );
+            queries.push((title, expr));
+        }
+    }
+    queries
+}
+
+/// Each alert expression, and its measure: the expression without `<op> <number>`.
+fn alert_expressions() -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(repo("docs/prometheus/audio-alerts.yml")).unwrap();
+    let mut alerts = Vec::new();
+    let mut name = String::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(alert) = line.strip_prefix("- alert: ") {
+            name = alert.to_owned();
+        } else if let Some(expr) = line.strip_prefix("expr: ") {
+            let (measure, _threshold) = expr
+                .rsplit_once([' '])
+                .and_then(|(left, number)| {
+                    number.parse::<f64>().ok()?;
+                    let (measure, op) = left.trim_end().rsplit_once(' ')?;
+                    ["<", ">", "==", "<=", ">=", "!="]
+                        .contains(&op)
+                        .then_some((measure, number))
+                })
+                .unwrap_or_else(|| panic!("{name}: expr is not `<measure> <op> <number>`: {expr}"));
+            alerts.push((name.clone(), expr.to_owned(), measure.to_owned()));
+        }
+    }
+    assert_eq!(alerts.len(), 10);
+    alerts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_and_alerts_work_against_a_real_prometheus() {
+    let first = start_instance().await;
+    let second = start_instance().await;
+
+    // A batch job: pushes its observations to a real Pushgateway.
+    let pushgateway_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut pushgateway = spawn(
+        "prometheus-pushgateway",
+        Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address={pushgateway_addr}")),
+        "prometheus-pushgateway",
+    );
+    wait_ready(&mut pushgateway, pushgateway_addr, "/-/ready").await;
+    let batch = MetricsConfig::builder()
+        .no_listener()
+        .push_gateway(&format!("http://{pushgateway_addr}"))
+        .push_grouping("batch_transcriber", None)
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    for _ in 0..3 {
+        conduit_metrics_runtime::start_call(Operation::Transcription, "batch")
+            .finish(Status::Success);
+    }
+    batch.flush().unwrap();
+
+    // Prometheus with a generated config scraping both instances and the Pushgateway.
+    let dir = tempfile::tempdir().unwrap();
+    let prometheus_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = format!(
+        r#"global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - {rules}
+scrape_configs:
+  - job_name: conduit-audio
+    static_configs:
+      - targets: ["{a}", "{b}"]
+  - job_name: conduit-audio-batch
+    honor_labels: true
+    static_configs:
+      - targets: ["{push}"]
+"#,
+        rules = repo("docs/prometheus/audio-alerts.yml").display(),
+        a = first.metrics,
+        b = second.metrics,
+        push = pushgateway_addr,
+    );
+    let config_path = dir.path().join("prometheus.yml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut prometheus = spawn(
+        "prometheus",
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prometheus_addr}")),
+        "prometheus",
+    );
+    wait_ready(&mut prometheus, prometheus_addr, "/-/ready").await;
+
+    // Known traffic to both instances.
+    let mut sent = Sent::new();
+    for round in 0..3 {
+        traffic(first.api, round, &mut sent).await;
+    }
+    for round in 0..2 {
+        traffic(second.api, round, &mut sent).await;
+    }
+    transcribe(second.api, "azure", 5_000, &mut sent).await;
+    let total: u64 = sent.values().sum();
+
+    // Fleet totals: sum by (provider) over the two instances equals what both were sent.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let total_query = r#"sum(conduit_audio_requests_total{job="conduit-audio"})"#;
+    loop {
+        let result = query(prometheus_addr, total_query).await;
+        if result.first().map(value) == Some(total as f64) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never saw all {total} requests: {result:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let by_provider = query(
+        prometheus_addr,
+        r#"sum by (provider) (conduit_audio_requests_total{job="conduit-audio"})"#,
+    )
+    .await;
+    let seen: BTreeMap<String, f64> = by_provider
+        .iter()
+        .map(|s| {
+            (
+                s["metric"]["provider"].as_str().unwrap().to_owned(),
+                value(s),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, f64> = sent
+        .iter()
+        .map(|(p, n)| (p.to_string(), *n as f64))
+        .collect();
+    assert_eq!(seen, expected);
+    let instances = query(
+        prometheus_addr,
+        r#"count by (instance) (conduit_audio_requests_total{job="conduit-audio"})"#,
+    )
+    .await;
+    assert_eq!(instances.len(), 2, "both instances are scraped");
+    // The pushed batch job keeps its own job label (honor_labels).
+    let pushed = query_with_data(
+        prometheus_addr,
+        r#"conduit_audio_requests_total{job="batch_transcriber",provider="batch",status="success"}"#,
+        Instant::now() + Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(pushed.iter().map(value).collect::<Vec<_>>(), [3.0]);
+
+    // Keep traffic flowing while the windowed queries are checked.
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = first.api;
+    let trickle = tokio::spawn(async move {
+        let mut sent = Sent::new();
+        for round in 100.. {
+            traffic(api, round, &mut sent).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                _ = &mut stopped => return,
+            }
+        }
+    });
+
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for (title, expr) in dashboard_queries() {
+        query_with_data(prometheus_addr, &expr, deadline).await;
+        eprintln!("dashboard query has data: {title}");
+    }
+    for (name, expr, measure) in alert_expressions() {
+        query(prometheus_addr, &expr).await; // the whole rule parses and runs
+        query_with_data(prometheus_addr, &measure, deadline).await;
+        eprintln!("alert measure has data: {name}");
+    }
+    // Prometheus loaded and evaluates the rules file.
+    let (status, rules) = get(prometheus_addr, "/api/v1/rules").await;
+    assert_eq!(status, 200);
+    let rules: serde_json::Value = serde_json::from_str(&rules).unwrap();
+    let loaded = rules["data"]["groups"][0]["rules"].as_array().unwrap();
+    assert_eq!(loaded.len(), 10);
+    assert!(loaded.iter().all(|r| r["health"] == "ok"), "{loaded:#?}");
+
+    let _ = stop.send(());
+    let _ = trickle.await;
+}
