@@ -9,8 +9,8 @@ use crate::cells::{CallCells, DURATION_BOUNDS_NS, RealtimeCells, SESSION_BOUNDS_
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation, Status};
 use crate::providers::Slot;
-use crate::registry::{Registry, global};
-use crate::shard::Striped;
+use crate::registry::{Registry, global, record_lookup_in};
+use crate::shard::{Striped, current_stripe};
 
 /// What a call ended with, plus its optional size, cost and cache result.
 ///
@@ -110,6 +110,9 @@ pub struct ActiveCall<'r> {
     /// Set when the call is a whole realtime session.
     session: Option<&'r Striped<RealtimeCells>>,
     operation: Operation,
+    /// The stripe chosen at the start; the end writes to it too, so a call reads the
+    /// CPU number once.
+    stripe: usize,
     started: Timestamp,
     finished: bool,
 }
@@ -122,9 +125,10 @@ impl<'r> ActiveCall<'r> {
         session: Option<&'r Striped<RealtimeCells>>,
         operation: Operation,
     ) -> Self {
+        let stripe = current_stripe();
         registry
             .operation(operation)
-            .local()
+            .at(stripe)
             .active
             .fetch_add(1, Relaxed);
         ActiveCall {
@@ -132,6 +136,7 @@ impl<'r> ActiveCall<'r> {
             cells,
             session,
             operation,
+            stripe,
             started: Timestamp::now(),
             finished: false,
         }
@@ -153,7 +158,7 @@ impl<'r> ActiveCall<'r> {
     fn record(&mut self, outcome: CallOutcome) {
         self.finished = true;
         let elapsed = self.started.elapsed_nanos();
-        let cells = self.cells.local();
+        let cells = self.cells.at(self.stripe);
         cells.requests[outcome.status.index()].fetch_add(1, Relaxed);
         if outcome.status.is_completed() {
             cells.duration.observe(&DURATION_BOUNDS_NS, elapsed);
@@ -161,16 +166,17 @@ impl<'r> ActiveCall<'r> {
         if let Some(bytes) = outcome.size {
             cells.size.observe(&SIZE_BOUNDS, bytes);
         }
-        let operation = self.registry.operation(self.operation).local();
+        let operation = self.registry.operation(self.operation).at(self.stripe);
         operation.active.fetch_sub(1, Relaxed);
         if let Some(dollars) = outcome.cost {
-            self.registry.record_cost(self.operation, dollars);
+            self.registry
+                .record_cost_in(operation, self.operation, dollars);
         }
         if let Some(hit) = outcome.cache_hit {
-            self.registry.record_cache_lookup(self.operation, hit);
+            record_lookup_in(operation, hit);
         }
         if let Some(session) = self.session {
-            let session = session.local();
+            let session = session.at(self.stripe);
             let reason = outcome.effective_disconnect_reason();
             session.sessions[reason.index()].fetch_add(1, Relaxed);
             session.duration.observe(&SESSION_BOUNDS_NS, elapsed);

@@ -56,7 +56,7 @@ pub use endpoint::server::{
     EndpointServer, HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS,
     MAX_HEADER_BYTES, TLS_HANDSHAKE_TIMEOUT, TlsError,
 };
-pub use endpoint::{HEALTH_PATH, TEXT_FORMAT_CONTENT_TYPE};
+pub use endpoint::{HEALTH_PATH, RenderFn, ScrapeCache, TEXT_FORMAT_CONTENT_TYPE};
 pub use health::{HealthProbe, ProbeResult};
 pub use install::{InstallError, MetricsHandle, install};
 pub use push::{PUSH_TIMEOUT, PushError};

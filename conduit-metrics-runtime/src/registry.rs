@@ -89,7 +89,16 @@ impl Registry {
     /// amounts are not added: they are logged and counted in
     /// `conduit_audio_cost_rejected_total`. Returns whether the amount was added.
     pub fn record_cost(&self, operation: Operation, dollars: f64) -> bool {
-        let cells = self.operation(operation).local();
+        self.record_cost_in(self.operation(operation).local(), operation, dollars)
+    }
+
+    #[inline]
+    pub(crate) fn record_cost_in(
+        &self,
+        cells: &OperationCells,
+        operation: Operation,
+        dollars: f64,
+    ) -> bool {
         if dollars.is_finite() && dollars >= 0.0 {
             cells.add_cost(dollars);
             true
@@ -106,12 +115,7 @@ impl Registry {
 
     /// Counts one cache lookup of `operation` as a hit or a miss.
     pub fn record_cache_lookup(&self, operation: Operation, hit: bool) {
-        let cells = self.operation(operation).local();
-        if hit {
-            cells.cache_hits.fetch_add(1, Relaxed);
-        } else {
-            cells.cache_misses.fetch_add(1, Relaxed);
-        }
+        record_lookup_in(self.operation(operation).local(), hit);
     }
 
     /// Counts one health check of `provider` as passed or failed.
@@ -177,6 +181,16 @@ impl Registry {
         let mut out = String::with_capacity(16 * 1024);
         crate::exposition::write_registry(self, &mut out);
         out
+    }
+}
+
+/// Counts a cache lookup in one stripe of an operation's cells.
+#[inline]
+pub(crate) fn record_lookup_in(cells: &OperationCells, hit: bool) {
+    if hit {
+        cells.cache_hits.fetch_add(1, Relaxed);
+    } else {
+        cells.cache_misses.fetch_add(1, Relaxed);
     }
 }
 

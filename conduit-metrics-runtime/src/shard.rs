@@ -77,8 +77,15 @@ impl<T> Striped<T> {
     /// The copy the calling thread writes to.
     #[inline]
     pub(crate) fn local(&self) -> &T {
+        self.at(current_stripe())
+    }
+
+    /// The copy for a stripe number from [`current_stripe`] (read once per call and
+    /// reused for all of its cells).
+    #[inline]
+    pub(crate) fn at(&self, stripe: usize) -> &T {
         // The length is a power of two, so masking keeps the index in bounds.
-        &self.stripes[current_stripe() & (self.stripes.len() - 1)]
+        &self.stripes[stripe & (self.stripes.len() - 1)]
     }
 
     /// Every copy, for readers that sum them.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use crate::registry::lock;
 
 /// Produces a fresh exposition body.
-pub(crate) type RenderFn = dyn Fn() -> String + Send + Sync;
+pub type RenderFn = dyn Fn() -> String + Send + Sync;
 
 struct Rendered {
     at: Instant,
@@ -18,15 +18,27 @@ struct Rendered {
     gzip: OnceLock<Bytes>,
 }
 
-/// The scrape cache.
-pub(crate) struct ScrapeCache {
+/// The scrape cache the endpoint uses (CacheExpiration), public for serving the
+/// exposition from another HTTP server: a burst of scrapes costs one render.
+///
+/// ```
+/// use std::time::Duration;
+/// use conduit_metrics_runtime::{MetricsConfig, Registry, ScrapeCache};
+///
+/// let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
+/// let cache = ScrapeCache::new(Box::new(move || registry.render()), Duration::from_secs(10));
+/// let body = cache.body(false); // rendered now
+/// assert_eq!(cache.body(false), body); // reused for 10 s
+/// ```
+pub struct ScrapeCache {
     render: Box<RenderFn>,
     expiration: Duration,
     current: Mutex<Option<std::sync::Arc<Rendered>>>,
 }
 
 impl ScrapeCache {
-    pub(crate) fn new(render: Box<RenderFn>, expiration: Duration) -> Self {
+    /// A cache over `render` whose bodies are reused for `expiration` (zero: never).
+    pub fn new(render: Box<RenderFn>, expiration: Duration) -> Self {
         ScrapeCache {
             render,
             expiration,
@@ -36,7 +48,7 @@ impl ScrapeCache {
 
     /// The body, rendered now or reused; gzipped when asked. Concurrent scrapes of an
     /// expired body wait for one render instead of each rendering.
-    pub(crate) fn body(&self, gzip: bool) -> Bytes {
+    pub fn body(&self, gzip: bool) -> Bytes {
         let rendered = {
             let mut current = lock(&self.current);
             match current.as_ref() {

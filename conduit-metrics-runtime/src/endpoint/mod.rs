@@ -21,7 +21,7 @@ use hyper::{Method, Response, StatusCode};
 use crate::access::{Credentials, IpNetwork, RateLimiter};
 use crate::config::MetricsConfig;
 
-pub(crate) use cache::ScrapeCache;
+pub use cache::{RenderFn, ScrapeCache};
 
 /// Content type of the Prometheus text format.
 pub const TEXT_FORMAT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
