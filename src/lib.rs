@@ -4,5 +4,6 @@
 //!
 //! The README is included below so its Rust examples are compiled as doctests.
 #![doc = include_str!("../README.md")]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod gateway;

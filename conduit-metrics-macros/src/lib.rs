@@ -3,6 +3,8 @@
 //! Use them through `conduit-metrics-runtime`, which re-exports both and documents them;
 //! the code they generate calls `::conduit_metrics_runtime::__private`.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod args;
 mod derive;
 mod expand;

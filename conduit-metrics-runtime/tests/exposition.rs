@@ -545,3 +545,38 @@ fn resources_are_labelled_by_resource() {
     assert_eq!(value(&registry.render(), gauge), 0.0);
     assert_eq!(catalogue::ACTIVE_OPERATIONS.labels, ["operation"]);
 }
+
+#[test]
+fn flush_loses_nothing_recorded_before_it() {
+    let registry: &'static Registry = Box::leak(Box::new(registry()));
+    let recorders: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..5000 {
+                    registry
+                        .start_call(Operation::Tts, "flushed")
+                        .finish(Status::Success);
+                }
+            })
+        })
+        .collect();
+    for recorder in recorders {
+        recorder.join().unwrap();
+    }
+    registry.tick();
+    let text = registry.render();
+    assert_eq!(
+        value(
+            &text,
+            "conduit_audio_requests_total{operation=\"tts\",provider=\"flushed\",status=\"success\"}"
+        ),
+        20_000.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "conduit_audio_provider_error_rate{provider=\"flushed\"}"
+        ),
+        0.0
+    );
+}
