@@ -25,12 +25,6 @@ fn transcribe(provider: &str, audio: &[u8], fail: bool) -> Result<usize, SoakErr
     }
 }
 
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
-
 #[test]
 fn memory_stays_flat_and_counts_exact_at_full_speed() {
     let seconds: u64 = std::env::var("CONDUIT_SOAK_SECONDS")
@@ -93,7 +87,7 @@ fn memory_stays_flat_and_counts_exact_at_full_speed() {
         );
         scrapes += 1;
         if memory_at_quarter.is_none() && started.elapsed() >= Duration::from_secs(seconds / 4) {
-            memory_at_quarter = Some(resident_bytes());
+            memory_at_quarter = Some(common::resident_bytes());
         }
     }
     running.store(false, Relaxed);
@@ -103,7 +97,7 @@ fn memory_stays_flat_and_counts_exact_at_full_speed() {
         ok += o;
         failed += f;
     }
-    let growth = resident_bytes().saturating_sub(memory_at_quarter.unwrap());
+    let growth = common::resident_bytes().saturating_sub(memory_at_quarter.unwrap());
     assert!(
         growth < 4 * 1024 * 1024,
         "memory grew by {growth} bytes while soaking"

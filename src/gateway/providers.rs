@@ -211,23 +211,27 @@ impl SimulatedProvider {
         audio: &[u8],
         simulation: &Simulation,
     ) -> Result<Transcript, ProviderError> {
-        if audio.is_empty() {
-            return Err(ProviderError::InvalidRequest("empty audio".into()));
-        }
-        self.call(simulation).await?;
-        let seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64;
-        Ok(Transcript {
-            text: format!("[{} transcript of {:.1}s of audio]", self.name, seconds),
-            cost_usd: seconds * self.profile.price_per_audio_second,
-        })
+        self.listen(audio, simulation, "transcript", 1.0).await
     }
 
-    /// Speech to English text.
+    /// Speech to English text (priced 20% above transcription).
     #[audio_metric(operation = "translation", provider = self.name, size = audio.len(), cost = |t| t.cost_usd)]
     pub async fn translate(
         &self,
         audio: &[u8],
         simulation: &Simulation,
+    ) -> Result<Transcript, ProviderError> {
+        self.listen(audio, simulation, "English translation", 1.2)
+            .await
+    }
+
+    /// The work shared by transcription and translation (instrumented by the callers).
+    async fn listen(
+        &self,
+        audio: &[u8],
+        simulation: &Simulation,
+        what: &str,
+        price_factor: f64,
     ) -> Result<Transcript, ProviderError> {
         if audio.is_empty() {
             return Err(ProviderError::InvalidRequest("empty audio".into()));
@@ -235,11 +239,8 @@ impl SimulatedProvider {
         self.call(simulation).await?;
         let seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64;
         Ok(Transcript {
-            text: format!(
-                "[{} English translation of {:.1}s of audio]",
-                self.name, seconds
-            ),
-            cost_usd: seconds * self.profile.price_per_audio_second * 1.2,
+            text: format!("[{} {what} of {seconds:.1}s of audio]", self.name),
+            cost_usd: seconds * self.profile.price_per_audio_second * price_factor,
         })
     }
 

@@ -142,3 +142,14 @@ pub async fn wait_ready(process: &mut Process, addr: SocketAddr, path: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Resident memory of this process, from /proc/self/statm.
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("statm fields");
+    pages * 4096
+}

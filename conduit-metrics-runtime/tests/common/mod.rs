@@ -48,3 +48,36 @@ pub fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
         &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
     )
 }
+
+/// The only finding `promtool check metrics` may report: the guide's cost counter has no
+/// `_total` suffix.
+pub const ACCEPTED_PROMTOOL_FINDING: &str =
+    "conduit_audio_cost_dollars counter metrics should have \"_total\" suffix";
+
+/// Runs `promtool check metrics` on an exposition and returns its findings, one a line.
+pub fn promtool_findings(text: &str) -> Vec<String> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool must be installed: run the README's test command (scripts/test.sh), which installs Debian's `prometheus` package");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+    .lines()
+    .filter(|line| !line.trim().is_empty())
+    .map(str::to_owned)
+    .collect()
+}
