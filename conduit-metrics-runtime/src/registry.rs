@@ -52,7 +52,11 @@ impl Registry {
             providers: ProviderTable::new(config.max_providers()),
             operations: std::array::from_fn(|_| Striped::new()),
             resources: Mutex::new(BTreeMap::new()),
-            window: Mutex::new(Window::new(config.metrics_window(), clock.now())),
+            window: Mutex::new(Window::new(
+                config.metrics_window(),
+                config.export_interval(),
+                clock.now(),
+            )),
             ratios: Mutex::new(Ratios::default()),
             clock,
         }
@@ -64,7 +68,7 @@ impl Registry {
         self.providers.set_max_providers(config.max_providers());
         // The new window starts from the totals as they are now, not from zero.
         let now = self.clock.now();
-        let mut window = Window::new(config.metrics_window(), now);
+        let mut window = Window::new(config.metrics_window(), config.export_interval(), now);
         window.advance(now, self.totals());
         *lock(&self.window) = window;
     }

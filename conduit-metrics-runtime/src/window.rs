@@ -69,20 +69,40 @@ pub(crate) struct Ratios {
 #[derive(Debug)]
 pub(crate) struct Window {
     length: Duration,
+    /// A snapshot taken closer than this after the one before it (an extra flush) is
+    /// replaced by the next one, so the history stays about `length / ExportInterval`
+    /// long however often `flush` is called.
+    min_spacing: Duration,
     history: VecDeque<(Instant, Totals)>,
 }
 
 impl Window {
-    /// A window of `length`, starting at `start` from all-zero totals.
-    pub(crate) fn new(length: Duration, start: Instant) -> Self {
+    /// A window of `length` with sub-intervals of `interval`, starting at `start` from
+    /// all-zero totals.
+    pub(crate) fn new(length: Duration, interval: Duration, start: Instant) -> Self {
         let mut history = VecDeque::new();
         history.push_back((start, Totals::default()));
-        Window { length, history }
+        Window {
+            length,
+            min_spacing: interval / 2,
+            history,
+        }
     }
 
     /// Closes a sub-interval with the totals read at `now` and returns the ratios over
     /// `(now - length, now]` (since the start while the window is still filling).
     pub(crate) fn advance(&mut self, now: Instant, totals: Totals) -> Ratios {
+        // The newest snapshot was an extra one (taken too soon after the one before it):
+        // this one supersedes it, so each sub-interval keeps at most one extra snapshot.
+        let newest_is_extra = match (self.history.iter().rev().nth(1), self.history.back()) {
+            (Some((before, _)), Some((newest, _))) => {
+                newest.saturating_duration_since(*before) < self.min_spacing
+            }
+            _ => false,
+        };
+        if newest_is_extra {
+            self.history.pop_back();
+        }
         self.history.push_back((now, totals));
         if let Some(window_start) = now.checked_sub(self.length) {
             // Keep exactly one snapshot at or before the window start: the baseline.
@@ -172,7 +192,10 @@ mod tests {
     fn thirty_seconds() -> (Window, impl Fn(u64) -> Instant) {
         let start = Instant::now();
         let at = move |tick: u64| start + Duration::from_secs(10 * tick);
-        (Window::new(Duration::from_secs(30), start), at)
+        (
+            Window::new(Duration::from_secs(30), Duration::from_secs(10), start),
+            at,
+        )
     }
 
     #[test]
@@ -216,10 +239,23 @@ mod tests {
     }
 
     #[test]
+    fn extra_ticks_do_not_grow_the_history() {
+        let (mut window, at) = thirty_seconds();
+        window.advance(at(1), totals(&[(1, 1)]));
+        // A flush every millisecond for a whole sub-interval.
+        for ms in 1..10_000u64 {
+            window.advance(at(1) + Duration::from_millis(ms), totals(&[(1 + ms, 1)]));
+        }
+        assert!(window.history.len() <= 4, "{}", window.history.len());
+        let ratios = window.advance(at(2), totals(&[(10_001, 1)]));
+        assert_eq!(ratios.error_rate, [Some(1.0 / 10_001.0)]);
+    }
+
+    #[test]
     fn uptime_falls_back_to_sub_intervals_with_calls() {
         let start = Instant::now();
         let at = |tick: u64| start + Duration::from_secs(10 * tick);
-        let mut window = Window::new(Duration::from_secs(40), start);
+        let mut window = Window::new(Duration::from_secs(40), Duration::from_secs(10), start);
         window.advance(at(1), totals(&[(2, 2)])); // down: calls, none succeeded
         window.advance(at(2), totals(&[(2, 2)])); // silent: not counted
         window.advance(at(3), totals(&[(5, 4)])); // up: one success among failures
