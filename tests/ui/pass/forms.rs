@@ -133,6 +133,13 @@ mod renamed {
 #[audio_metric(operation = "tts", provider = "renamed", crate = renamed::metrics_runtime)]
 fn with_crate_path() -> u8 { 1 }
 
+#[derive(Debug, renamed::metrics_runtime::AudioStatus)]
+#[audio_status(crate = "renamed::metrics_runtime")]
+enum RenamedError {
+    #[audio_status("timeout")]
+    Slow,
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async {
@@ -152,6 +159,8 @@ fn main() {
         with_crate_path();
         client.by_value().ok();
     });
+    use conduit_metrics_runtime::AudioStatus as _;
+    assert_eq!(RenamedError::Slow.audio_status(), conduit_metrics_runtime::Status::Timeout);
     let text = conduit_metrics_runtime::global().render();
     assert!(text.contains("provider=\"renamed\""));
     assert!(text.contains("conduit_audio_realtime_sessions_total{provider=\"cx\",disconnect_reason=\"error\"} 1"));
