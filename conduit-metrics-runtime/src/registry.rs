@@ -2,7 +2,7 @@
 //! ratios computed from them.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::cells::{OperationCells, sum_u64};
@@ -37,6 +37,8 @@ pub struct Registry {
     window: Mutex<Window>,
     pub(crate) ratios: Mutex<Ratios>,
     clock: Arc<dyn Clock>,
+    /// All rejected costs, for spacing out the warnings.
+    costs_rejected: AtomicU64,
 }
 
 impl Registry {
@@ -59,6 +61,7 @@ impl Registry {
             )),
             ratios: Mutex::new(Ratios::default()),
             clock,
+            costs_rejected: AtomicU64::new(0),
         }
     }
 
@@ -90,8 +93,9 @@ impl Registry {
     }
 
     /// Adds to `conduit_audio_cost_dollars{operation}`. Negative, NaN and infinite
-    /// amounts are not added: they are logged and counted in
-    /// `conduit_audio_cost_rejected_total`. Returns whether the amount was added.
+    /// amounts are not added: they are counted in `conduit_audio_cost_rejected_total`
+    /// and logged (at the 1st, 2nd, 4th, 8th... rejection, so a flood of bad amounts
+    /// cannot flood the log). Returns whether the amount was added.
     pub fn record_cost(&self, operation: Operation, dollars: f64) -> bool {
         self.record_cost_in(self.operation(operation).local(), operation, dollars)
     }
@@ -107,12 +111,19 @@ impl Registry {
             cells.add_cost(dollars);
             true
         } else {
+            // Counted per stripe; the log uses a process-wide count so a provider that
+            // returns NaN on every call logs at the 1st, 2nd, 4th, 8th, ... rejection
+            // rather than flooding the log from the hot path.
             cells.cost_rejected.fetch_add(1, Relaxed);
-            tracing::warn!(
-                operation = operation.as_str(),
-                dollars,
-                "conduit-metrics: rejected a cost that is negative or not finite"
-            );
+            let rejected = self.costs_rejected.fetch_add(1, Relaxed) + 1;
+            if rejected.is_power_of_two() {
+                tracing::warn!(
+                    operation = operation.as_str(),
+                    dollars,
+                    rejected_so_far = rejected,
+                    "conduit-metrics: rejected a cost that is negative or not finite (see conduit_audio_cost_rejected_total)"
+                );
+            }
             false
         }
     }
