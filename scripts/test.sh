@@ -26,3 +26,5 @@ echo "==> cargo nextest run"
 cargo nextest run --workspace --locked --no-fail-fast
 echo "==> doctests"
 cargo test --workspace --doc --locked
+echo "==> cargo doc (warnings are errors: broken links, missing docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p conduit-metrics-runtime -p conduit-metrics-macros
