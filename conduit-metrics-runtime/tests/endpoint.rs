@@ -417,3 +417,24 @@ fn startup_errors_are_clear() {
     );
     assert!(error.to_string().contains("300.1.1.1/8"), "{error}");
 }
+
+#[test]
+fn head_answers_without_rendering() {
+    let renders = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = renders.clone();
+    let config = on_loopback().build().unwrap();
+    let server = EndpointServer::start(&config, move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        String::from("m 1\n")
+    })
+    .unwrap();
+    let (status, head, body) = request(server.local_addr(), "HEAD", "/metrics", "");
+    assert_eq!((status, body.as_str()), (200, ""));
+    assert_eq!(
+        header(&head, "content-type"),
+        Some(TEXT_FORMAT_CONTENT_TYPE)
+    );
+    assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(get(server.local_addr(), "/metrics").2, "m 1\n");
+    assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -117,18 +117,19 @@ impl Endpoint {
             }
         }
         let gzip = accepts_gzip(scrape.headers);
-        let cache = self.cache.clone();
-        let body = match tokio::task::spawn_blocking(move || cache.body(gzip)).await {
-            Ok(body) => body,
-            Err(_) => {
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
-            }
-        };
-        let mut response = Response::new(Full::new(if scrape.method == Method::HEAD {
+        // HEAD gets the headers only: no render for a body nobody receives.
+        let body = if scrape.method == Method::HEAD {
             Bytes::new()
         } else {
-            body
-        }));
+            let cache = self.cache.clone();
+            match tokio::task::spawn_blocking(move || cache.body(gzip)).await {
+                Ok(body) => body,
+                Err(_) => {
+                    return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
+                }
+            }
+        };
+        let mut response = Response::new(Full::new(body));
         let headers = response.headers_mut();
         headers.insert(
             CONTENT_TYPE,
