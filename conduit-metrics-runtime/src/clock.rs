@@ -61,7 +61,9 @@ impl Clock for SystemClock {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use conduit_metrics_runtime::{ManualClock, MetricsConfig, Operation, Registry, Status};
+/// use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+/// use conduit_metrics_runtime::clock::ManualClock;
+/// use conduit_metrics_runtime::registry::Registry;
 ///
 /// let clock = Arc::new(ManualClock::new());
 /// let config = MetricsConfig::builder()
@@ -92,7 +94,7 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: std::time::Duration) {
-        *crate::registry::lock(&self.offset) += by;
+        *crate::sync::lock(&self.offset) += by;
     }
 }
 
@@ -104,6 +106,6 @@ impl Default for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> std::time::Instant {
-        self.start + *crate::registry::lock(&self.offset)
+        self.start + *crate::sync::lock(&self.offset)
     }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+pub use crate::limits::MAX_PROVIDER_LABEL_BYTES;
+
 /// Defines a label enum whose variants map to fixed label strings, with `ALL`, `as_str`,
 /// `index` and `FromStr`, so the catalogue can iterate and index series by it.
 macro_rules! label_enum {
@@ -193,10 +195,6 @@ pub(crate) fn error_status(chosen: Status) -> Status {
     }
 }
 
-/// Longest provider label value kept, in bytes; longer names are cut at a character
-/// boundary so a hostile or buggy caller cannot blow up series size.
-pub const MAX_PROVIDER_LABEL_BYTES: usize = 64;
-
 /// Value used for an empty provider name (an empty label value would mean "no label").
 pub const EMPTY_PROVIDER_LABEL: &str = "unknown";
 
@@ -208,7 +206,7 @@ pub const OVERFLOW_PROVIDER_LABEL: &str = "other";
 /// Quotes, backslashes and newlines are escaped later, when the exposition is written.
 ///
 /// ```
-/// use conduit_metrics_runtime::provider_label;
+/// use conduit_metrics_runtime::labels::provider_label;
 /// assert_eq!(provider_label("openai"), "openai");
 /// assert_eq!(provider_label(""), "unknown");
 /// assert_eq!(provider_label("a\tb"), "a\u{FFFD}b");

@@ -16,6 +16,24 @@
 //! # Ok::<(), conduit_metrics_runtime::InstallError>(())
 //! ```
 //!
+//! # Modules
+//! What an application writes sits at the root. The specialist items live in modules:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`catalogue`] | every metric family: name, type, labels, help, buckets |
+//! | [`labels`] | label values, provider-name cleaning, [`labels::UnknownLabelValue`] |
+//! | [`config`] | [`config::ConfigOption`], option value types, the file section and variable prefix |
+//! | [`limits`] | the fixed bounds: MaxProviders ceiling, window slots, server and push limits |
+//! | [`registry`] | [`registry::Registry`] for a registry of your own, [`registry::global`] |
+//! | [`clock`] | [`clock::ManualClock`] to drive the windowed gauges in tests |
+//! | [`serving`] | serving a custom registry: [`serving::EndpointServer`], [`serving::ScrapeCache`] |
+//!
+//! Inside, the crate is built in layers that import only downwards: leaves (labels,
+//! catalogue, clock, limits), configuration, the store (cells striped per CPU, the
+//! provider table, the ratio window), recording and exposition, serving, install. The
+//! README's "Architecture" section maps every folder.
+//!
 //! # Design
 //! Every series is a set of atomic cells striped per CPU, found through a provider table
 //! that readers search without locks; the hot path takes no lock, allocates nothing and
@@ -26,50 +44,64 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
-mod access;
-mod call;
+// Layers, bottom to top; a module imports only from its own layer or below.
+// 1. leaves
 pub mod catalogue;
-mod cells;
-mod clock;
-mod config;
-mod endpoint;
+pub mod clock;
+pub mod labels;
+pub mod limits;
+mod sync;
+// 2. configuration
+pub mod config;
+// 3. the store
+mod store;
+// 4. recording and exposition
 mod exposition;
-mod health;
+mod recording;
+// 5. serving
+pub mod serving;
+// 6. install
 mod install;
-mod labels;
-mod providers;
-mod push;
-mod realtime;
-mod registry;
-mod resources;
-mod shard;
-mod window;
 
-pub use access::{IpNetwork, Secret};
-pub use call::{ActiveCall, CallOutcome, CallSite, start_call};
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{
-    APPSETTINGS_SECTION, ConfigError, ConfigOption, ENV_PREFIX, MAX_PROVIDERS_LIMIT,
-    MAX_WINDOW_SLOTS, MetricsConfig, MetricsConfigBuilder, PushGateway,
-};
-pub use endpoint::server::{
-    EndpointServer, HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS,
-    MAX_HEADER_BYTES, TLS_HANDSHAKE_TIMEOUT, TlsError,
-};
-pub use endpoint::{HEALTH_PATH, RenderFn, ScrapeCache, TEXT_FORMAT_CONTENT_TYPE};
-pub use health::{HealthProbe, ProbeResult};
+pub use config::{ConfigError, MetricsConfig, MetricsConfigBuilder};
 pub use install::{InstallError, MetricsHandle, install};
-pub use push::{PUSH_TIMEOUT, PushError};
+pub use labels::{AudioStatus, DisconnectReason, Operation, Status};
+pub use recording::{
+    ActiveCall, CallOutcome, CallSite, RealtimeSession, ResourceGuard, hold_resource,
+    realtime_session, record_cache_lookup, record_cost, record_health_check,
+    record_realtime_latency, start_call,
+};
+pub use serving::{HealthProbe, PushError};
+
+// Former root paths of items that now live in modules.
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{APPSETTINGS_SECTION, ConfigOption, ENV_PREFIX, IpNetwork, PushGateway, Secret};
+pub use labels::{
+    EMPTY_PROVIDER_LABEL, MAX_PROVIDER_LABEL_BYTES, OVERFLOW_PROVIDER_LABEL, UnknownLabelValue,
+    provider_label,
+};
+pub use limits::{
+    HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS, MAX_HEADER_BYTES,
+    MAX_PROVIDERS_LIMIT, MAX_WINDOW_SLOTS, PUSH_TIMEOUT, TLS_HANDSHAKE_TIMEOUT,
+};
+pub use serving::{
+    EndpointServer, HEALTH_PATH, ProbeResult, RenderFn, ScrapeCache, TEXT_FORMAT_CONTENT_TYPE,
+    TlsError,
+};
+pub use store::{Registry, global};
+
+/// A registry of your own, and the process-wide one.
+///
+/// Most programs never name the registry: `#[audio_metric]`, the free recording functions
+/// and [`install`] use the global one ([`registry::global`]). A separate
+/// [`registry::Registry`] is useful in tests and behind a server of your own
+/// ([`serving::EndpointServer`]).
+pub mod registry {
+    pub use crate::store::{Registry, global};
+}
 
 /// The axum version [`MetricsHandle::router`] returns a router of.
 pub use axum;
-pub use labels::{
-    AudioStatus, DisconnectReason, EMPTY_PROVIDER_LABEL, MAX_PROVIDER_LABEL_BYTES,
-    OVERFLOW_PROVIDER_LABEL, Operation, Status, UnknownLabelValue, provider_label,
-};
-pub use realtime::{RealtimeSession, realtime_session, record_realtime_latency};
-pub use registry::{Registry, global};
-pub use resources::{ResourceGuard, hold_resource};
 
 /// Records the calls of a function in the audio metric families.
 ///
@@ -124,139 +156,8 @@ pub use conduit_metrics_macros::AudioStatus;
 /// metrics onto the same endpoint without depending on a matching version.
 pub use metrics;
 
-/// Adds to `conduit_audio_cost_dollars{operation}` on the global registry; see
-/// [`Registry::record_cost`].
-pub fn record_cost(operation: Operation, dollars: f64) -> bool {
-    global().record_cost(operation, dollars)
-}
-
-/// Counts a cache lookup on the global registry; see [`Registry::record_cache_lookup`].
-pub fn record_cache_lookup(operation: Operation, hit: bool) {
-    global().record_cache_lookup(operation, hit)
-}
-
-/// Counts a health check on the global registry; see [`Registry::record_health_check`].
-pub fn record_health_check(provider: &str, healthy: bool) {
-    global().record_health_check(provider, healthy)
-}
-
 /// Support for the code `#[audio_metric]` generates. Not a public API: it may change in
 /// any release.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::call::{ActiveCall, CallOutcome, CallSite};
-    pub use crate::labels::{DisconnectReason, Operation, Status};
-
-    use crate::labels::{AudioStatus, error_status};
-
-    // The helpers below pass a user's closure through a signature that gives its
-    // parameter a known type (`&T`), so `|t| t.field` type-checks, and that fixes its
-    // return type, so a wrong type is reported at the closure.
-
-    /// Checks that a `cost` closure returns `f64` dollars.
-    #[inline]
-    pub fn cost_of<T: ?Sized>(value: &T, closure: impl FnOnce(&T) -> f64) -> f64 {
-        closure(value)
-    }
-
-    /// Checks that a `cache_hit` closure returns `bool`.
-    #[inline]
-    pub fn cache_hit_of<T: ?Sized>(value: &T, closure: impl FnOnce(&T) -> bool) -> bool {
-        closure(value)
-    }
-
-    /// Checks that a `disconnect_reason` closure returns a `DisconnectReason`.
-    #[inline]
-    pub fn disconnect_reason_of<T: ?Sized>(
-        value: &T,
-        closure: impl FnOnce(&T) -> DisconnectReason,
-    ) -> DisconnectReason {
-        closure(value)
-    }
-
-    /// Byte counts a `size` expression or closure may produce.
-    pub trait AudioSize {
-        /// The size in bytes.
-        fn audio_size(self) -> u64;
-    }
-
-    macro_rules! audio_size_from {
-        ($($t:ty),*) => {$(
-            impl AudioSize for $t {
-                #[inline]
-                fn audio_size(self) -> u64 {
-                    // usize and smaller fit in u64 on every supported target.
-                    self as u64
-                }
-            }
-        )*};
-    }
-    audio_size_from!(usize, u64, u32, u16, u8);
-
-    /// A `size = expr` value in bytes.
-    #[inline]
-    pub fn size_of<S: AudioSize>(size: S) -> u64 {
-        size.audio_size()
-    }
-
-    /// A `size = |v| ...` closure's value in bytes.
-    #[inline]
-    pub fn size_of_ok<T: ?Sized, S: AudioSize>(value: &T, closure: impl FnOnce(&T) -> S) -> u64 {
-        closure(value).audio_size()
-    }
-
-    /// Values a `provider = expr` may have: anything that is `AsRef<str>`.
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` cannot be used as the provider label",
-        label = "the provider must be text: any `AsRef<str>` such as `&str` or `String`",
-        note = "convert it, e.g. `provider = self.id.to_string()`, or use a name field"
-    )]
-    pub trait ProviderName {
-        /// The label text.
-        fn provider_name(&self) -> &str;
-    }
-
-    impl<P: AsRef<str> + ?Sized> ProviderName for P {
-        #[inline]
-        fn provider_name(&self) -> &str {
-            self.as_ref()
-        }
-    }
-
-    /// The provider label text of a `provider = expr` value.
-    #[inline]
-    pub fn provider_str<P: ProviderName + ?Sized>(provider: &P) -> &str {
-        provider.provider_name()
-    }
-
-    /// Wraps an error so `(&ErrorStatus(&e)).status()` picks the error's `AudioStatus`
-    /// impl when it has one and `error` otherwise (method resolution tries the by-value
-    /// receiver before the auto-referenced one).
-    pub struct ErrorStatus<'a, E: ?Sized>(pub &'a E);
-
-    /// Chosen when the error implements `AudioStatus`.
-    pub trait StatusFromImpl {
-        /// The error's status.
-        fn status(&self) -> Status;
-    }
-
-    impl<E: AudioStatus + ?Sized> StatusFromImpl for ErrorStatus<'_, E> {
-        #[inline]
-        fn status(&self) -> Status {
-            error_status(self.0.audio_status())
-        }
-    }
-
-    /// Chosen for errors without an `AudioStatus` impl.
-    pub trait StatusFallback {
-        /// Always `error`.
-        fn status(&self) -> Status;
-    }
-
-    impl<E: ?Sized> StatusFallback for &ErrorStatus<'_, E> {
-        #[inline]
-        fn status(&self) -> Status {
-            Status::Error
-        }
-    }
-}
+#[path = "macro_support.rs"]
+pub mod __private;

@@ -1,14 +1,10 @@
 //! Push mode: the exposition is PUT to a Prometheus Pushgateway every ExportInterval and
 //! once more on flush and shutdown, for jobs that do not live long enough to be scraped.
 
+use crate::config::{MetricsConfig, PushGateway};
+use crate::limits::PUSH_TIMEOUT;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
-
-use crate::config::{MetricsConfig, PushGateway};
-
-/// Time allowed to connect, send and read the answer.
-pub const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a push failed.
 #[derive(Debug, thiserror::Error)]

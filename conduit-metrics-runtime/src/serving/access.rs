@@ -2,38 +2,15 @@
 //! constant time, a network allowlist, and a per-client rate limit.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-use crate::registry::lock;
-
-/// A secret from the configuration. Its `Debug` and `Display` never show the value, so
-/// logging a configuration cannot leak it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The value, for comparisons.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+use crate::config::{MetricsConfig, Secret};
+use crate::limits::MAX_TRACKED_CLIENTS;
+use crate::sync::lock;
 
 /// Compares two byte strings in time that depends only on their lengths, not on where
 /// they differ, so a client cannot find a token byte by byte.
@@ -47,77 +24,6 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(difference) == 0
 }
 
-/// An IP network such as `10.0.0.0/8` or `::1/128` (a bare address means one host).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNetwork {
-    address: IpAddr,
-    prefix: u8,
-}
-
-impl IpNetwork {
-    /// Whether `ip` is inside this network. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`)
-    /// are matched as the IPv4 address they carry.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.address, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
-            }
-            _ => false,
-        }
-    }
-}
-
-fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
-    let full = usize::from(prefix / 8);
-    let rest = prefix % 8;
-    if a[..full] != b[..full] {
-        return false;
-    }
-    if rest == 0 {
-        return true;
-    }
-    let mask = 0xFFu8 << (8 - rest);
-    (a[full] & mask) == (b[full] & mask)
-}
-
-impl FromStr for IpNetwork {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix)),
-            None => (text, None),
-        };
-        let address: IpAddr = address
-            .parse()
-            .map_err(|_| format!("`{text}` is not a network such as 10.0.0.0/8 or ::1/128"))?;
-        let max = if address.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(prefix) => prefix
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{text}` has a prefix length outside 0..={max}"))?,
-        };
-        Ok(IpNetwork { address, prefix })
-    }
-}
-
-impl fmt::Display for IpNetwork {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.address, self.prefix)
-    }
-}
-
 /// What a request presented, checked against the configured credentials.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Credentials {
@@ -126,6 +32,16 @@ pub(crate) struct Credentials {
 }
 
 impl Credentials {
+    /// The credentials a configuration asks scrapers for.
+    pub(crate) fn from_config(config: &MetricsConfig) -> Self {
+        Credentials {
+            bearer_token: config.bearer_token().cloned(),
+            basic: config
+                .basic_auth()
+                .map(|(user, password)| (user.to_owned(), password.clone())),
+        }
+    }
+
     pub(crate) fn required(&self) -> bool {
         self.bearer_token.is_some() || self.basic.is_some()
     }
@@ -170,10 +86,6 @@ fn strip_scheme<'a>(header: &'a [u8], scheme: &str) -> Option<&'a [u8]> {
     }
     Some(rest[1..].trim_ascii())
 }
-
-/// Clients tracked at most by the rate limiter; past it, idle entries are dropped and,
-/// if still full, new clients are refused until entries age out.
-const MAX_TRACKED_CLIENTS: usize = 10_000;
 
 /// A token bucket per client address: `per_minute` requests a minute, in bursts of up to
 /// `per_minute`.
@@ -239,31 +151,6 @@ mod tests {
         assert!(!constant_time_eq(b"token", b"token2"));
         assert!(!constant_time_eq(b"", b"x"));
         assert!(constant_time_eq(b"", b""));
-    }
-
-    #[test]
-    fn networks_match_by_prefix() {
-        let net: IpNetwork = "10.1.0.0/16".parse().unwrap();
-        assert!(net.contains("10.1.200.3".parse().unwrap()));
-        assert!(!net.contains("10.2.0.1".parse().unwrap()));
-        assert!(net.contains("::ffff:10.1.2.3".parse().unwrap()));
-        let host: IpNetwork = "127.0.0.1".parse().unwrap();
-        assert_eq!(host.to_string(), "127.0.0.1/32");
-        assert!(!host.contains("127.0.0.2".parse().unwrap()));
-        let odd: IpNetwork = "192.168.0.0/23".parse().unwrap();
-        assert!(odd.contains("192.168.1.255".parse().unwrap()));
-        assert!(!odd.contains("192.168.2.0".parse().unwrap()));
-        let v6: IpNetwork = "fd00::/8".parse().unwrap();
-        assert!(v6.contains("fd12::1".parse().unwrap()));
-        assert!(!v6.contains("10.0.0.1".parse().unwrap()));
-        assert!(
-            "0.0.0.0/0"
-                .parse::<IpNetwork>()
-                .unwrap()
-                .contains("8.8.8.8".parse().unwrap())
-        );
-        assert!("10.0.0.0/33".parse::<IpNetwork>().is_err());
-        assert!("10.0.0/8".parse::<IpNetwork>().is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 
-use super::{Endpoint, Scrape};
+use super::endpoint::{Endpoint, Scrape};
 
 /// A router answering the configured path (every method, so others get 405).
 pub(crate) fn router(endpoint: Arc<Endpoint>, path: &str) -> axum::Router {

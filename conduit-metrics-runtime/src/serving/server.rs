@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,77 +11,45 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls;
 
-use super::{Endpoint, Scrape};
+use super::cache::ScrapeCache;
+use super::endpoint::{Endpoint, Scrape};
+use super::tls::{TlsError, tls_acceptor};
+use crate::config::MetricsConfig;
+use crate::limits::{
+    HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS, MAX_HEADER_BYTES,
+    TLS_HANDSHAKE_TIMEOUT,
+};
 
-/// Connections served at once; more wait in the listen backlog until one closes.
-pub const MAX_CONNECTIONS: usize = 512;
-/// Time a client has to send a request's headers (also bounds idle keep-alive waits and
-/// slow-loris clients).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time a client has to finish the TLS handshake.
-pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest request head accepted (larger gets 431).
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// Longest a single connection may stay open, whatever it does.
-pub const MAX_CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
-
-/// Why TLS could not be set up from the configured files.
+/// Why the built-in server could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot use TLS file {path}: {reason}")]
-pub struct TlsError {
-    /// The certificate or key file.
-    pub path: String,
-    /// What is wrong with it.
-    pub reason: String,
+pub enum ServeError {
+    /// The configuration names no address to listen on (`Listen` is `none`).
+    #[error("cannot serve: Listen is none, and a server needs an address to listen on")]
+    NoListenAddress,
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address} (Listen): {source}")]
+    Bind {
+        /// The address from the configuration.
+        address: SocketAddr,
+        /// The operating system's error (e.g. address in use).
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The server's thread or its runtime could not be started.
+    #[error("cannot start the metrics thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Binds a non-blocking listener, with an error naming the address.
-pub(crate) fn bind(
-    address: SocketAddr,
-) -> Result<(std::net::TcpListener, SocketAddr), crate::InstallError> {
-    let bind_error = |source| crate::InstallError::Bind { address, source };
+pub(crate) fn bind(address: SocketAddr) -> Result<(std::net::TcpListener, SocketAddr), ServeError> {
+    let bind_error = |source| ServeError::Bind { address, source };
     let listener = std::net::TcpListener::bind(address).map_err(bind_error)?;
     let local = listener.local_addr().map_err(bind_error)?;
     listener.set_nonblocking(true).map_err(bind_error)?;
     Ok((listener, local))
-}
-
-/// Builds the TLS acceptor from PEM files, with errors naming the file.
-pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-
-    let error = |path: &Path, reason: String| TlsError {
-        path: path.display().to_string(),
-        reason,
-    };
-    let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certificate)
-        .map_err(|e| error(certificate, e.to_string()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| error(certificate, e.to_string()))?;
-    if certificates.is_empty() {
-        return Err(error(
-            certificate,
-            "no PEM certificate in the file".to_owned(),
-        ));
-    }
-    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|e| error(key, e.to_string()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| error(certificate, e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certificates, private_key)
-        .map_err(|e| {
-            error(
-                key,
-                format!("does not match the certificate or is unusable: {e}"),
-            )
-        })?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// Accepts connections until `shutdown` changes.
@@ -162,11 +129,13 @@ where
 
 /// The endpoint served on its own thread for any render function: what
 /// [`install`](crate::install) runs for the global registry, available for a separate
-/// [`Registry`](crate::Registry) (tests, several registries, custom set-ups). It applies the
+/// [`Registry`](crate::registry::Registry) (tests, several registries, custom set-ups). It applies the
 /// whole configuration: path, cache, credentials, allowlist, rate limit and TLS.
 ///
 /// ```
-/// use conduit_metrics_runtime::{EndpointServer, MetricsConfig, Registry};
+/// use conduit_metrics_runtime::MetricsConfig;
+/// use conduit_metrics_runtime::registry::Registry;
+/// use conduit_metrics_runtime::serving::EndpointServer;
 ///
 /// let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
 /// let config = MetricsConfig::builder().listen("127.0.0.1:0".parse()?).build()?;
@@ -192,23 +161,16 @@ impl std::fmt::Debug for EndpointServer {
 impl EndpointServer {
     /// Binds `config.listen()` and serves `render`'s output as the configuration says.
     pub fn start(
-        config: &crate::MetricsConfig,
+        config: &MetricsConfig,
         render: impl Fn() -> String + Send + Sync + 'static,
-    ) -> Result<Self, crate::InstallError> {
-        let address = config.listen().ok_or_else(|| {
-            crate::InstallError::Config(crate::ConfigError::InvalidValue {
-                option: crate::ConfigOption::Listen,
-                value: "none".to_owned(),
-                origin: "EndpointServer::start".to_owned(),
-                reason: "a server needs an address to listen on".to_owned(),
-            })
-        })?;
+    ) -> Result<Self, ServeError> {
+        let address = config.listen().ok_or(ServeError::NoListenAddress)?;
         let tls = match config.tls_files() {
             Some((certificate, key)) => Some(tls_acceptor(certificate, key)?),
             None => None,
         };
         let (listener, local_addr) = bind(address)?;
-        let cache = Arc::new(super::ScrapeCache::new(
+        let cache = Arc::new(ScrapeCache::new(
             Box::new(render),
             config.cache_expiration(),
         ));
@@ -216,7 +178,7 @@ impl EndpointServer {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(crate::InstallError::Thread)?;
+            .map_err(ServeError::Thread)?;
         let (shutdown, receiver) = tokio::sync::watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("conduit-metrics-endpoint".to_owned())
@@ -227,7 +189,7 @@ impl EndpointServer {
                     }
                 });
             })
-            .map_err(crate::InstallError::Thread)?;
+            .map_err(ServeError::Thread)?;
         Ok(EndpointServer {
             local_addr,
             shutdown,

@@ -2,20 +2,18 @@
 //! session lives, records per-turn latency, and on its end records the session's length
 //! and one count by disconnect reason (`dropped` when it ends without one).
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use crate::cells::{LATENCY_BOUNDS_NS, RealtimeCells, SESSION_BOUNDS_NS};
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation};
-use crate::registry::{Registry, global};
-use crate::shard::Striped;
+use crate::store::{RealtimeCells, Registry, Striped, global};
 
 /// A realtime session in progress.
 ///
 /// ```
 /// use std::time::Duration;
-/// use conduit_metrics_runtime::{DisconnectReason, MetricsConfig, Registry};
+/// use conduit_metrics_runtime::{DisconnectReason, MetricsConfig};
+/// use conduit_metrics_runtime::registry::Registry;
 ///
 /// let registry = Registry::new(&MetricsConfig::default());
 /// let session = registry.realtime_session("openai");
@@ -37,11 +35,7 @@ pub struct RealtimeSession<'r> {
 impl<'r> RealtimeSession<'r> {
     fn start(registry: &'r Registry, provider: &str) -> Self {
         let cells = registry.provider(provider).realtime();
-        registry
-            .operation(Operation::Realtime)
-            .local()
-            .active
-            .fetch_add(1, Relaxed);
+        registry.operation(Operation::Realtime).local().enter();
         RealtimeSession {
             registry,
             cells,
@@ -52,11 +46,7 @@ impl<'r> RealtimeSession<'r> {
 
     /// Records the latency of one turn in `conduit_audio_realtime_latency_seconds`.
     pub fn record_turn_latency(&self, latency: Duration) {
-        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
-        self.cells
-            .local()
-            .latency
-            .observe(&LATENCY_BOUNDS_NS, nanos);
+        self.cells.local().observe_latency(duration_nanos(latency));
     }
 
     /// Ends the session with a reason.
@@ -67,15 +57,9 @@ impl<'r> RealtimeSession<'r> {
     fn record_end(&mut self, reason: DisconnectReason) {
         self.ended = true;
         let cells = self.cells.local();
-        cells.sessions[reason.index()].fetch_add(1, Relaxed);
-        cells
-            .duration
-            .observe(&SESSION_BOUNDS_NS, self.started.elapsed_nanos());
-        self.registry
-            .operation(Operation::Realtime)
-            .local()
-            .active
-            .fetch_sub(1, Relaxed);
+        cells.count_session(reason);
+        cells.observe_session(self.started.elapsed_nanos());
+        self.registry.operation(Operation::Realtime).local().leave();
     }
 }
 
@@ -99,17 +83,16 @@ impl Registry {
         self.provider(provider)
             .realtime()
             .local()
-            .latency
-            .observe(&LATENCY_BOUNDS_NS, duration_nanos(latency));
+            .observe_latency(duration_nanos(latency));
     }
 }
 
-/// Records one realtime turn's latency on the [global](crate::global) registry.
+/// Records one realtime turn's latency on the [global](crate::registry::global) registry.
 pub fn record_realtime_latency(provider: &str, latency: Duration) {
     global().record_realtime_latency(provider, latency)
 }
 
-/// Starts a realtime session on the [global](crate::global) registry.
+/// Starts a realtime session on the [global](crate::registry::global) registry.
 pub fn realtime_session(provider: &str) -> RealtimeSession<'static> {
     global().realtime_session(provider)
 }

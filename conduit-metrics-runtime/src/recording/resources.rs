@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
 use crate::labels::provider_label;
-use crate::registry::{Registry, global, lock};
+use crate::store::{Registry, global};
 
 /// Holds one unit of a resource until dropped.
 ///
 /// ```
-/// use conduit_metrics_runtime::{MetricsConfig, Registry};
+/// use conduit_metrics_runtime::MetricsConfig;
+/// use conduit_metrics_runtime::registry::Registry;
 ///
 /// let registry = Registry::new(&MetricsConfig::default());
 /// let socket = registry.hold_resource("websocket_connections");
@@ -34,14 +35,13 @@ impl Registry {
     /// Counts one unit of `resource` as held until the guard is dropped. Resource names
     /// are chosen by code, not by requests; they are cleaned like provider names.
     pub fn hold_resource(&self, resource: &str) -> ResourceGuard {
-        let name = provider_label(resource);
-        let count = lock(&self.resources).entry(name).or_default().clone();
+        let count = self.resource(provider_label(resource));
         count.fetch_add(1, Relaxed);
         ResourceGuard { count }
     }
 }
 
-/// Holds a resource on the [global](crate::global) registry.
+/// Holds a resource on the [global](crate::registry::global) registry.
 pub fn hold_resource(resource: &str) -> ResourceGuard {
     global().hold_resource(resource)
 }

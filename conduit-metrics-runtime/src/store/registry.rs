@@ -1,26 +1,29 @@
 //! The registry: every cell of the audio families, the provider table, and the windowed
-//! ratios computed from them.
+//! ratios computed from them. Recording and exposition reach the cells only through the
+//! methods here and in `cells`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::cells::{OperationCells, sum_u64};
+use super::cells::OperationCells;
+use super::providers::{ProviderSeries, ProviderTable, Slot};
+use super::stripes::Striped;
+use super::window::{ProviderTotals, Ratios, Totals, Window};
 use crate::clock::{Clock, SystemClock};
 use crate::config::MetricsConfig;
 use crate::labels::{Operation, Status};
-use crate::providers::{ProviderSeries, ProviderTable, Slot};
-use crate::shard::Striped;
-use crate::window::{ProviderTotals, Ratios, Totals, Window};
+use crate::sync::lock;
 
 /// Holds everything recorded for the audio families.
 ///
-/// Most programs use the process-wide registry ([`global`](crate::global)) that
-/// `#[audio_metric]` and [`install`](crate::install) use. A separate registry is useful in
-/// tests and for rendering into a custom server:
+/// Most programs use the process-wide registry ([`global`]) that `#[audio_metric]` and
+/// [`install`](crate::install) use. A separate registry is useful in tests and for
+/// rendering into a custom server:
 ///
 /// ```
-/// use conduit_metrics_runtime::{MetricsConfig, Operation, Registry, Status};
+/// use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+/// use conduit_metrics_runtime::registry::Registry;
 ///
 /// let registry = Registry::new(&MetricsConfig::default());
 /// registry.start_call(Operation::Tts, "openai").finish(Status::Success);
@@ -31,11 +34,11 @@ use crate::window::{ProviderTotals, Ratios, Totals, Window};
 /// ```
 #[derive(Debug)]
 pub struct Registry {
-    pub(crate) providers: ProviderTable,
-    pub(crate) operations: [Striped<OperationCells>; Operation::COUNT],
-    pub(crate) resources: Mutex<BTreeMap<String, Arc<AtomicI64>>>,
+    providers: ProviderTable,
+    operations: [Striped<OperationCells>; Operation::COUNT],
+    resources: Mutex<BTreeMap<String, Arc<AtomicI64>>>,
     window: Mutex<Window>,
-    pub(crate) ratios: Mutex<Ratios>,
+    ratios: Mutex<Ratios>,
     clock: Arc<dyn Clock>,
     /// All rejected costs, for spacing out the warnings.
     costs_rejected: AtomicU64,
@@ -47,7 +50,8 @@ impl Registry {
         Self::with_clock(config, Arc::new(SystemClock))
     }
 
-    /// An empty registry whose windowed gauges follow `clock` (see [`ManualClock`](crate::ManualClock)).
+    /// An empty registry whose windowed gauges follow `clock` (see
+    /// [`ManualClock`](crate::clock::ManualClock)).
     pub fn with_clock(config: &MetricsConfig, clock: Arc<dyn Clock>) -> Self {
         crate::clock::calibrate();
         Registry {
@@ -82,65 +86,63 @@ impl Registry {
         self.series_at(self.providers.resolve(name))
     }
 
+    /// Where a provider name resolves to (adding it, or folding it, if needed).
+    #[inline]
+    pub(crate) fn resolve(&self, name: &str) -> Slot {
+        self.providers.resolve(name)
+    }
+
+    /// Whether `slot` currently holds the series of `name` (a call site's cache check).
+    #[inline]
+    pub(crate) fn holds(&self, slot: Slot, name: &str) -> bool {
+        self.providers.holds(slot, name)
+    }
+
+    /// The series at a resolved slot.
     #[inline]
     pub(crate) fn series_at(&self, slot: Slot) -> &ProviderSeries {
         self.providers.series(slot)
     }
 
+    /// Every provider series, `other` first, then in the order providers appeared. A
+    /// series' position in this list is stable and indexes the window's ratios.
+    pub(crate) fn provider_series(&self) -> Vec<&ProviderSeries> {
+        self.providers.all()
+    }
+
+    /// Calls whose provider was folded into `other` so far.
+    pub(crate) fn folded_calls(&self) -> u64 {
+        self.providers.folded_calls()
+    }
+
+    /// The cells of one operation, whatever the provider.
     #[inline]
     pub(crate) fn operation(&self, operation: Operation) -> &Striped<OperationCells> {
         &self.operations[operation.index()]
     }
 
-    /// Adds to `conduit_audio_cost_dollars{operation}`. Negative, NaN and infinite
-    /// amounts are not added: they are counted in `conduit_audio_cost_rejected_total`
-    /// and logged (at the 1st, 2nd, 4th, 8th... rejection, so a flood of bad amounts
-    /// cannot flood the log). Returns whether the amount was added.
-    pub fn record_cost(&self, operation: Operation, dollars: f64) -> bool {
-        self.record_cost_in(self.operation(operation).local(), operation, dollars)
+    /// Counts one refused cost process-wide and returns how many were refused so far
+    /// (the log is spaced out on it).
+    pub(crate) fn count_rejected_cost(&self) -> u64 {
+        self.costs_rejected.fetch_add(1, Relaxed) + 1
     }
 
-    #[inline]
-    pub(crate) fn record_cost_in(
-        &self,
-        cells: &OperationCells,
-        operation: Operation,
-        dollars: f64,
-    ) -> bool {
-        if dollars.is_finite() && dollars >= 0.0 {
-            cells.add_cost(dollars);
-            true
-        } else {
-            // Counted per stripe; the log uses a process-wide count so a provider that
-            // returns NaN on every call logs at the 1st, 2nd, 4th, 8th, ... rejection
-            // rather than flooding the log from the hot path.
-            cells.cost_rejected.fetch_add(1, Relaxed);
-            let rejected = self.costs_rejected.fetch_add(1, Relaxed) + 1;
-            if rejected.is_power_of_two() {
-                tracing::warn!(
-                    operation = operation.as_str(),
-                    dollars,
-                    rejected_so_far = rejected,
-                    "conduit-metrics: rejected a cost that is negative or not finite (see conduit_audio_cost_rejected_total)"
-                );
-            }
-            false
-        }
+    /// The held count of a resource name, created at zero on first use.
+    pub(crate) fn resource(&self, name: String) -> Arc<AtomicI64> {
+        lock(&self.resources).entry(name).or_default().clone()
     }
 
-    /// Counts one cache lookup of `operation` as a hit or a miss.
-    pub fn record_cache_lookup(&self, operation: Operation, hit: bool) {
-        record_lookup_in(self.operation(operation).local(), hit);
+    /// Every resource name with its held count now, sorted by name.
+    pub(crate) fn resources(&self) -> Vec<(String, i64)> {
+        lock(&self.resources)
+            .iter()
+            .map(|(name, count)| (name.clone(), count.load(Relaxed)))
+            .collect()
     }
 
-    /// Counts one health check of `provider` as passed or failed.
-    pub fn record_health_check(&self, provider: &str, healthy: bool) {
-        let series = self.provider(provider);
-        if healthy {
-            series.health_passed.fetch_add(1, Relaxed);
-        } else {
-            series.health_failed.fetch_add(1, Relaxed);
-        }
+    /// The ratio gauges as of the last [`tick`](Self::tick).
+    pub(crate) fn ratios(&self) -> Ratios {
+        lock(&self.ratios).clone()
     }
 
     /// Closes the current ExportInterval sub-interval of the ratio gauges and recomputes
@@ -159,9 +161,10 @@ impl Registry {
             .all()
             .into_iter()
             .map(|series| {
+                let (health_passed, health_failed) = series.health_checks();
                 let mut totals = ProviderTotals {
-                    health_passed: series.health_passed.load(Relaxed),
-                    health_failed: series.health_failed.load(Relaxed),
+                    health_passed,
+                    health_failed,
                     ..ProviderTotals::default()
                 };
                 for &operation in Operation::ALL {
@@ -169,7 +172,7 @@ impl Registry {
                         continue;
                     };
                     for &status in Status::ALL {
-                        let count = sum_u64(calls, |c| &c.requests[status.index()]);
+                        let count = calls.requests(status);
                         if status.is_completed() {
                             totals.completed += count;
                         }
@@ -181,40 +184,8 @@ impl Registry {
                 totals
             })
             .collect();
-        let cache = std::array::from_fn(|index| {
-            let cells = &self.operations[index];
-            (
-                sum_u64(cells, |c| &c.cache_hits),
-                sum_u64(cells, |c| &c.cache_misses),
-            )
-        });
+        let cache = std::array::from_fn(|index| self.operations[index].lookups());
         Totals { providers, cache }
-    }
-
-    /// The exposition text of the audio families (Prometheus text format 0.0.4).
-    pub fn render(&self) -> String {
-        let mut out = String::with_capacity(16 * 1024);
-        crate::exposition::write_registry(self, &mut out);
-        out
-    }
-}
-
-/// Counts a cache lookup in one stripe of an operation's cells.
-#[inline]
-pub(crate) fn record_lookup_in(cells: &OperationCells, hit: bool) {
-    if hit {
-        cells.cache_hits.fetch_add(1, Relaxed);
-    } else {
-        cells.cache_misses.fetch_add(1, Relaxed);
-    }
-}
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it: metrics must
-/// keep working after a panic elsewhere.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
     }
 }
 

@@ -5,12 +5,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use crate::cells::{CallCells, DURATION_BOUNDS_NS, RealtimeCells, SESSION_BOUNDS_NS, SIZE_BOUNDS};
+use super::costs::record_cost_in;
+
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation, Status};
-use crate::providers::Slot;
-use crate::registry::{Registry, global, record_lookup_in};
-use crate::shard::{Striped, current_stripe};
+use crate::store::{CallCells, RealtimeCells, Registry, Slot, Striped, current_stripe, global};
 
 /// What a call ended with, plus its optional size, cost and cache result.
 ///
@@ -93,7 +92,8 @@ impl CallOutcome {
 /// `panic` while unwinding).
 ///
 /// ```
-/// use conduit_metrics_runtime::{MetricsConfig, Operation, Registry, Status};
+/// use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+/// use conduit_metrics_runtime::registry::Registry;
 ///
 /// let registry = Registry::new(&MetricsConfig::default());
 /// let call = registry.start_call(Operation::Transcription, "deepgram");
@@ -126,11 +126,7 @@ impl<'r> ActiveCall<'r> {
         operation: Operation,
     ) -> Self {
         let stripe = current_stripe();
-        registry
-            .operation(operation)
-            .at(stripe)
-            .active
-            .fetch_add(1, Relaxed);
+        registry.operation(operation).at(stripe).enter();
         ActiveCall {
             registry,
             cells,
@@ -159,27 +155,25 @@ impl<'r> ActiveCall<'r> {
         self.finished = true;
         let elapsed = self.started.elapsed_nanos();
         let cells = self.cells.at(self.stripe);
-        cells.requests[outcome.status.index()].fetch_add(1, Relaxed);
+        cells.count(outcome.status);
         if outcome.status.is_completed() {
-            cells.duration.observe(&DURATION_BOUNDS_NS, elapsed);
+            cells.observe_duration(elapsed);
         }
         if let Some(bytes) = outcome.size {
-            cells.size.observe(&SIZE_BOUNDS, bytes);
+            cells.observe_size(bytes);
         }
         let operation = self.registry.operation(self.operation).at(self.stripe);
-        operation.active.fetch_sub(1, Relaxed);
+        operation.leave();
         if let Some(dollars) = outcome.cost {
-            self.registry
-                .record_cost_in(operation, self.operation, dollars);
+            record_cost_in(self.registry, operation, self.operation, dollars);
         }
         if let Some(hit) = outcome.cache_hit {
-            record_lookup_in(operation, hit);
+            operation.count_lookup(hit);
         }
         if let Some(session) = self.session {
             let session = session.at(self.stripe);
-            let reason = outcome.effective_disconnect_reason();
-            session.sessions[reason.index()].fetch_add(1, Relaxed);
-            session.duration.observe(&SESSION_BOUNDS_NS, elapsed);
+            session.count_session(outcome.effective_disconnect_reason());
+            session.observe_session(elapsed);
         }
     }
 }
@@ -207,7 +201,7 @@ impl Registry {
     }
 }
 
-/// Starts a call on the [global](crate::global) registry.
+/// Starts a call on the [global](crate::registry::global) registry.
 ///
 /// ```
 /// use conduit_metrics_runtime::{Operation, Status, start_call};
@@ -302,11 +296,11 @@ impl CallSite {
             index => Some(Slot::Index(index)),
         };
         if let Some(slot) = cached {
-            if registry.providers.holds(slot, provider) {
+            if registry.holds(slot, provider) {
                 return slot;
             }
         }
-        let slot = registry.providers.resolve(provider);
+        let slot = registry.resolve(provider);
         self.last_slot.store(encode_slot(slot), Relaxed);
         slot
     }

@@ -1,10 +1,6 @@
 //! The metrics endpoint: the decisions every request goes through (allowlist, rate limit,
 //! route, method, credentials), and the cached, optionally gzipped body. The built-in
-//! server ([`server`]) and the axum router ([`router`]) both answer through [`Endpoint`].
-
-mod cache;
-pub(crate) mod router;
-pub(crate) mod server;
+//! server (`server`) and the axum router (`router`) both answer through [`Endpoint`].
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -18,10 +14,9 @@ use hyper::header::{
 };
 use hyper::{Method, Response, StatusCode};
 
-use crate::access::{Credentials, IpNetwork, RateLimiter};
-use crate::config::MetricsConfig;
-
-pub use cache::{RenderFn, ScrapeCache};
+use super::access::{Credentials, RateLimiter};
+use super::cache::ScrapeCache;
+use crate::config::{IpNetwork, MetricsConfig};
 
 /// Content type of the Prometheus text format.
 pub const TEXT_FORMAT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -31,7 +26,7 @@ pub const HEALTH_PATH: &str = "/health";
 
 /// Everything needed to answer a request, shared by all connections.
 pub(crate) struct Endpoint {
-    path: String,
+    pub(super) path: String,
     cache: Arc<ScrapeCache>,
     credentials: Credentials,
     allowed_networks: Vec<IpNetwork>,
@@ -53,7 +48,7 @@ impl Endpoint {
         Endpoint {
             path: config.path().to_owned(),
             cache,
-            credentials: config.credentials(),
+            credentials: Credentials::from_config(config),
             allowed_networks: config.allowed_networks().to_vec(),
             rate_limiter: config.rate_limit_per_minute().map(RateLimiter::new),
         }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::registry::Registry;
+use crate::store::Registry;
 
 type CheckFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
 
@@ -33,7 +33,8 @@ impl<T, E> ProbeResult for Result<T, E> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use conduit_metrics_runtime::{HealthProbe, MetricsConfig, Registry};
+/// use conduit_metrics_runtime::{HealthProbe, MetricsConfig};
+/// use conduit_metrics_runtime::registry::Registry;
 ///
 /// let probe = HealthProbe::new("deepgram", Duration::from_secs(2), || async {
 ///     // e.g. GET https://api.deepgram.example/health

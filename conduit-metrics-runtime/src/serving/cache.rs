@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::registry::lock;
+use crate::sync::lock;
 
 /// Produces a fresh exposition body.
 pub type RenderFn = dyn Fn() -> String + Send + Sync;
@@ -23,7 +23,9 @@ struct Rendered {
 ///
 /// ```
 /// use std::time::Duration;
-/// use conduit_metrics_runtime::{MetricsConfig, Registry, ScrapeCache};
+/// use conduit_metrics_runtime::MetricsConfig;
+/// use conduit_metrics_runtime::registry::Registry;
+/// use conduit_metrics_runtime::serving::ScrapeCache;
 ///
 /// let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
 /// let cache = ScrapeCache::new(Box::new(move || registry.render()), Duration::from_secs(10));

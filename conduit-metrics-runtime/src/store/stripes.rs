@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 /// Aligns a value to 128 bytes: two cache lines, because x86 prefetches lines in pairs.
 #[derive(Debug, Default)]
 #[repr(align(128))]
-pub(crate) struct CachePadded<T>(pub(crate) T);
+struct CachePadded<T>(pub(crate) T);
 
 impl<T> Deref for CachePadded<T> {
     type Target = T;
@@ -18,7 +18,7 @@ impl<T> Deref for CachePadded<T> {
 }
 
 /// Number of stripes: the CPU count rounded up to a power of two, at most 64.
-pub(crate) fn stripe_count() -> usize {
+fn stripe_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
         std::thread::available_parallelism()

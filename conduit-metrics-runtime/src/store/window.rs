@@ -58,11 +58,28 @@ impl Totals {
 /// is not exported rather than exported as a misleading 0 or 1.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Ratios {
-    pub(crate) cache_hit_ratio: [Option<f64>; Operation::COUNT],
+    cache_hit_ratio: [Option<f64>; Operation::COUNT],
     /// Indexed like [`Totals::providers`].
-    pub(crate) error_rate: Vec<Option<f64>>,
+    error_rate: Vec<Option<f64>>,
     /// Indexed like [`Totals::providers`].
-    pub(crate) uptime: Vec<Option<f64>>,
+    uptime: Vec<Option<f64>>,
+}
+
+impl Ratios {
+    /// Cache hits / lookups of `operation` over the window.
+    pub(crate) fn cache_hit_ratio(&self, operation: Operation) -> Option<f64> {
+        self.cache_hit_ratio[operation.index()]
+    }
+
+    /// Failed / completed calls of the provider at `position` over the window.
+    pub(crate) fn error_rate(&self, position: usize) -> Option<f64> {
+        self.error_rate.get(position).copied().flatten()
+    }
+
+    /// Uptime of the provider at `position` over the window.
+    pub(crate) fn uptime(&self, position: usize) -> Option<f64> {
+        self.uptime.get(position).copied().flatten()
+    }
 }
 
 /// Time-stamped snapshots of the totals, from the window's baseline to the newest.

@@ -4,20 +4,20 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 
-use crate::cells::{CallCells, RealtimeCells};
-use crate::config::MAX_PROVIDERS_LIMIT;
-use crate::labels::{MAX_PROVIDER_LABEL_BYTES, OVERFLOW_PROVIDER_LABEL, Operation, provider_label};
-use crate::shard::Striped;
+use super::cells::{CallCells, RealtimeCells};
+use super::stripes::Striped;
+use crate::labels::{OVERFLOW_PROVIDER_LABEL, Operation, provider_label};
+use crate::limits::{MAX_PROVIDER_LABEL_BYTES, MAX_PROVIDERS_LIMIT};
 
 /// Everything recorded for one provider label value. Per-operation cells are allocated
 /// on first use, since most providers serve one or two operations.
 #[derive(Debug)]
 pub(crate) struct ProviderSeries {
-    pub(crate) label: Box<str>,
+    label: Box<str>,
     calls: [OnceLock<Striped<CallCells>>; Operation::COUNT],
     realtime: OnceLock<Striped<RealtimeCells>>,
-    pub(crate) health_passed: AtomicU64,
-    pub(crate) health_failed: AtomicU64,
+    health_passed: AtomicU64,
+    health_failed: AtomicU64,
 }
 
 impl ProviderSeries {
@@ -29,6 +29,28 @@ impl ProviderSeries {
             health_passed: AtomicU64::new(0),
             health_failed: AtomicU64::new(0),
         }
+    }
+
+    /// The label value.
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Counts one health check as passed or failed.
+    pub(crate) fn count_health_check(&self, healthy: bool) {
+        if healthy {
+            self.health_passed.fetch_add(1, Relaxed);
+        } else {
+            self.health_failed.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Health checks so far: (passed, failed).
+    pub(crate) fn health_checks(&self) -> (u64, u64) {
+        (
+            self.health_passed.load(Relaxed),
+            self.health_failed.load(Relaxed),
+        )
     }
 
     /// The cells of one operation, created on first use.

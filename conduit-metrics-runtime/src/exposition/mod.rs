@@ -5,21 +5,27 @@
 //! label so consecutive scrapes are easy to diff.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering::Relaxed;
 
 use crate::catalogue::{self, Family};
-use crate::cells::{HistogramSnapshot, NANOS_PER_SECOND, sum_i64, sum_u64};
 use crate::labels::{DisconnectReason, Operation, Status};
-use crate::providers::ProviderSeries;
-use crate::registry::{Registry, lock};
+use crate::store::{HistogramSnapshot, ProviderSeries, Registry};
+
+impl Registry {
+    /// The exposition text of the audio families (Prometheus text format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        write_registry(self, &mut out);
+        out
+    }
+}
 
 /// Appends the exposition of `registry` to `out`.
-pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
-    let all = registry.providers.all();
-    // (label, position in `all`) sorted by label; positions index the window ratios.
+fn write_registry(registry: &Registry, out: &mut String) {
+    let all = registry.provider_series();
+    // (series, position in `all`) sorted by label; positions index the window ratios.
     let mut providers: Vec<(&ProviderSeries, usize)> = all.iter().copied().zip(0..).collect();
-    providers.sort_by(|a, b| a.0.label.cmp(&b.0.label));
-    let ratios = lock(&registry.ratios).clone();
+    providers.sort_by(|a, b| a.0.label().cmp(b.0.label()));
+    let ratios = registry.ratios();
 
     header(out, &catalogue::REQUESTS_TOTAL);
     for (series, _) in &providers {
@@ -28,14 +34,14 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
                 continue;
             };
             for &status in Status::ALL {
-                let count = sum_u64(calls, |c| &c.requests[status.index()]);
+                let count = calls.requests(status);
                 sample(
                     out,
                     catalogue::REQUESTS_TOTAL.name,
                     "",
                     &[
                         ("operation", operation.as_str()),
-                        ("provider", &series.label),
+                        ("provider", series.label()),
                         ("status", status.as_str()),
                     ],
                     Value::Int(count),
@@ -48,16 +54,14 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
     for (series, _) in &providers {
         for &operation in Operation::ALL {
             if let Some(calls) = series.calls_if_used(operation) {
-                let snapshot = HistogramSnapshot::read(calls.iter().map(|c| &c.duration));
                 histogram(
                     out,
                     &catalogue::REQUEST_DURATION_SECONDS,
                     &[
                         ("operation", operation.as_str()),
-                        ("provider", &series.label),
+                        ("provider", series.label()),
                     ],
-                    &snapshot,
-                    NANOS_PER_SECOND,
+                    &calls.duration(),
                 );
             }
         }
@@ -67,17 +71,16 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
     for (series, _) in &providers {
         for &operation in Operation::ALL {
             if let Some(calls) = series.calls_if_used(operation) {
-                let snapshot = HistogramSnapshot::read(calls.iter().map(|c| &c.size));
+                let snapshot = calls.size();
                 if snapshot.count() > 0 {
                     histogram(
                         out,
                         &catalogue::REQUEST_SIZE_BYTES,
                         &[
                             ("operation", operation.as_str()),
-                            ("provider", &series.label),
+                            ("provider", series.label()),
                         ],
                         &snapshot,
-                        1.0,
                     );
                 }
             }
@@ -86,7 +89,7 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
 
     header(out, &catalogue::CACHE_HIT_RATIO);
     for &operation in Operation::ALL {
-        if let Some(ratio) = ratios.cache_hit_ratio[operation.index()] {
+        if let Some(ratio) = ratios.cache_hit_ratio(operation) {
             sample(
                 out,
                 catalogue::CACHE_HIT_RATIO.name,
@@ -97,19 +100,24 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
         }
     }
 
-    for (family, values) in [
-        (&catalogue::PROVIDER_ERROR_RATE, &ratios.error_rate),
-        (&catalogue::PROVIDER_UPTIME_RATIO, &ratios.uptime),
+    for family in [
+        &catalogue::PROVIDER_ERROR_RATE,
+        &catalogue::PROVIDER_UPTIME_RATIO,
     ] {
         header(out, family);
         for (series, position) in &providers {
-            if let Some(Some(ratio)) = values.get(*position) {
+            let ratio = if family == &catalogue::PROVIDER_ERROR_RATE {
+                ratios.error_rate(*position)
+            } else {
+                ratios.uptime(*position)
+            };
+            if let Some(ratio) = ratio {
                 sample(
                     out,
                     family.name,
                     "",
-                    &[("provider", &series.label)],
-                    Value::Float(*ratio),
+                    &[("provider", series.label())],
+                    Value::Float(ratio),
                 );
             }
         }
@@ -117,7 +125,7 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
 
     header(out, &catalogue::ACTIVE_OPERATIONS);
     for &operation in Operation::ALL {
-        let active = sum_i64(registry.operation(operation), |c| &c.active);
+        let active = registry.operation(operation).active();
         sample(
             out,
             catalogue::ACTIVE_OPERATIONS.name,
@@ -126,13 +134,13 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
             Value::Signed(active),
         );
     }
-    for (resource, count) in lock(&registry.resources).iter() {
+    for (resource, count) in registry.resources() {
         sample(
             out,
             catalogue::ACTIVE_OPERATIONS.name,
             "",
-            &[("resource", resource)],
-            Value::Signed(count.load(Relaxed)),
+            &[("resource", &resource)],
+            Value::Signed(count),
         );
     }
 
@@ -140,13 +148,13 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
     for (series, _) in &providers {
         if let Some(realtime) = series.realtime_if_used() {
             for &reason in DisconnectReason::ALL {
-                let count = sum_u64(realtime, |c| &c.sessions[reason.index()]);
+                let count = realtime.sessions(reason);
                 sample(
                     out,
                     catalogue::REALTIME_SESSIONS_TOTAL.name,
                     "",
                     &[
-                        ("provider", &series.label),
+                        ("provider", series.label()),
                         ("disconnect_reason", reason.as_str()),
                     ],
                     Value::Int(count),
@@ -163,28 +171,18 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
         for (series, _) in &providers {
             if let Some(realtime) = series.realtime_if_used() {
                 let snapshot = if latency {
-                    HistogramSnapshot::read(realtime.iter().map(|c| &c.latency))
+                    realtime.latency()
                 } else {
-                    HistogramSnapshot::read(realtime.iter().map(|c| &c.duration))
+                    realtime.duration()
                 };
-                histogram(
-                    out,
-                    family,
-                    &[("provider", &series.label)],
-                    &snapshot,
-                    NANOS_PER_SECOND,
-                );
+                histogram(out, family, &[("provider", series.label())], &snapshot);
             }
         }
     }
 
     header(out, &catalogue::COST_DOLLARS);
     for &operation in Operation::ALL {
-        let dollars: f64 = registry
-            .operation(operation)
-            .iter()
-            .map(|c| f64::from_bits(c.cost.load(Relaxed)))
-            .sum();
+        let dollars = registry.operation(operation).cost();
         sample(
             out,
             catalogue::COST_DOLLARS.name,
@@ -196,11 +194,8 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
 
     header(out, &catalogue::CACHE_LOOKUPS_TOTAL);
     for &operation in Operation::ALL {
-        let cells = registry.operation(operation);
-        for (result, count) in [
-            ("hit", sum_u64(cells, |c| &c.cache_hits)),
-            ("miss", sum_u64(cells, |c| &c.cache_misses)),
-        ] {
+        let (hits, misses) = registry.operation(operation).lookups();
+        for (result, count) in [("hit", hits), ("miss", misses)] {
             sample(
                 out,
                 catalogue::CACHE_LOOKUPS_TOTAL.name,
@@ -213,15 +208,14 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
 
     header(out, &catalogue::HEALTH_CHECKS_TOTAL);
     for (series, _) in &providers {
-        let passed = series.health_passed.load(Relaxed);
-        let failed = series.health_failed.load(Relaxed);
+        let (passed, failed) = series.health_checks();
         if passed + failed > 0 {
             for (result, count) in [("pass", passed), ("fail", failed)] {
                 sample(
                     out,
                     catalogue::HEALTH_CHECKS_TOTAL.name,
                     "",
-                    &[("provider", &series.label), ("result", result)],
+                    &[("provider", series.label()), ("result", result)],
                     Value::Int(count),
                 );
             }
@@ -234,12 +228,12 @@ pub(crate) fn write_registry(registry: &Registry, out: &mut String) {
         catalogue::PROVIDER_LABELS_FOLDED_TOTAL.name,
         "",
         &[],
-        Value::Int(registry.providers.folded_calls()),
+        Value::Int(registry.folded_calls()),
     );
 
     header(out, &catalogue::COST_REJECTED_TOTAL);
     for &operation in Operation::ALL {
-        let rejected = sum_u64(registry.operation(operation), |c| &c.cost_rejected);
+        let rejected = registry.operation(operation).rejected_costs();
         sample(
             out,
             catalogue::COST_REJECTED_TOTAL.name,
@@ -316,11 +310,10 @@ fn histogram(
     family: &Family,
     labels: &[(&str, &str)],
     snapshot: &HistogramSnapshot,
-    scale: f64,
 ) {
     let mut cumulative = 0u64;
     let bounds = family.buckets.iter().map(Some).chain(std::iter::once(None));
-    for (bound, count) in bounds.zip(&snapshot.buckets) {
+    for (bound, count) in bounds.zip(snapshot.buckets()) {
         cumulative += count;
         out.push_str(family.name);
         out.push_str("_bucket{");
@@ -342,13 +335,13 @@ fn histogram(
         family.name,
         "_sum",
         labels,
-        Value::Float(snapshot.sum as f64 / scale),
+        Value::Float(snapshot.sum()),
     );
     sample(out, family.name, "_count", labels, Value::Int(cumulative));
 }
 
 /// Escapes a label value as the text format requires: backslash, double quote, newline.
-pub(crate) fn push_escaped_label_value(out: &mut String, value: &str) {
+fn push_escaped_label_value(out: &mut String, value: &str) {
     for ch in value.chars() {
         match ch {
             '\\' => out.push_str("\\\\"),
@@ -360,7 +353,7 @@ pub(crate) fn push_escaped_label_value(out: &mut String, value: &str) {
 }
 
 /// Writes a float the way Prometheus parses it (`+Inf`, `-Inf`, `NaN`, plain decimals).
-pub(crate) fn push_float(out: &mut String, value: f64) {
+fn push_float(out: &mut String, value: f64) {
     if value.is_nan() {
         out.push_str("NaN");
     } else if value.is_infinite() {

@@ -1,0 +1,138 @@
+//! `MetricsConfigBuilder`: the configuration set in code.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::error::ConfigError;
+use super::option::ConfigOption;
+use super::parse::SettingValue;
+use super::settings::MetricsConfig;
+use super::values::{IpNetwork, Secret};
+
+impl MetricsConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> MetricsConfigBuilder {
+        MetricsConfigBuilder {
+            config: MetricsConfig::default(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Builds a [`MetricsConfig`] in code; [`build`](Self::build) validates it.
+#[derive(Debug)]
+#[must_use]
+pub struct MetricsConfigBuilder {
+    config: MetricsConfig,
+    errors: Vec<ConfigError>,
+}
+
+impl MetricsConfigBuilder {
+    /// How often windowed gauges are recomputed.
+    pub fn export_interval(mut self, interval: Duration) -> Self {
+        self.config.export_interval = interval;
+        self
+    }
+
+    /// Window of the ratio gauges.
+    pub fn metrics_window(mut self, window: Duration) -> Self {
+        self.config.metrics_window = window;
+        self
+    }
+
+    /// How long a rendered scrape is reused; zero disables the cache.
+    pub fn cache_expiration(mut self, expiration: Duration) -> Self {
+        self.config.cache_expiration = expiration;
+        self
+    }
+
+    /// Address of the built-in endpoint; port 0 picks a free port.
+    pub fn listen(mut self, address: SocketAddr) -> Self {
+        self.config.listen = Some(address);
+        self
+    }
+
+    /// Serves no endpoint of its own (mount [`MetricsHandle::router`](crate::MetricsHandle::router)
+    /// into the application's server, or push).
+    pub fn no_listener(mut self) -> Self {
+        self.config.listen = None;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>`.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.config.bearer_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Requires HTTP basic auth with this user and password.
+    pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.config.basic_auth_username = Some(username.into());
+        self.config.basic_auth_password = Some(Secret::new(password));
+        self
+    }
+
+    /// Only these networks may scrape.
+    pub fn allowed_networks(mut self, networks: impl IntoIterator<Item = IpNetwork>) -> Self {
+        self.config.allowed_networks = networks.into_iter().collect();
+        self
+    }
+
+    /// Serves HTTPS with this PEM certificate chain and private key.
+    pub fn tls(mut self, certificate: impl Into<PathBuf>, private_key: impl Into<PathBuf>) -> Self {
+        self.config.tls_certificate = Some(certificate.into());
+        self.config.tls_private_key = Some(private_key.into());
+        self
+    }
+
+    /// Limits each client address to `per_minute` requests a minute (0: no limit).
+    pub fn rate_limit_per_minute(mut self, per_minute: u32) -> Self {
+        self.config.rate_limit_per_minute = (per_minute > 0).then_some(per_minute);
+        self
+    }
+
+    /// Pushes to this Pushgateway (`http://host:port`) every ExportInterval and on flush.
+    pub fn push_gateway(mut self, url: &str) -> Self {
+        self.config.push_gateway = None;
+        self.option(ConfigOption::PushGateway, url)
+    }
+
+    /// The `job` (and optional `instance`) grouping labels of pushes.
+    pub fn push_grouping(mut self, job: impl Into<String>, instance: Option<String>) -> Self {
+        self.config.push_job = job.into();
+        self.config.push_instance = instance;
+        self
+    }
+
+    /// Path of the endpoint.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.config.path = path.into();
+        self
+    }
+
+    /// Most distinct `provider` label values.
+    pub fn max_providers(mut self, max: usize) -> Self {
+        self.config.max_providers = max;
+        self
+    }
+
+    /// Sets an option from text, as a file or the environment would (`"30s"`,
+    /// `"00:00:30"`, `"127.0.0.1:0"`).
+    pub fn option(mut self, option: ConfigOption, value: &str) -> Self {
+        let setting = SettingValue::Text(value.to_owned());
+        if let Err(error) = self.config.set(option, &setting, "builder") {
+            self.errors.push(error);
+        }
+        self
+    }
+
+    /// Validates and returns the configuration.
+    pub fn build(self) -> Result<MetricsConfig, ConfigError> {
+        if let Some(error) = self.errors.into_iter().next() {
+            return Err(error);
+        }
+        self.config.validate("builder")?;
+        Ok(self.config)
+    }
+}

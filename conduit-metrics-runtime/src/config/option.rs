@@ -1,0 +1,158 @@
+//! The option schema: every option's guide name, file keys and environment variable.
+
+use std::fmt;
+
+/// The section of `appsettings.json` that holds the options, as in the guide.
+pub const APPSETTINGS_SECTION: &str = "PrometheusMetrics";
+
+/// Prefix of the environment variables read by [`MetricsConfig::from_env`](super::MetricsConfig::from_env).
+pub const ENV_PREFIX: &str = "CONDUIT_METRICS_";
+
+/// One configurable option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigOption {
+    /// How often windowed gauges are recomputed.
+    ExportInterval,
+    /// Window of the ratio gauges.
+    MetricsWindow,
+    /// How long a rendered scrape is reused.
+    CacheExpiration,
+    /// Address of the built-in endpoint.
+    Listen,
+    /// Path of the endpoint.
+    Path,
+    /// Cardinality bound of the `provider` label.
+    MaxProviders,
+    /// Bearer token scrapers must send (`Authorization: Bearer ...`).
+    BearerToken,
+    /// User name of HTTP basic auth (with `BasicAuthPassword`).
+    BasicAuthUsername,
+    /// Password of HTTP basic auth (with `BasicAuthUsername`).
+    BasicAuthPassword,
+    /// Networks allowed to scrape (CIDR list); others get 403.
+    AllowedNetworks,
+    /// PEM certificate chain file; serves HTTPS (with `TlsPrivateKey`).
+    TlsCertificate,
+    /// PEM private key file (with `TlsCertificate`).
+    TlsPrivateKey,
+    /// Requests a minute allowed per client address; others get 429.
+    RateLimitPerMinute,
+    /// Pushgateway base URL (`http://host:9091`): push every ExportInterval and on flush.
+    PushGateway,
+    /// `job` grouping label of pushes.
+    PushJob,
+    /// `instance` grouping label of pushes (optional).
+    PushInstance,
+}
+
+impl ConfigOption {
+    /// Every option.
+    pub const ALL: [ConfigOption; 16] = [
+        ConfigOption::ExportInterval,
+        ConfigOption::MetricsWindow,
+        ConfigOption::CacheExpiration,
+        ConfigOption::Listen,
+        ConfigOption::Path,
+        ConfigOption::MaxProviders,
+        ConfigOption::BearerToken,
+        ConfigOption::BasicAuthUsername,
+        ConfigOption::BasicAuthPassword,
+        ConfigOption::AllowedNetworks,
+        ConfigOption::TlsCertificate,
+        ConfigOption::TlsPrivateKey,
+        ConfigOption::RateLimitPerMinute,
+        ConfigOption::PushGateway,
+        ConfigOption::PushJob,
+        ConfigOption::PushInstance,
+    ];
+
+    /// The guide's name (`ExportInterval`), used in `appsettings.json` and in errors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ConfigOption::ExportInterval => "ExportInterval",
+            ConfigOption::MetricsWindow => "MetricsWindow",
+            ConfigOption::CacheExpiration => "CacheExpiration",
+            ConfigOption::Listen => "Listen",
+            ConfigOption::Path => "Path",
+            ConfigOption::MaxProviders => "MaxProviders",
+            ConfigOption::BearerToken => "BearerToken",
+            ConfigOption::BasicAuthUsername => "BasicAuthUsername",
+            ConfigOption::BasicAuthPassword => "BasicAuthPassword",
+            ConfigOption::AllowedNetworks => "AllowedNetworks",
+            ConfigOption::TlsCertificate => "TlsCertificate",
+            ConfigOption::TlsPrivateKey => "TlsPrivateKey",
+            ConfigOption::RateLimitPerMinute => "RateLimitPerMinute",
+            ConfigOption::PushGateway => "PushGateway",
+            ConfigOption::PushJob => "PushJob",
+            ConfigOption::PushInstance => "PushInstance",
+        }
+    }
+
+    /// The snake_case key also accepted in files (`export_interval`).
+    pub const fn snake_name(self) -> &'static str {
+        match self {
+            ConfigOption::ExportInterval => "export_interval",
+            ConfigOption::MetricsWindow => "metrics_window",
+            ConfigOption::CacheExpiration => "cache_expiration",
+            ConfigOption::Listen => "listen",
+            ConfigOption::Path => "path",
+            ConfigOption::MaxProviders => "max_providers",
+            ConfigOption::BearerToken => "bearer_token",
+            ConfigOption::BasicAuthUsername => "basic_auth_username",
+            ConfigOption::BasicAuthPassword => "basic_auth_password",
+            ConfigOption::AllowedNetworks => "allowed_networks",
+            ConfigOption::TlsCertificate => "tls_certificate",
+            ConfigOption::TlsPrivateKey => "tls_private_key",
+            ConfigOption::RateLimitPerMinute => "rate_limit_per_minute",
+            ConfigOption::PushGateway => "push_gateway",
+            ConfigOption::PushJob => "push_job",
+            ConfigOption::PushInstance => "push_instance",
+        }
+    }
+
+    /// The environment variable (`CONDUIT_METRICS_EXPORT_INTERVAL`).
+    pub fn env_var(self) -> String {
+        format!("{ENV_PREFIX}{}", self.snake_name().to_ascii_uppercase())
+    }
+
+    /// The option a file key or environment suffix names, in any of the accepted
+    /// spellings (`ExportInterval`, `export_interval`, `export-interval`, any case).
+    pub fn from_key(key: &str) -> Option<ConfigOption> {
+        let folded: String = key
+            .chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        Self::ALL
+            .into_iter()
+            .find(|option| option.name().to_ascii_lowercase() == folded)
+    }
+}
+
+impl fmt::Display for ConfigOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_keys_in_every_spelling() {
+        for option in ConfigOption::ALL {
+            assert_eq!(ConfigOption::from_key(option.name()), Some(option));
+            assert_eq!(ConfigOption::from_key(option.snake_name()), Some(option));
+        }
+        assert_eq!(
+            ConfigOption::from_key("export-interval"),
+            Some(ConfigOption::ExportInterval)
+        );
+        assert_eq!(ConfigOption::from_key("ExportIntervall"), None);
+        assert_eq!(
+            ConfigOption::ExportInterval.env_var(),
+            "CONDUIT_METRICS_EXPORT_INTERVAL"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The validated configuration: its values, defaults and accessors. Only the loaders
+//! ([`sources`](super::sources)), the checks ([`validate`](super::validate)) and the
+//! builder ([`builder`](super::builder)) write the fields.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::values::{IpNetwork, PushGateway, Secret};
+
+/// The validated configuration of the runtime.
+///
+/// ```
+/// use std::time::Duration;
+/// use conduit_metrics_runtime::MetricsConfig;
+///
+/// let config = MetricsConfig::builder()
+///     .metrics_window(Duration::from_secs(600))
+///     .max_providers(64)
+///     .build()?;
+/// assert_eq!(config.export_interval(), Duration::from_secs(15));
+/// assert_eq!(config.metrics_window(), Duration::from_secs(600));
+/// # Ok::<(), conduit_metrics_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub(super) export_interval: Duration,
+    pub(super) metrics_window: Duration,
+    pub(super) cache_expiration: Duration,
+    pub(super) listen: Option<SocketAddr>,
+    pub(super) path: String,
+    pub(super) max_providers: usize,
+    pub(super) bearer_token: Option<Secret>,
+    pub(super) basic_auth_username: Option<String>,
+    pub(super) basic_auth_password: Option<Secret>,
+    pub(super) allowed_networks: Vec<IpNetwork>,
+    pub(super) tls_certificate: Option<PathBuf>,
+    pub(super) tls_private_key: Option<PathBuf>,
+    pub(super) rate_limit_per_minute: Option<u32>,
+    pub(super) push_gateway: Option<PushGateway>,
+    pub(super) push_job: String,
+    pub(super) push_instance: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            export_interval: Duration::from_secs(15),
+            metrics_window: Duration::from_secs(5 * 60),
+            cache_expiration: Duration::from_secs(10),
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9000))),
+            path: "/metrics".to_owned(),
+            max_providers: 32,
+            bearer_token: None,
+            basic_auth_username: None,
+            basic_auth_password: None,
+            allowed_networks: Vec::new(),
+            tls_certificate: None,
+            tls_private_key: None,
+            rate_limit_per_minute: None,
+            push_gateway: None,
+            push_job: "conduit_audio".to_owned(),
+            push_instance: None,
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// How often windowed gauges are recomputed (default 15s).
+    pub fn export_interval(&self) -> Duration {
+        self.export_interval
+    }
+
+    /// Window of the ratio gauges (default 5m).
+    pub fn metrics_window(&self) -> Duration {
+        self.metrics_window
+    }
+
+    /// How long a rendered scrape is reused (default 10s; zero renders every scrape).
+    pub fn cache_expiration(&self) -> Duration {
+        self.cache_expiration
+    }
+
+    /// Address of the built-in endpoint (default 127.0.0.1:9000); `None` when the
+    /// endpoint is only mounted into the application's own server.
+    pub fn listen(&self) -> Option<SocketAddr> {
+        self.listen
+    }
+
+    /// Path of the endpoint (default /metrics).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Most distinct `provider` label values (default 32).
+    pub fn max_providers(&self) -> usize {
+        self.max_providers
+    }
+
+    /// Networks allowed to scrape (empty: any).
+    pub fn allowed_networks(&self) -> &[IpNetwork] {
+        &self.allowed_networks
+    }
+
+    /// Requests a minute per client address, if limited.
+    pub fn rate_limit_per_minute(&self) -> Option<u32> {
+        self.rate_limit_per_minute
+    }
+
+    /// PEM certificate and key files when the endpoint serves HTTPS.
+    pub fn tls_files(&self) -> Option<(&Path, &Path)> {
+        Some((
+            self.tls_certificate.as_deref()?,
+            self.tls_private_key.as_deref()?,
+        ))
+    }
+
+    /// The Pushgateway pushes go to, if any.
+    pub fn push_gateway(&self) -> Option<&PushGateway> {
+        self.push_gateway.as_ref()
+    }
+
+    /// The `job` grouping label of pushes (default `conduit_audio`).
+    pub fn push_job(&self) -> &str {
+        &self.push_job
+    }
+
+    /// The `instance` grouping label of pushes, if any.
+    pub fn push_instance(&self) -> Option<&str> {
+        self.push_instance.as_deref()
+    }
+
+    /// Whether scrapes must authenticate.
+    pub fn requires_credentials(&self) -> bool {
+        self.bearer_token.is_some() || self.basic_auth().is_some()
+    }
+
+    /// The bearer token scrapers must present, if any.
+    pub(crate) fn bearer_token(&self) -> Option<&Secret> {
+        self.bearer_token.as_ref()
+    }
+
+    /// The user name and password of basic auth, if set.
+    pub(crate) fn basic_auth(&self) -> Option<(&str, &Secret)> {
+        Some((
+            self.basic_auth_username.as_deref()?,
+            self.basic_auth_password.as_ref()?,
+        ))
+    }
+}

@@ -1,0 +1,116 @@
+//! The handle `install` returns.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use super::background::{Probes, Renderer};
+use crate::config::MetricsConfig;
+use crate::serving::{Endpoint, HealthProbe, PushError, Pusher, router};
+use crate::store::Registry;
+use crate::sync::lock;
+
+/// The handle returned by [`install`](crate::install): renders, tells the bound address, mounts the
+/// endpoint into an axum app, flushes and shuts down. Cloning it is cheap.
+#[derive(Clone)]
+pub struct MetricsHandle {
+    pub(super) inner: Arc<HandleInner>,
+}
+
+pub(super) struct HandleInner {
+    pub(super) renderer: Arc<Renderer>,
+    pub(super) endpoint: Arc<Endpoint>,
+    pub(super) pusher: Option<Pusher>,
+    pub(super) probes: Probes,
+    pub(super) local_addr: Option<SocketAddr>,
+    pub(super) config: MetricsConfig,
+    pub(super) shutdown: tokio::sync::watch::Sender<bool>,
+    pub(super) thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for MetricsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsHandle")
+            .field("local_addr", &self.inner.local_addr)
+            .field("path", &self.inner.config.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetricsHandle {
+    /// The exposition text as of now (not cached): the audio families, then the metrics
+    /// recorded through the `metrics` facade.
+    pub fn render(&self) -> String {
+        self.inner.renderer.render()
+    }
+
+    /// The address the built-in endpoint is bound to (the real port when `Listen` used
+    /// port 0), or `None` when it has no listener of its own.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.inner.local_addr
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &MetricsConfig {
+        &self.inner.config
+    }
+
+    /// The registry the handle renders.
+    pub fn registry(&self) -> &'static Registry {
+        self.inner.renderer.registry
+    }
+
+    /// The endpoint as an axum `Router` answering the configured `Path`, with the same
+    /// scrape cache and lock-down as the built-in server — the guide's
+    /// `app.UsePrometheusMetrics("/metrics")`. An `AllowedNetworks` or rate limit needs the
+    /// client address: serve the app with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`, or requests are refused.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use conduit_metrics_runtime::MetricsConfig;
+    ///
+    /// let metrics = MetricsConfig::builder().no_listener().build()?.install()?;
+    /// use conduit_metrics_runtime::axum;
+    ///
+    /// let metrics = MetricsConfig::builder().no_listener().build()?.install()?;
+    /// let app = axum::Router::new()
+    ///     .route("/v1/ping", axum::routing::get(|| async { "pong" }))
+    ///     .merge(metrics.router());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn router(&self) -> axum::Router {
+        router(self.inner.endpoint.clone(), self.inner.config.path())
+    }
+
+    /// Runs `probe` every ExportInterval on the metrics thread, each run bounded by the
+    /// probe's timeout; its results feed `conduit_audio_provider_uptime_ratio`.
+    pub fn register_health_probe(&self, probe: HealthProbe) {
+        lock(&self.inner.probes).push(Arc::new(probe));
+    }
+
+    /// Recomputes the windowed gauges now (closing the current sub-interval), drains
+    /// buffered `metrics` histogram samples and, in push mode, pushes everything recorded
+    /// so far. Blocks for the push.
+    pub fn flush(&self) -> Result<(), PushError> {
+        self.inner.renderer.registry.tick();
+        self.inner.renderer.prometheus.run_upkeep();
+        match &self.inner.pusher {
+            Some(pusher) => pusher.push(self.render().as_bytes()),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops the endpoint and the metrics thread, then flushes (a final push in push
+    /// mode, so the last observations are not lost). Recording keeps working after
+    /// shutdown; nothing serves or pushes it any more.
+    pub fn shutdown(self) -> Result<(), PushError> {
+        let _ = self.inner.shutdown.send(true);
+        if let Some(thread) = lock(&self.inner.thread).take() {
+            let _ = thread.join();
+        }
+        self.flush()
+    }
+}
