@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use conduit_metrics_runtime::{AudioStatus, DisconnectReason, audio_metric, global};
+use conduit_metrics_runtime::registry::global;
+use conduit_metrics_runtime::{AudioStatus, DisconnectReason, audio_metric};
 
 fn requests(operation: &str, provider: &str, status: &str) -> f64 {
     let series = format!(

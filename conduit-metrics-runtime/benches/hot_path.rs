@@ -17,8 +17,10 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
+use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::serving::ScrapeCache;
 use conduit_metrics_runtime::{
-    AudioStatus, CallSite, MetricsConfig, Operation, Registry, ScrapeCache, Status, audio_metric,
+    AudioStatus, CallSite, MetricsConfig, Operation, Status, audio_metric,
 };
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 

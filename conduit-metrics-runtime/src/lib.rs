@@ -73,23 +73,6 @@ pub use recording::{
 };
 pub use serving::{HealthProbe, PushError};
 
-// Former root paths of items that now live in modules.
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{APPSETTINGS_SECTION, ConfigOption, ENV_PREFIX, IpNetwork, PushGateway, Secret};
-pub use labels::{
-    EMPTY_PROVIDER_LABEL, MAX_PROVIDER_LABEL_BYTES, OVERFLOW_PROVIDER_LABEL, UnknownLabelValue,
-    provider_label,
-};
-pub use limits::{
-    HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS, MAX_HEADER_BYTES,
-    MAX_PROVIDERS_LIMIT, MAX_WINDOW_SLOTS, PUSH_TIMEOUT, TLS_HANDSHAKE_TIMEOUT,
-};
-pub use serving::{
-    EndpointServer, HEALTH_PATH, ProbeResult, RenderFn, ScrapeCache, TEXT_FORMAT_CONTENT_TYPE,
-    TlsError,
-};
-pub use store::{Registry, global};
-
 /// A registry of your own, and the process-wide one.
 ///
 /// Most programs never name the registry: `#[audio_metric]`, the free recording functions

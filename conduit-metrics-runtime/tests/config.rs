@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use conduit_metrics_runtime::{ConfigError, ConfigOption, MetricsConfig};
+use conduit_metrics_runtime::config::ConfigOption;
+use conduit_metrics_runtime::{ConfigError, MetricsConfig};
 
 fn write(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();

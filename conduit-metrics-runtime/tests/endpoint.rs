@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{get, http, value};
-use conduit_metrics_runtime::{
-    EndpointServer, MetricsConfig, MetricsConfigBuilder, Operation, Registry, Status,
-    TEXT_FORMAT_CONTENT_TYPE,
-};
+use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::serving::{EndpointServer, TEXT_FORMAT_CONTENT_TYPE};
+use conduit_metrics_runtime::{MetricsConfig, MetricsConfigBuilder, Operation, Status};
 
 fn registry() -> &'static Registry {
     Box::leak(Box::new(Registry::new(&MetricsConfig::default())))
@@ -406,7 +405,7 @@ fn startup_errors_are_clear() {
 
     let error = MetricsConfig::builder()
         .option(
-            conduit_metrics_runtime::ConfigOption::AllowedNetworks,
+            conduit_metrics_runtime::config::ConfigOption::AllowedNetworks,
             "10.0.0.0/8, 300.1.1.1/8",
         )
         .build()

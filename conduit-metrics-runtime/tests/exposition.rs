@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use common::{sample, value};
 use conduit_metrics_runtime::catalogue::{self, FamilyType, GUIDE_FAMILIES};
-use conduit_metrics_runtime::{
-    CallOutcome, DisconnectReason, MetricsConfig, Operation, Registry, Status,
-};
+use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::{CallOutcome, DisconnectReason, MetricsConfig, Operation, Status};
 
 fn registry() -> Registry {
     Registry::new(&MetricsConfig::default())

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use conduit_metrics_runtime::{EndpointServer, MetricsConfig, Operation, Registry, Status};
+use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::serving::EndpointServer;
+use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -2,7 +2,8 @@
 //! arbitrary input. Every input yields a configuration or an error naming the option
 //! (or the key, or the file), never a panic.
 
-use conduit_metrics_runtime::{ConfigError, ConfigOption, MetricsConfig};
+use conduit_metrics_runtime::config::ConfigOption;
+use conduit_metrics_runtime::{ConfigError, MetricsConfig};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 

@@ -8,9 +8,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::parser;
-use conduit_metrics_runtime::{
-    MAX_PROVIDER_LABEL_BYTES, MetricsConfig, Operation, Registry, Status, provider_label,
-};
+use conduit_metrics_runtime::labels::provider_label;
+use conduit_metrics_runtime::limits::MAX_PROVIDER_LABEL_BYTES;
+use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};

@@ -7,9 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{get, http, value};
-use conduit_metrics_runtime::{
-    HealthProbe, InstallError, MetricsConfig, Operation, Status, TEXT_FORMAT_CONTENT_TYPE,
-};
+use conduit_metrics_runtime::serving::TEXT_FORMAT_CONTENT_TYPE;
+use conduit_metrics_runtime::{HealthProbe, InstallError, MetricsConfig, Operation, Status};
 
 fn config_on(listen: &str) -> MetricsConfig {
     MetricsConfig::builder()

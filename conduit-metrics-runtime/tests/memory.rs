@@ -2,7 +2,8 @@
 //! providers and all statuses grow resident memory by no more than 8 MiB over the first
 //! ten thousand; and the cost of a series is small and measured.
 
-use conduit_metrics_runtime::{CallOutcome, CallSite, MetricsConfig, Operation, Registry, Status};
+use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::{CallOutcome, CallSite, MetricsConfig, Operation, Status};
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc/self/statm");
@@ -37,7 +38,7 @@ fn calls(range: std::ops::Range<u64>) {
 #[test]
 fn ten_million_calls_cost_no_more_memory_than_ten_thousand() {
     calls(0..10_000);
-    let _ = conduit_metrics_runtime::global().render();
+    let _ = conduit_metrics_runtime::registry::global().render();
     let after_first = resident_bytes();
     // Two threads, as a server would record from several.
     let workers: Vec<_> = (0..2u64)
@@ -50,7 +51,7 @@ fn ten_million_calls_cost_no_more_memory_than_ten_thousand() {
     for worker in workers {
         worker.join().unwrap();
     }
-    let text = conduit_metrics_runtime::global().render();
+    let text = conduit_metrics_runtime::registry::global().render();
     let after_all = resident_bytes();
     let growth = after_all.saturating_sub(after_first);
     assert!(

@@ -6,9 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use conduit_metrics_runtime::{
-    CallOutcome, DisconnectReason, MetricsConfig, Operation, Registry, Status,
-};
+use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::{CallOutcome, DisconnectReason, MetricsConfig, Operation, Status};
 
 #[test]
 fn exposition_with_every_family_passes_promtool() {

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{sample, value};
+use conduit_metrics_runtime::clock::ManualClock;
+use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::{
-    CallOutcome, DisconnectReason, HealthProbe, ManualClock, MetricsConfig, Operation, Registry,
-    Status,
+    CallOutcome, DisconnectReason, HealthProbe, MetricsConfig, Operation, Status,
 };
 
 const INTERVAL: Duration = Duration::from_secs(15);

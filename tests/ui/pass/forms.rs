@@ -161,7 +161,7 @@ fn main() {
     });
     use conduit_metrics_runtime::AudioStatus as _;
     assert_eq!(RenamedError::Slow.audio_status(), conduit_metrics_runtime::Status::Timeout);
-    let text = conduit_metrics_runtime::global().render();
+    let text = conduit_metrics_runtime::registry::global().render();
     assert!(text.contains("provider=\"renamed\""));
     assert!(text.contains("conduit_audio_realtime_sessions_total{provider=\"cx\",disconnect_reason=\"error\"} 1"));
 }
