@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Ident, LitStr, Path};
 
 use crate::args::Errors;
+use crate::runtime::support_module;
 use crate::suggest::closest;
 
 /// The statuses an error may map to, and their `Status` variant names.
@@ -29,9 +30,7 @@ pub(crate) fn audio_status(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let mut errors = Errors::default();
     let container = parse_attrs(&input.attrs, true, &mut errors);
-    let krate = container
-        .krate
-        .map_or_else(|| quote!(::conduit_metrics_runtime), |path| quote!(#path));
+    let krate = support_module(container.krate.as_ref());
     let default_status = container
         .status
         .unwrap_or_else(|| Ident::new("Error", Span::call_site()));

@@ -1,5 +1,6 @@
 //! Expansion of `#[audio_metric]`: the function keeps its signature; its body runs inside
-//! a call recorded through `__private::CallSite`, and its result picks the outcome.
+//! a call recorded through the runtime's `CallSite` (named through its versioned support
+//! module, see `runtime.rs`), and its result picks the outcome.
 //!
 //! ```text
 //! async fn transcribe(&self, audio: &[u8]) -> Result<Transcript, AudioError> {
@@ -24,6 +25,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, ItemFn, ReturnType, Type};
 
 use crate::args::{AudioMetricArgs, Errors, OkClosure, SizeArg};
+use crate::runtime::support_module;
 
 pub(crate) fn audio_metric(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
@@ -204,11 +206,7 @@ fn annotation(output: Option<&Type>) -> Option<Type> {
 }
 
 fn expand(args: &AudioMetricArgs, mut function: ItemFn, shape: BodyShape) -> TokenStream {
-    let krate = args
-        .krate
-        .as_ref()
-        .map_or_else(|| quote!(::conduit_metrics_runtime), |path| quote!(#path));
-    let private = quote!(#krate::__private);
+    let private = support_module(args.krate.as_ref());
     let annotated = annotation(shape.output());
     let value_type = annotated.as_ref().map(|ty| quote!(: #ty));
 
@@ -373,28 +371,29 @@ mod tests {
                 }
             ),
         );
+        // Written for version 0.1.0; the support module follows the crate version.
         let expected = quote! {
             async fn transcribe(&self, audio: &[u8]) -> Result<Transcript, AudioError> {
-                static __CONDUIT_CALL_SITE: ::conduit_metrics_runtime::__private::CallSite =
-                    ::conduit_metrics_runtime::__private::CallSite::new(
-                        ::conduit_metrics_runtime::__private::Operation::Transcription
+                static __CONDUIT_CALL_SITE: ::conduit_metrics_runtime::__private_v0_1_0::CallSite =
+                    ::conduit_metrics_runtime::__private_v0_1_0::CallSite::new(
+                        ::conduit_metrics_runtime::__private_v0_1_0::Operation::Transcription
                     );
                 let __conduit_call = __CONDUIT_CALL_SITE.start(
-                    ::conduit_metrics_runtime::__private::provider_str(&(self.name()))
+                    ::conduit_metrics_runtime::__private_v0_1_0::provider_str(&(self.name()))
                 );
                 let __conduit_result: Result<Transcript, AudioError> =
                     async move { self.client.send(audio).await }.await;
                 let __conduit_outcome = match &__conduit_result {
                     ::core::result::Result::Ok(_) => {
-                        ::conduit_metrics_runtime::__private::CallOutcome::new(
-                            ::conduit_metrics_runtime::__private::Status::Success
+                        ::conduit_metrics_runtime::__private_v0_1_0::CallOutcome::new(
+                            ::conduit_metrics_runtime::__private_v0_1_0::Status::Success
                         )
                     }
                     ::core::result::Result::Err(__conduit_error) => {
                         #[allow(unused_imports)]
-                        use ::conduit_metrics_runtime::__private::{StatusFallback as _, StatusFromImpl as _};
-                        ::conduit_metrics_runtime::__private::CallOutcome::new(
-                            (&::conduit_metrics_runtime::__private::ErrorStatus(__conduit_error)).status()
+                        use ::conduit_metrics_runtime::__private_v0_1_0::{StatusFallback as _, StatusFromImpl as _};
+                        ::conduit_metrics_runtime::__private_v0_1_0::CallOutcome::new(
+                            (&::conduit_metrics_runtime::__private_v0_1_0::ErrorStatus(__conduit_error)).status()
                         )
                     }
                 };
@@ -402,7 +401,10 @@ mod tests {
                 __conduit_result
             }
         };
-        assert_eq!(expanded, expected.to_string());
+        let expected = expected
+            .to_string()
+            .replace("__private_v0_1_0", &crate::runtime::support_module_name());
+        assert_eq!(expanded, expected);
     }
 
     #[test]

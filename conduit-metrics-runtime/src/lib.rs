@@ -139,8 +139,26 @@ pub use conduit_metrics_macros::AudioStatus;
 /// metrics onto the same endpoint without depending on a matching version.
 pub use metrics;
 
-/// Support for the code `#[audio_metric]` generates. Not a public API: it may change in
-/// any release.
+/// Support for the code `#[audio_metric]` and `#[derive(AudioStatus)]` generate. Not a
+/// public API. Its name carries the exact version of `conduit-metrics-macros` this crate
+/// depends on (`=x.y.z`): the macros name `__private_v<their version>`, so a mismatched
+/// pair fails to compile instead of calling an API that changed.
 #[doc(hidden)]
 #[path = "macro_support.rs"]
-pub mod __private;
+pub mod __private_v0_1_0;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_support_module_is_named_after_the_version() {
+        let version: String = env!("CARGO_PKG_VERSION")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let path = std::any::type_name::<crate::__private_v0_1_0::ErrorStatus<'static, ()>>();
+        assert!(
+            path.contains(&format!("::__private_v{version}::")),
+            "rename the module in lib.rs to __private_v{version} (it is {path})"
+        );
+    }
+}
