@@ -240,7 +240,7 @@ fn every_count_is_exact_under_concurrency_with_scrapes_running() {
     let _ = std::panic::take_hook();
 
     let text = handle.render();
-    let value = |series: String| common::sample(&text, &series);
+    let value = |series: String| common::value(&text, &series);
     let mut calls = 0;
     for &operation in &[
         Operation::Transcription,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{post, sample, send};
+use common::{post, sample, send, value};
 use conduit_metrics::gateway::{self, GatewayOptions};
 use conduit_metrics_runtime::MetricsConfig;
 use futures_util::{SinkExt, StreamExt};
@@ -21,7 +21,8 @@ async fn scrape(metrics: SocketAddr) -> String {
 
 /// The change of each series between two scrapes.
 fn delta(before: &str, after: &str, series: &str) -> f64 {
-    sample(after, series) - sample(before, series)
+    // A series first recorded between the scrapes is absent before.
+    value(after, series) - sample(before, series).unwrap_or(0.0)
 }
 
 fn requests(operation: &str, provider: &str, status: &str) -> String {
@@ -151,7 +152,7 @@ async fn real_requests_cause_exact_counter_deltas() {
     stream.write_all(&[0u8; 100]).await.unwrap();
     let active = "conduit_audio_active_operations{operation=\"transcription\"}";
     let deadline = Instant::now() + Duration::from_secs(10);
-    while sample(&scrape(metrics_addr).await, active) < 1.0 {
+    while value(&scrape(metrics_addr).await, active) < 1.0 {
         assert!(Instant::now() < deadline, "the slow call never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -216,9 +217,9 @@ async fn real_requests_cause_exact_counter_deltas() {
         1.0
     );
     assert!(d("conduit_audio_cost_dollars{operation=\"transcription\"}") > 0.0);
-    assert_eq!(sample(&after, active), 0.0);
+    assert_eq!(value(&after, active), 0.0);
     assert_eq!(
-        sample(
+        value(
             &after,
             "conduit_audio_active_operations{resource=\"websocket_connections\"}"
         ),

@@ -14,13 +14,7 @@ fn requests(operation: &str, provider: &str, status: &str) -> f64 {
 }
 
 fn sample(series: &str) -> Option<f64> {
-    global().render().lines().find_map(|line| {
-        line.strip_prefix(series)?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
-    })
+    conduit_metrics_testkit::sample(&global().render(), series)
 }
 
 fn value(series: &str) -> f64 {

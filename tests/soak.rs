@@ -111,14 +111,14 @@ fn memory_stays_flat_and_counts_exact_at_full_speed() {
     let sum = |status: &str| -> f64 {
         ["soak-a", "soak-b", "soak-c", "soak-d"]
             .iter()
-            .map(|p| common::sample(&text, &format!("conduit_audio_requests_total{{operation=\"transcription\",provider=\"{p}\",status=\"{status}\"}}")))
+            .map(|p| common::value(&text, &format!("conduit_audio_requests_total{{operation=\"transcription\",provider=\"{p}\",status=\"{status}\"}}")))
             .sum()
     };
     assert_eq!(sum("success"), ok as f64);
     assert_eq!(sum("timeout"), failed as f64);
     let sizes: f64 = ["soak-a", "soak-b", "soak-c", "soak-d"]
         .iter()
-        .map(|p| common::sample(&text, &format!("conduit_audio_request_size_bytes_count{{operation=\"transcription\",provider=\"{p}\"}}")))
+        .map(|p| common::value(&text, &format!("conduit_audio_request_size_bytes_count{{operation=\"transcription\",provider=\"{p}\"}}")))
         .sum();
     assert_eq!(sizes, (ok + failed) as f64);
     eprintln!(

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::serving::EndpointServer;
 use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+use conduit_metrics_testkit::resident_bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -19,12 +20,6 @@ const TOKEN: &str = "scraper-token-0123456789";
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
 }
 
 /// A connection from a chosen loopback source address (127.0.0.0/8 is all local).

@@ -4,14 +4,7 @@
 
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::{CallOutcome, CallSite, MetricsConfig, Operation, Status};
-
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc/self/statm");
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    // SAFETY: sysconf has no preconditions.
-    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    pages * page_size as u64
-}
+use conduit_metrics_testkit::resident_bytes;
 
 static SITES: [CallSite; 4] = [
     CallSite::new(Operation::Transcription),

@@ -1,10 +1,9 @@
 //! Helpers shared by the workspace-level integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
 
+pub use conduit_metrics_testkit::{Process, free_port, resident_bytes, sample, spawn, value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends a raw HTTP/1.1 request and returns (status, head, body bytes).
@@ -77,79 +76,8 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
-/// The value of a sample line `series value` in an exposition (0 when absent).
-pub fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// A free loopback port (bound and released; the server binds it right after).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed when dropped.
-pub struct Process {
-    pub child: Child,
-    pub name: &'static str,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts a program, failing with a message naming the package that provides it.
-pub fn spawn(name: &'static str, command: &mut Command, package: &str) -> Process {
-    let child = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name} ({e}): run the README's test command (scripts/test.sh), which installs Debian's `{package}` package"));
-    Process { child, name }
-}
-
-/// Polls `path` on `addr` until it answers 200 (at most 60 s).
+/// Polls `GET path` until it answers 200 (see [`conduit_metrics_testkit::wait_ready`]),
+/// without stalling the other tasks of the (multi-thread) runtime.
 pub async fn wait_ready(process: &mut Process, addr: SocketAddr, path: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() && get(addr, path).await.0 == 200 {
-            return;
-        }
-        if let Ok(Some(status)) = process.child.try_wait() {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = process.child.stderr.take() {
-                use std::io::Read;
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            panic!(
-                "{} exited with {status} before becoming ready:\n{stderr}",
-                process.name
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} on {addr} never became ready",
-            process.name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Resident memory of this process, from /proc/self/statm.
-pub fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc/self/statm");
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("statm fields");
-    pages * 4096
+    tokio::task::block_in_place(|| conduit_metrics_testkit::wait_ready(process, addr, path));
 }

@@ -1,26 +1,14 @@
 //! Helpers shared by the runtime's integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-pub mod parser;
 pub mod servers;
+
+pub use conduit_metrics_testkit::exposition as parser;
+pub use conduit_metrics_testkit::{sample, value};
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
-
-/// The value of the sample whose line starts with `series` (name and labels) followed by
-/// a space, or `None` when there is no such line.
-pub fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(series)?.strip_prefix(' ')?;
-        rest.trim().parse().ok()
-    })
-}
-
-/// Like [`sample`], failing the test with the exposition when the series is missing.
-pub fn value(text: &str, series: &str) -> f64 {
-    sample(text, series).unwrap_or_else(|| panic!("no series `{series}` in:\n{text}"))
-}
 
 /// A minimal HTTP/1.1 exchange over a fresh connection; returns (status, headers, body).
 pub fn http(addr: SocketAddr, request: &str) -> (u16, String, String) {

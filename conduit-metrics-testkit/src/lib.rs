@@ -1,0 +1,164 @@
+//! Helpers shared by the test suites of the workspace (the runtime's and the
+//! workspace-level ones), each kept once:
+//!
+//! - [`free_port`] and [`free_addr`]: ephemeral loopback ports for servers under test;
+//! - [`exposition`]: a strict parser of the text format 0.0.4, independent of the
+//!   runtime's writer;
+//! - [`sample`] and [`value`]: one series' value in an exposition (a missing series is
+//!   `None`, or a failed test, never a silent 0);
+//! - [`Process`], [`spawn`] and [`wait_ready`]: real servers (Debian packages the test
+//!   command installs), killed when the test ends;
+//! - [`resident_bytes`]: this process's resident memory, whatever the page size;
+//! - [`http_get`]: a blocking HTTP/1.1 GET.
+//!
+//! It depends on nothing, so it can never hide a bug of the crates it tests.
+
+pub mod exposition;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound and released; the server binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("bind an ephemeral loopback port")
+        .port()
+}
+
+/// `127.0.0.1` with a [`free_port`].
+pub fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+/// The value of the sample whose line starts with `series` (name and labels, exactly as
+/// written) followed by a space, or `None` when there is no such line.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(series)?.strip_prefix(' ')?;
+        // A timestamp may follow the value.
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// Like [`sample`], failing the test with the exposition when the series is missing.
+pub fn value(text: &str, series: &str) -> f64 {
+    sample(text, series).unwrap_or_else(|| panic!("no series `{series}` in:\n{text}"))
+}
+
+/// This process's resident memory in bytes, from `VmRSS` in `/proc/self/status` (given
+/// in KiB, so right for any page size).
+pub fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc/self/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .expect("a VmRSS line in /proc/self/status");
+    kib * 1024
+}
+
+/// A blocking HTTP/1.1 `GET path` with `Connection: close`; returns (status, head, body).
+pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no end of the response head"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status code in {head:?}")))?;
+    Ok((status, head.to_owned(), body.to_owned()))
+}
+
+/// A child process, killed when dropped so a failing test leaves no server behind.
+pub struct Process {
+    /// The process.
+    pub child: Child,
+    /// What it is, for messages.
+    pub name: &'static str,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a program with its standard error captured (shown if it dies before it is
+/// ready), failing with a message naming the Debian package that provides it.
+pub fn spawn(name: &'static str, command: &mut Command, package: &str) -> Process {
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name} ({e}): run the README's test command (scripts/test.sh), which installs Debian's `{package}` package"));
+    Process { child, name }
+}
+
+/// Polls `GET path` on `addr` until it answers 200, for at most 60 s; fails the test with
+/// the process's standard error if it exits first. Blocking: from async code, call it
+/// on a blocking thread when the same runtime serves anything the wait depends on.
+pub fn wait_ready(process: &mut Process, addr: SocketAddr, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if matches!(http_get(addr, path), Ok((200, _, _))) {
+            return;
+        }
+        if let Ok(Some(status)) = process.child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = process.child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!(
+                "{} exited with {status} before becoming ready:\n{stderr}",
+                process.name
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} on {addr} never became ready",
+            process.name
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_found_exactly_or_not_at_all() {
+        let text = "a_total{x=\"1\"} 3\na_total{x=\"10\"} 4 1700000000000\nb 2.5\n";
+        assert_eq!(sample(text, "a_total{x=\"1\"}"), Some(3.0));
+        assert_eq!(sample(text, "a_total{x=\"10\"}"), Some(4.0));
+        assert_eq!(sample(text, "b"), Some(2.5));
+        assert_eq!(sample(text, "a_tota"), None);
+        assert_eq!(sample(text, "c"), None);
+    }
+
+    #[test]
+    fn resident_memory_grows_with_touched_memory() {
+        let before = resident_bytes();
+        let block = vec![1u8; 64 << 20];
+        let after = resident_bytes();
+        assert!(std::hint::black_box(&block).iter().all(|&b| b == 1));
+        assert!(
+            after >= before + (48 << 20),
+            "64 MiB touched, resident {before} -> {after}"
+        );
+    }
+}
