@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,20 +11,29 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::Gateway;
 use super::providers::{ProviderError, SimulatedProvider, Simulation, Transcript};
+use super::realtime;
+use super::request::{ApiError, ProviderQuery, simulation};
+use super::state::Gateway;
 
 /// Largest audio upload (OpenAI's limit).
 const MAX_AUDIO_BYTES: usize = 25 * 1024 * 1024;
 
-pub(super) fn router(gateway: Arc<Gateway>) -> Router {
+impl Gateway {
+    /// The API router.
+    pub fn router(self: &Arc<Self>) -> Router {
+        router(self.clone())
+    }
+}
+
+fn router(gateway: Arc<Gateway>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/health", get(|| async { "ok\n" }))
         .route("/v1/audio/transcriptions", post(transcriptions))
         .route("/v1/audio/translations", post(translations))
         .route("/v1/audio/speech", post(speech))
-        .route("/v1/realtime", get(super::realtime::upgrade))
+        .route("/v1/realtime", get(realtime::upgrade))
         .layer(DefaultBodyLimit::max(MAX_AUDIO_BYTES))
         .with_state(gateway)
 }
@@ -40,103 +49,6 @@ async fn index(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
             "GET /v1/realtime (WebSocket)"
         ]
     }))
-}
-
-/// The `?provider=` and `?simulate=` query.
-#[derive(Debug, Deserialize, Default)]
-pub(super) struct ProviderQuery {
-    pub(super) provider: Option<String>,
-    pub(super) simulate: Option<String>,
-}
-
-/// An OpenAI-style error: `{"error": {"message", "type", "provider"}}`.
-#[derive(Debug)]
-pub(super) struct ApiError {
-    status: StatusCode,
-    message: String,
-    kind: &'static str,
-    provider: Option<&'static str>,
-}
-
-impl ApiError {
-    pub(super) fn invalid(message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-            kind: "invalid_request",
-            provider: None,
-        }
-    }
-
-    fn from_rejection(rejection: impl IntoResponse + std::fmt::Display) -> Self {
-        let message = rejection.to_string();
-        let status = rejection.into_response().status();
-        ApiError {
-            status,
-            message,
-            kind: "invalid_request",
-            provider: None,
-        }
-    }
-
-    fn from_provider(provider: &'static str, error: &ProviderError) -> Self {
-        let (status, kind) = match error {
-            ProviderError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
-            ProviderError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            ProviderError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable"),
-            ProviderError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ProviderError::Internal(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
-        };
-        ApiError {
-            status,
-            message: error.to_string(),
-            kind,
-            provider: Some(provider),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = Json(json!({
-            "error": { "message": self.message, "type": self.kind, "provider": self.provider }
-        }));
-        let mut response = (self.status, body).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        response
-    }
-}
-
-/// The `X-Simulate-*` headers (or `?simulate=`).
-pub(super) fn simulation(
-    headers: &HeaderMap,
-    query_failure: Option<&str>,
-) -> Result<Simulation, ApiError> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    let failure = match text("x-simulate-failure").or(query_failure) {
-        None => None,
-        Some(name) => Some(Simulation::failure_from_name(name).ok_or_else(|| {
-            ApiError::invalid(format!(
-                "X-Simulate-Failure `{name}` is not one of timeout, rate_limited, unavailable, invalid, error"
-            ))
-        })?),
-    };
-    let latency = match text("x-simulate-latency-ms") {
-        None => None,
-        Some(ms) => Some(std::time::Duration::from_millis(ms.parse().map_err(
-            |_| ApiError::invalid("X-Simulate-Latency-Ms must be a whole number of milliseconds"),
-        )?)),
-    };
-    Ok(Simulation { failure, latency })
 }
 
 /// Audio from a multipart form (`file`, optional `provider`) or a raw body.

@@ -16,111 +16,15 @@
 mod api;
 pub mod providers;
 mod realtime;
+mod request;
 pub mod sim;
+mod state;
 pub mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use conduit_metrics_runtime::{HealthProbe, MetricsHandle};
-
-use providers::SimulatedProvider;
-
-/// How to run the gateway.
-#[derive(Debug, Clone)]
-pub struct GatewayOptions {
-    /// Address of the API.
-    pub listen: SocketAddr,
-    /// Multiplies every simulated latency (0: instant, for tests).
-    pub latency_scale: f64,
-    /// A realtime session with no turn for this long is closed by the server.
-    pub realtime_idle_timeout: Duration,
-    /// Whether providers fail at random by their profiles (off: only forced failures,
-    /// for tests that count exactly).
-    pub random_failures: bool,
-}
-
-impl Default for GatewayOptions {
-    fn default() -> Self {
-        GatewayOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            latency_scale: 1.0,
-            realtime_idle_timeout: Duration::from_secs(30),
-            random_failures: true,
-        }
-    }
-}
-
-/// The gateway's shared state: its providers and routing.
-pub struct Gateway {
-    providers: Vec<Arc<SimulatedProvider>>,
-    next: AtomicUsize,
-    options: GatewayOptions,
-}
-
-impl Gateway {
-    /// A gateway over the demo providers.
-    pub fn new(options: GatewayOptions) -> Arc<Self> {
-        let providers =
-            providers::default_providers(options.latency_scale, options.random_failures)
-                .into_iter()
-                .map(Arc::new)
-                .collect();
-        Arc::new(Gateway {
-            providers,
-            next: AtomicUsize::new(0),
-            options,
-        })
-    }
-
-    /// The provider a request asked for, or the next one in turn.
-    pub fn route(&self, requested: Option<&str>) -> Result<Arc<SimulatedProvider>, String> {
-        match requested.filter(|name| !name.is_empty()) {
-            Some(name) => self
-                .providers
-                .iter()
-                .find(|provider| provider.name() == name)
-                .cloned()
-                .ok_or_else(|| {
-                    format!(
-                        "unknown provider `{name}`; known: {}",
-                        self.provider_names().join(", ")
-                    )
-                }),
-            None => {
-                let turn = self.next.fetch_add(1, Ordering::Relaxed);
-                Ok(self.providers[turn % self.providers.len()].clone())
-            }
-        }
-    }
-
-    /// Names of the providers.
-    pub fn provider_names(&self) -> Vec<&'static str> {
-        self.providers.iter().map(|p| p.name()).collect()
-    }
-
-    /// Registers a health probe per provider, run every ExportInterval.
-    pub fn register_health_probes(&self, metrics: &MetricsHandle) {
-        for provider in &self.providers {
-            let provider = provider.clone();
-            metrics.register_health_probe(HealthProbe::new(
-                provider.name(),
-                Duration::from_secs(2),
-                move || {
-                    let provider = provider.clone();
-                    async move { provider.health().await }
-                },
-            ));
-        }
-    }
-
-    /// The API router.
-    pub fn router(self: &Arc<Self>) -> axum::Router {
-        api::router(self.clone())
-    }
-}
+pub use state::{Gateway, GatewayOptions};
 
 /// A running gateway.
 pub struct RunningGateway {

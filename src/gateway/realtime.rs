@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use conduit_metrics_runtime::{DisconnectReason, audio_metric};
 use serde_json::json;
 
-use super::Gateway;
-use super::api::{ApiError, ProviderQuery, simulation};
 use super::providers::{ProviderError, SessionSummary, SimulatedProvider, Simulation};
+use super::request::{ApiError, ProviderQuery, simulation};
+use super::state::Gateway;
 
 pub(super) async fn upgrade(
     State(gateway): State<Arc<Gateway>>,

@@ -1,0 +1,107 @@
+//! What the HTTP and WebSocket endpoints share: the provider and simulation query, the
+//! `X-Simulate-*` headers, and the OpenAI-style error answer.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::providers::{ProviderError, Simulation};
+
+/// The `?provider=` and `?simulate=` query.
+#[derive(Debug, Deserialize, Default)]
+pub(super) struct ProviderQuery {
+    pub(super) provider: Option<String>,
+    pub(super) simulate: Option<String>,
+}
+
+/// An OpenAI-style error: `{"error": {"message", "type", "provider"}}`.
+#[derive(Debug)]
+pub(super) struct ApiError {
+    status: StatusCode,
+    message: String,
+    kind: &'static str,
+    provider: Option<&'static str>,
+}
+
+impl ApiError {
+    pub(super) fn invalid(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            kind: "invalid_request",
+            provider: None,
+        }
+    }
+
+    pub(super) fn from_rejection(rejection: impl IntoResponse + std::fmt::Display) -> Self {
+        let message = rejection.to_string();
+        let status = rejection.into_response().status();
+        ApiError {
+            status,
+            message,
+            kind: "invalid_request",
+            provider: None,
+        }
+    }
+
+    pub(super) fn from_provider(provider: &'static str, error: &ProviderError) -> Self {
+        let (status, kind) = match error {
+            ProviderError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ProviderError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ProviderError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable"),
+            ProviderError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            ProviderError::Internal(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
+        };
+        ApiError {
+            status,
+            message: error.to_string(),
+            kind,
+            provider: Some(provider),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({
+            "error": { "message": self.message, "type": self.kind, "provider": self.provider }
+        }));
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// The `X-Simulate-*` headers (or `?simulate=`).
+pub(super) fn simulation(
+    headers: &HeaderMap,
+    query_failure: Option<&str>,
+) -> Result<Simulation, ApiError> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let failure = match text("x-simulate-failure").or(query_failure) {
+        None => None,
+        Some(name) => Some(Simulation::failure_from_name(name).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "X-Simulate-Failure `{name}` is not one of timeout, rate_limited, unavailable, invalid, error"
+            ))
+        })?),
+    };
+    let latency = match text("x-simulate-latency-ms") {
+        None => None,
+        Some(ms) => Some(std::time::Duration::from_millis(ms.parse().map_err(
+            |_| ApiError::invalid("X-Simulate-Latency-Ms must be a whole number of milliseconds"),
+        )?)),
+    };
+    Ok(Simulation { failure, latency })
+}
