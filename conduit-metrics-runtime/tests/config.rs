@@ -266,6 +266,81 @@ fn environment_variables() {
     );
 }
 
+/// The option of each single error, in order.
+fn options_of(error: &ConfigError) -> Vec<String> {
+    error
+        .problems()
+        .iter()
+        .map(|problem| match problem {
+            ConfigError::InvalidValue { option, .. } => option.name().to_owned(),
+            ConfigError::UnknownOption { key, .. } => format!("unknown {key}"),
+            other => panic!("unexpected {other}"),
+        })
+        .collect()
+}
+
+#[test]
+fn every_source_reports_every_mistake_not_only_the_first() {
+    // Two bad text values and a check of the options together fail in the builder.
+    let error = MetricsConfig::builder()
+        .option(ConfigOption::Listen, "nowhere")
+        .option(ConfigOption::RateLimitPerMinute, "lots")
+        .path("metrics")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, ConfigError::Several(ref all) if all.len() == 3));
+    assert_eq!(options_of(&error), ["Listen", "RateLimitPerMinute", "Path"]);
+    let message = error.to_string();
+    assert!(
+        message.starts_with("3 problems in the metrics configuration:\n  - invalid Listen \"nowhere\" (from builder)"),
+        "{message}"
+    );
+    for problem in error.problems() {
+        assert!(message.contains(&problem.to_string()), "{message}");
+    }
+
+    // A file: an unknown key, a bad value and a window shorter than the interval.
+    let error = MetricsConfig::from_json_str(
+        r#"{"PrometheusMetrics": {"ExportIntervall": "15s", "MaxProviders": "many",
+            "ExportInterval": "00:01:00", "MetricsWindow": "00:00:30"}}"#,
+        "appsettings.json",
+    )
+    .unwrap_err();
+    let mut options = options_of(&error);
+    options.sort();
+    assert_eq!(
+        options,
+        ["MaxProviders", "MetricsWindow", "unknown ExportIntervall"]
+    );
+    assert!(
+        error
+            .problems()
+            .iter()
+            .all(|p| p.to_string().contains("(from appsettings.json)")),
+        "{error}"
+    );
+
+    // The environment: an unknown variable and a bad value.
+    let error = MetricsConfig::default()
+        .with_vars(vars(&[
+            ("CONDUIT_METRICS_WINDOW", "5m"),
+            ("CONDUIT_METRICS_MAX_PROVIDERS", "0"),
+        ]))
+        .unwrap_err();
+    assert_eq!(
+        options_of(&error),
+        ["unknown CONDUIT_METRICS_WINDOW", "MaxProviders"]
+    );
+
+    // One mistake stays a single error, not a list of one.
+    let error = MetricsConfig::builder()
+        .path("metrics")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, ConfigError::InvalidValue { .. }), "{error}");
+    assert_eq!(error.problems().len(), 1);
+}
+
 #[test]
 fn builder_validates_and_accepts_text_options() {
     let error = MetricsConfig::builder()

@@ -62,10 +62,19 @@ fn document() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
-/// An error must say what it is about: an option name, a key, or the file.
+/// An error must say what it is about: an option name, a key, or the file. Several
+/// errors must each say so, and all appear in the message.
 fn assert_explains(error: &ConfigError, origin: &str) {
     let message = error.to_string();
     match error {
+        ConfigError::Several(errors) => {
+            assert!(errors.len() > 1, "{message}");
+            for single in errors {
+                assert!(!matches!(single, ConfigError::Several(_)), "{message}");
+                assert!(message.contains(&single.to_string()), "{message}");
+                assert_explains(single, origin);
+            }
+        }
         ConfigError::InvalidValue { option, .. } => {
             assert!(message.contains(option.name()), "{message}")
         }

@@ -127,12 +127,12 @@ impl MetricsConfigBuilder {
         self
     }
 
-    /// Validates and returns the configuration.
-    pub fn build(self) -> Result<MetricsConfig, ConfigError> {
-        if let Some(error) = self.errors.into_iter().next() {
-            return Err(error);
-        }
-        self.config.validate("builder")?;
+    /// Validates and returns the configuration, or every mistake found: a bad value
+    /// given to [`option`](Self::option) and each option that fails the checks together
+    /// ([`ConfigError::Several`] when there is more than one).
+    pub fn build(mut self) -> Result<MetricsConfig, ConfigError> {
+        self.config.check("builder", &mut self.errors);
+        ConfigError::from_all(self.errors)?;
         Ok(self.config)
     }
 }

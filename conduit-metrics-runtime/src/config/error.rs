@@ -36,6 +36,9 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Several of the above at once: every mistake a source had, in the order found.
+    #[error("{} problems in the metrics configuration:{}", .0.len(), list(.0))]
+    Several(Vec<ConfigError>),
     /// The file is not valid JSON or TOML, or its options are not a table.
     #[error("metrics configuration {path} is not valid {format}: {message}")]
     Syntax {
@@ -46,6 +49,33 @@ pub enum ConfigError {
         /// The parser's message, with line and column.
         message: String,
     },
+}
+
+impl ConfigError {
+    /// `Ok` when there is no error, the error when there is one, [`Several`](Self::Several)
+    /// when there are more.
+    pub(super) fn from_all(mut errors: Vec<ConfigError>) -> Result<(), ConfigError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(ConfigError::Several(errors)),
+        }
+    }
+
+    /// Each single error: the errors of [`Several`](Self::Several), or this one.
+    pub fn problems(&self) -> &[ConfigError] {
+        match self {
+            ConfigError::Several(errors) => errors,
+            single => std::slice::from_ref(single),
+        }
+    }
+}
+
+fn list(errors: &[ConfigError]) -> String {
+    errors
+        .iter()
+        .map(|error| format!("\n  - {error}"))
+        .collect()
 }
 
 fn known_options() -> String {

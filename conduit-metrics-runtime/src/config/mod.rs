@@ -4,7 +4,8 @@
 //!
 //! Every source goes through one function per option (`set` in the loaders), so a bad
 //! value gets the same error, naming the option, the value and where it came from,
-//! whatever the source; then the options are checked together.
+//! whatever the source; then the options are checked together. Every mistake a source
+//! has is reported, not only the first ([`ConfigError::Several`]).
 //!
 //! | file | concern |
 //! |---|---|

@@ -37,20 +37,27 @@ impl MetricsConfig {
         mut self,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
         for (key, value) in vars {
             let Some(suffix) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
-            let option = ConfigOption::ALL
+            let Some(option) = ConfigOption::ALL
                 .into_iter()
                 .find(|option| option.snake_name().eq_ignore_ascii_case(suffix))
-                .ok_or_else(|| ConfigError::UnknownOption {
-                    key: key.clone(),
+            else {
+                problems.push(ConfigError::UnknownOption {
+                    key,
                     origin: "the environment".to_owned(),
-                })?;
-            self.set(option, &SettingValue::Text(value), &key)?;
+                });
+                continue;
+            };
+            if let Err(error) = self.set(option, &SettingValue::Text(value), &key) {
+                problems.push(error);
+            }
         }
-        self.validate("the environment")?;
+        self.check("the environment", &mut problems);
+        ConfigError::from_all(problems)?;
         Ok(self)
     }
 
@@ -130,12 +137,15 @@ impl MetricsConfig {
             None => top,
         };
         let mut config = MetricsConfig::default();
+        let mut problems = Vec::new();
         for (key, value) in section {
-            let option =
-                ConfigOption::from_key(&key).ok_or_else(|| ConfigError::UnknownOption {
-                    key: key.clone(),
+            let Some(option) = ConfigOption::from_key(&key) else {
+                problems.push(ConfigError::UnknownOption {
+                    key,
                     origin: origin.to_owned(),
-                })?;
+                });
+                continue;
+            };
             let value = match value {
                 serde_json::Value::String(text) => SettingValue::Text(text),
                 serde_json::Value::Number(number) => SettingValue::Number(number.to_string()),
@@ -154,9 +164,12 @@ impl MetricsConfig {
                 }
                 other => SettingValue::Other(other.to_string()),
             };
-            config.set(option, &value, origin)?;
+            if let Err(error) = config.set(option, &value, origin) {
+                problems.push(error);
+            }
         }
-        config.validate(origin)?;
+        config.check(origin, &mut problems);
+        ConfigError::from_all(problems)?;
         Ok(config)
     }
 

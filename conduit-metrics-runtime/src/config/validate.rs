@@ -1,4 +1,5 @@
-//! Checks of the options together, run by every source after its values are set.
+//! Checks of the options together, run by every source after its values are set. Each
+//! option found wrong adds one error; all of them are reported.
 
 use std::time::Duration;
 
@@ -8,10 +9,11 @@ use super::settings::MetricsConfig;
 use crate::limits::{MAX_PROVIDERS_LIMIT, MAX_WINDOW_SLOTS};
 
 impl MetricsConfig {
-    /// Checks the options together; errors name the first option found wrong.
-    pub(super) fn validate(&self, origin: &str) -> Result<(), ConfigError> {
-        let invalid = |option: ConfigOption, value: String, reason: String| {
-            Err(ConfigError::InvalidValue {
+    /// Checks the options together, adding one error per option found wrong to
+    /// `problems`.
+    pub(super) fn check(&self, origin: &str, problems: &mut Vec<ConfigError>) {
+        let mut invalid = |option: ConfigOption, value: String, reason: String| {
+            problems.push(ConfigError::InvalidValue {
                 option,
                 value,
                 origin: origin.to_owned(),
@@ -20,14 +22,13 @@ impl MetricsConfig {
         };
         let shown = |d: Duration| humantime::format_duration(d).to_string();
         if self.export_interval.is_zero() {
-            return invalid(
+            invalid(
                 ConfigOption::ExportInterval,
                 shown(self.export_interval),
                 "must be greater than zero".to_owned(),
             );
-        }
-        if self.metrics_window < self.export_interval {
-            return invalid(
+        } else if self.metrics_window < self.export_interval {
+            invalid(
                 ConfigOption::MetricsWindow,
                 shown(self.metrics_window),
                 format!(
@@ -35,9 +36,8 @@ impl MetricsConfig {
                     shown(self.export_interval)
                 ),
             );
-        }
-        if window_slots(self.metrics_window, self.export_interval) > MAX_WINDOW_SLOTS {
-            return invalid(
+        } else if window_slots(self.metrics_window, self.export_interval) > MAX_WINDOW_SLOTS {
+            invalid(
                 ConfigOption::MetricsWindow,
                 shown(self.metrics_window),
                 format!(
@@ -54,14 +54,14 @@ impl MetricsConfig {
                 .any(|c| c.is_whitespace() || c.is_control())
             || self.path.contains(['?', '#'])
         {
-            return invalid(
+            invalid(
                 ConfigOption::Path,
                 self.path.clone(),
                 "expected an absolute URL path such as /metrics (no spaces, query or fragment, at most 256 bytes)".to_owned(),
             );
         }
         if !(1..=MAX_PROVIDERS_LIMIT).contains(&self.max_providers) {
-            return invalid(
+            invalid(
                 ConfigOption::MaxProviders,
                 self.max_providers.to_string(),
                 format!("expected a whole number from 1 to {MAX_PROVIDERS_LIMIT}"),
@@ -69,21 +69,21 @@ impl MetricsConfig {
         }
         match (&self.basic_auth_username, &self.basic_auth_password) {
             (Some(user), None) => {
-                return invalid(
+                invalid(
                     ConfigOption::BasicAuthPassword,
                     String::new(),
                     format!("BasicAuthUsername ({user}) is set, so BasicAuthPassword must be too"),
                 );
             }
             (None, Some(_)) => {
-                return invalid(
+                invalid(
                     ConfigOption::BasicAuthUsername,
                     String::new(),
                     "BasicAuthPassword is set, so BasicAuthUsername must be too".to_owned(),
                 );
             }
             (Some(user), Some(_)) if user.contains(':') => {
-                return invalid(
+                invalid(
                     ConfigOption::BasicAuthUsername,
                     user.clone(),
                     "a basic auth user name cannot contain ':'".to_owned(),
@@ -93,7 +93,7 @@ impl MetricsConfig {
         }
         match (&self.tls_certificate, &self.tls_private_key) {
             (Some(cert), None) => {
-                return invalid(
+                invalid(
                     ConfigOption::TlsPrivateKey,
                     String::new(),
                     format!(
@@ -103,7 +103,7 @@ impl MetricsConfig {
                 );
             }
             (None, Some(key)) => {
-                return invalid(
+                invalid(
                     ConfigOption::TlsCertificate,
                     String::new(),
                     format!(
@@ -121,7 +121,7 @@ impl MetricsConfig {
                 && !text.chars().any(char::is_control)
         };
         if !label_ok(&self.push_job) {
-            return invalid(
+            invalid(
                 ConfigOption::PushJob,
                 self.push_job.clone(),
                 "expected a non-empty job name without '/' or control characters (at most 128 bytes)".to_owned(),
@@ -129,14 +129,13 @@ impl MetricsConfig {
         }
         if let Some(instance) = &self.push_instance {
             if !label_ok(instance) {
-                return invalid(
+                invalid(
                     ConfigOption::PushInstance,
                     instance.clone(),
                     "expected an instance name without '/' or control characters (at most 128 bytes)".to_owned(),
                 );
             }
         }
-        Ok(())
     }
 }
 
