@@ -306,12 +306,15 @@ fn benches(c: &mut Criterion) {
             renders
         })
     };
+    let mut measured = false;
     group.bench_function("scraper_rendering_continuously", |b| {
+        measured = true;
         b.iter(|| instrumented(black_box("openai"), black_box(&audio)))
     });
     stop.store(true, Relaxed);
     let renders = scraper.join().unwrap();
-    assert!(renders > 10, "the scraper did not run");
+    // A filtered run (`cargo bench -- success_path`) skips the measurement: nothing to check.
+    assert!(!measured || renders > 10, "the scraper did not run");
     group.finish();
     let _ = handle.flush();
 }
