@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// The runtime's layers, bottom first: a module may import from its own layer or below.
 const RUNTIME_LAYERS: &[&[&str]] = &[
-    &["catalogue", "clock", "labels", "limits", "sync"],
+    &["catalogue", "clock", "labels", "limits", "sync", "thread"],
     &["config"],
     &["store"],
     &["exposition", "recording"],

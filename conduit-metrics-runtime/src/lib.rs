@@ -51,6 +51,7 @@ pub mod clock;
 pub mod labels;
 pub mod limits;
 mod sync;
+mod thread;
 // 2. configuration
 pub mod config;
 // 3. the store

@@ -19,6 +19,7 @@ use crate::config::{ConfigError, ConfigOption, MetricsConfig};
 use crate::serving::{Endpoint, Pusher, ScrapeCache, ServeError, TlsError, bind, tls_acceptor};
 use crate::store::global;
 use crate::sync::lock;
+use crate::thread::RuntimeThread;
 
 /// Why [`install`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -117,10 +118,8 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
         None => None,
     };
     let listener = config.listen().map(bind).transpose()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(InstallError::Thread)?;
+    // Its runtime lives and dies on that thread: no failure below drops a runtime here.
+    let thread = RuntimeThread::spawn("conduit-metrics").map_err(InstallError::Thread)?;
 
     let recorder = PrometheusBuilder::new().build_recorder();
     let prometheus = recorder.handle();
@@ -153,10 +152,7 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
         probes: probes.clone(),
         interval: config.export_interval(),
     };
-    let thread = std::thread::Builder::new()
-        .name("conduit-metrics".to_owned())
-        .spawn(move || runtime.block_on(background.run(listener, tls, shutdown_rx)))
-        .map_err(InstallError::Thread)?;
+    let thread = thread.run(background.run(listener, tls, shutdown_rx));
 
     Ok(MetricsHandle {
         inner: Arc::new(HandleInner {

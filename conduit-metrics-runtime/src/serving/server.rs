@@ -20,6 +20,7 @@ use crate::limits::{
     HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS, MAX_HEADER_BYTES,
     TLS_HANDSHAKE_TIMEOUT,
 };
+use crate::thread::RuntimeThread;
 
 /// Why the built-in server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -175,21 +176,14 @@ impl EndpointServer {
             config.cache_expiration(),
         ));
         let endpoint = Arc::new(Endpoint::new(config, cache));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(ServeError::Thread)?;
         let (shutdown, receiver) = tokio::sync::watch::channel(false);
-        let thread = std::thread::Builder::new()
-            .name("conduit-metrics-endpoint".to_owned())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
-                        serve(listener, endpoint, tls, receiver).await;
-                    }
-                });
-            })
-            .map_err(ServeError::Thread)?;
+        let thread = RuntimeThread::spawn("conduit-metrics-endpoint")
+            .map_err(ServeError::Thread)?
+            .run(async move {
+                if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                    serve(listener, endpoint, tls, receiver).await;
+                }
+            });
         Ok(EndpointServer {
             local_addr,
             shutdown,
