@@ -116,6 +116,38 @@ families! {
         "Cost amounts rejected because they were negative, NaN or infinite.";
 }
 
+/// Series recorded through the `metrics` facade that a render left out. Written after the
+/// audio families when `install` serves the facade's metrics; not part of
+/// [`SUPPORT_FAMILIES`], which the registry writes itself.
+pub const FACADE_SERIES_DROPPED_TOTAL: Family = Family {
+    name: "conduit_audio_facade_series_dropped_total",
+    kind: FamilyType::Counter,
+    labels: &[],
+    help: "Series recorded through the metrics facade left out of a render because their name is taken by an audio family or by a facade metric of another type (added at each render).",
+    buckets: &[],
+};
+
+/// Every family `install` may write: the guide's, the supporting ones, and
+/// [`FACADE_SERIES_DROPPED_TOTAL`].
+pub const ALL_FAMILIES: [Family; 16] = [
+    REQUESTS_TOTAL,
+    REQUEST_DURATION_SECONDS,
+    REQUEST_SIZE_BYTES,
+    CACHE_HIT_RATIO,
+    PROVIDER_ERROR_RATE,
+    PROVIDER_UPTIME_RATIO,
+    ACTIVE_OPERATIONS,
+    REALTIME_SESSIONS_TOTAL,
+    REALTIME_DURATION_SECONDS,
+    REALTIME_LATENCY_SECONDS,
+    COST_DOLLARS,
+    CACHE_LOOKUPS_TOTAL,
+    HEALTH_CHECKS_TOTAL,
+    PROVIDER_LABELS_FOLDED_TOTAL,
+    COST_REJECTED_TOTAL,
+    FACADE_SERIES_DROPPED_TOTAL,
+];
+
 /// The eleven families of the guide, in export order.
 pub const GUIDE_FAMILIES: [Family; 11] = [
     REQUESTS_TOTAL,

@@ -65,7 +65,7 @@ pub mod serving;
 mod install;
 
 pub use config::{ConfigError, MetricsConfig, MetricsConfigBuilder};
-pub use install::{InstallError, MetricsHandle, install};
+pub use install::{FacadeMetrics, InstallError, MetricsHandle, install};
 pub use labels::{AudioStatus, DisconnectReason, Operation, Status};
 pub use recording::{
     ActiveCall, CallOutcome, CallSite, RealtimeSession, ResourceGuard, hold_resource,

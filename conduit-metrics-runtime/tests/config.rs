@@ -342,6 +342,58 @@ fn every_source_reports_every_mistake_not_only_the_first() {
 }
 
 #[test]
+fn facade_options_from_every_source() {
+    let defaults = MetricsConfig::default();
+    assert!(defaults.facade_recorder());
+    assert_eq!(
+        defaults.facade_histogram_buckets(),
+        [
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
+        ]
+    );
+    let from_file = MetricsConfig::from_json_str(
+        r#"{"PrometheusMetrics": {"FacadeRecorder": false, "FacadeHistogramBuckets": [0.1, 1, 10]}}"#,
+        "appsettings.json",
+    )
+    .unwrap();
+    assert!(!from_file.facade_recorder());
+    assert_eq!(from_file.facade_histogram_buckets(), [0.1, 1.0, 10.0]);
+    let from_env = MetricsConfig::default()
+        .with_vars(vars(&[
+            ("CONDUIT_METRICS_FACADE_RECORDER", "off"),
+            ("CONDUIT_METRICS_FACADE_HISTOGRAM_BUCKETS", "0.25, 2.5"),
+        ]))
+        .unwrap();
+    assert!(!from_env.facade_recorder());
+    assert_eq!(from_env.facade_histogram_buckets(), [0.25, 2.5]);
+    let built = MetricsConfig::builder()
+        .facade_recorder(false)
+        .facade_histogram_buckets([1.0, 2.0])
+        .build()
+        .unwrap();
+    assert_eq!(built.facade_histogram_buckets(), [1.0, 2.0]);
+
+    for (value, reason) in [
+        ("1, 0.5", "strictly increasing"),
+        ("", "at least one"),
+        ("0.1, soon", "`soon` is not a number"),
+        ("0.1, inf", "finite"),
+    ] {
+        let error = MetricsConfig::builder()
+            .option(ConfigOption::FacadeHistogramBuckets, value)
+            .build()
+            .unwrap_err();
+        let (option, _, message) = invalid(Err(error));
+        assert_eq!(option, ConfigOption::FacadeHistogramBuckets);
+        assert!(message.contains(reason), "{value}: {message}");
+    }
+    let error = MetricsConfig::default()
+        .with_vars(vars(&[("CONDUIT_METRICS_FACADE_RECORDER", "maybe")]))
+        .unwrap_err();
+    assert_eq!(invalid(Err(error)).0, ConfigOption::FacadeRecorder);
+}
+
+#[test]
 fn builder_validates_and_accepts_text_options() {
     let error = MetricsConfig::builder()
         .export_interval(Duration::from_secs(60))

@@ -1,11 +1,13 @@
 //! No install path panics. Each way `install` can fail is an `Err`, and each is tried
 //! from plain code, from inside a current-thread Tokio runtime and from inside a
-//! multi-thread one (`#[tokio::main]` is the usual caller). Every test runs in its own
-//! process (nextest), so each starts with nothing installed.
+//! multi-thread one (`#[tokio::main]` is the usual caller); so is the path that used to
+//! panic there, an application that installed its own `metrics` recorder first, which
+//! now succeeds. Every test runs in its own process (nextest), so each starts with
+//! nothing installed.
 
 use std::io::Write as _;
 
-use conduit_metrics_runtime::{InstallError, MetricsConfig};
+use conduit_metrics_runtime::{FacadeMetrics, InstallError, MetricsConfig, Operation, Status};
 
 /// The same check from sync code and from inside both kinds of Tokio runtime.
 macro_rules! in_every_context {
@@ -35,7 +37,7 @@ in_every_context! {
     missing_tls_files => missing_tls_files;
     unusable_tls_files => unusable_tls_files;
     invalid_environment => invalid_environment;
-    an_other_recorder_first => an_other_recorder_first;
+    application_recorder_first => application_recorder_first;
 }
 
 fn on_loopback() -> conduit_metrics_runtime::MetricsConfigBuilder {
@@ -118,12 +120,65 @@ fn invalid_environment() {
     assert!(error.to_string().contains("ExportInterval"), "{error}");
 }
 
-fn an_other_recorder_first() {
+/// Collects what `tracing` logs on this thread.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn application_recorder_first() {
+    // The application's own recorder, the stock one of metrics-exporter-prometheus.
     let application = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let application_handle = application.handle();
     metrics::set_global_recorder(application).unwrap();
-    let result = on_loopback().build().unwrap().install();
-    assert!(
-        matches!(result, Err(InstallError::RecorderAlreadySet)),
-        "{result:?}"
+
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let handle = tracing::subscriber::with_default(subscriber, || {
+        on_loopback().build().unwrap().install().unwrap()
+    });
+    assert_eq!(handle.facade_metrics(), FacadeMetrics::ApplicationRecorder);
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<_> = logged
+        .lines()
+        .filter(|l| l.contains("conduit-metrics"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{logged}");
+    assert!(lines[0].contains("go to it"), "{logged}");
+
+    // The audio families are served; facade metrics go to the application's recorder.
+    conduit_metrics_runtime::start_call(Operation::Tts, "kept").finish(Status::Success);
+    metrics::counter!("app_orders_total").increment(2);
+    let (status, _, body) =
+        conduit_metrics_testkit::http_get(handle.local_addr().unwrap(), "/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        conduit_metrics_testkit::value(
+            &body,
+            "conduit_audio_requests_total{operation=\"tts\",provider=\"kept\",status=\"success\"}"
+        ),
+        1.0
     );
+    assert_eq!(
+        conduit_metrics_testkit::sample(&body, "app_orders_total"),
+        None
+    );
+    assert_eq!(
+        conduit_metrics_testkit::value(&application_handle.render(), "app_orders_total"),
+        2.0
+    );
+    handle.shutdown().unwrap();
 }

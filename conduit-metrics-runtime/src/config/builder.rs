@@ -8,7 +8,7 @@ use super::error::ConfigError;
 use super::option::ConfigOption;
 use super::parse::SettingValue;
 use super::settings::MetricsConfig;
-use super::values::{IpNetwork, Secret};
+use super::values::{HistogramBuckets, IpNetwork, Secret};
 
 impl MetricsConfig {
     /// A builder starting from the defaults.
@@ -102,6 +102,21 @@ impl MetricsConfigBuilder {
     pub fn push_grouping(mut self, job: impl Into<String>, instance: Option<String>) -> Self {
         self.config.push_job = job.into();
         self.config.push_instance = instance;
+        self
+    }
+
+    /// Whether `install` installs a recorder for the `metrics` facade (default `true`).
+    /// `false` leaves the facade to the application on purpose: the endpoint serves the
+    /// audio families only, and the application may install its own recorder later.
+    pub fn facade_recorder(mut self, install: bool) -> Self {
+        self.config.facade_recorder = install;
+        self
+    }
+
+    /// Bucket bounds (finite, strictly increasing) of histograms recorded through the
+    /// `metrics` facade.
+    pub fn facade_histogram_buckets(mut self, bounds: impl IntoIterator<Item = f64>) -> Self {
+        self.config.facade_histogram_buckets = HistogramBuckets::new(bounds.into_iter().collect());
         self
     }
 

@@ -43,11 +43,16 @@ pub enum ConfigOption {
     PushJob,
     /// `instance` grouping label of pushes (optional).
     PushInstance,
+    /// Whether `install` installs a `metrics` recorder for the facade (`true`, the
+    /// default) or leaves the facade to the application (`false`).
+    FacadeRecorder,
+    /// Bucket bounds of histograms recorded through the `metrics` facade.
+    FacadeHistogramBuckets,
 }
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 16] = [
+    pub const ALL: [ConfigOption; 18] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
@@ -64,6 +69,8 @@ impl ConfigOption {
         ConfigOption::PushGateway,
         ConfigOption::PushJob,
         ConfigOption::PushInstance,
+        ConfigOption::FacadeRecorder,
+        ConfigOption::FacadeHistogramBuckets,
     ];
 
     /// The guide's name (`ExportInterval`), used in `appsettings.json` and in errors.
@@ -85,6 +92,8 @@ impl ConfigOption {
             ConfigOption::PushGateway => "PushGateway",
             ConfigOption::PushJob => "PushJob",
             ConfigOption::PushInstance => "PushInstance",
+            ConfigOption::FacadeRecorder => "FacadeRecorder",
+            ConfigOption::FacadeHistogramBuckets => "FacadeHistogramBuckets",
         }
     }
 
@@ -107,6 +116,8 @@ impl ConfigOption {
             ConfigOption::PushGateway => "push_gateway",
             ConfigOption::PushJob => "push_job",
             ConfigOption::PushInstance => "push_instance",
+            ConfigOption::FacadeRecorder => "facade_recorder",
+            ConfigOption::FacadeHistogramBuckets => "facade_histogram_buckets",
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::values::{IpNetwork, PushGateway, Secret};
+use super::values::{HistogramBuckets, IpNetwork, PushGateway, Secret};
 
 /// The validated configuration of the runtime.
 ///
@@ -40,6 +40,8 @@ pub struct MetricsConfig {
     pub(super) push_gateway: Option<PushGateway>,
     pub(super) push_job: String,
     pub(super) push_instance: Option<String>,
+    pub(super) facade_recorder: bool,
+    pub(super) facade_histogram_buckets: HistogramBuckets,
 }
 
 impl Default for MetricsConfig {
@@ -61,6 +63,8 @@ impl Default for MetricsConfig {
             push_gateway: None,
             push_job: "conduit_audio".to_owned(),
             push_instance: None,
+            facade_recorder: true,
+            facade_histogram_buckets: HistogramBuckets::default(),
         }
     }
 }
@@ -128,6 +132,19 @@ impl MetricsConfig {
     /// The `instance` grouping label of pushes, if any.
     pub fn push_instance(&self) -> Option<&str> {
         self.push_instance.as_deref()
+    }
+
+    /// Whether `install` installs a recorder for the `metrics` facade and serves what is
+    /// recorded through it (default `true`). With `false`, the facade is left to the
+    /// application, and the endpoint serves the audio families only.
+    pub fn facade_recorder(&self) -> bool {
+        self.facade_recorder
+    }
+
+    /// Bucket bounds of histograms recorded through the `metrics` facade (default: the
+    /// Prometheus client defaults, 5 ms to 10 s).
+    pub fn facade_histogram_buckets(&self) -> &[f64] {
+        self.facade_histogram_buckets.bounds()
     }
 
     /// Whether scrapes must authenticate.

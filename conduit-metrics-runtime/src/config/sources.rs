@@ -7,7 +7,7 @@ use super::error::ConfigError;
 use super::option::{APPSETTINGS_SECTION, ConfigOption, ENV_PREFIX};
 use super::parse::{SettingValue, parse_duration, strip_json_comments};
 use super::settings::MetricsConfig;
-use super::values::Secret;
+use super::values::{HistogramBuckets, Secret};
 use crate::limits::MAX_PROVIDERS_LIMIT;
 
 impl MetricsConfig {
@@ -150,14 +150,20 @@ impl MetricsConfig {
                 serde_json::Value::String(text) => SettingValue::Text(text),
                 serde_json::Value::Number(number) => SettingValue::Number(number.to_string()),
                 serde_json::Value::Bool(flag) => SettingValue::Text(flag.to_string()),
-                // Lists (AllowedNetworks) may be arrays of strings or one comma-separated string.
+                // Lists (AllowedNetworks, FacadeHistogramBuckets) may be arrays of strings
+                // or numbers, or one comma-separated string.
                 serde_json::Value::Array(items)
-                    if items.iter().all(serde_json::Value::is_string) =>
+                    if items
+                        .iter()
+                        .all(|item| item.is_string() || item.is_number()) =>
                 {
                     SettingValue::Text(
                         items
                             .iter()
-                            .filter_map(serde_json::Value::as_str)
+                            .map(|item| match item {
+                                serde_json::Value::String(text) => text.clone(),
+                                other => other.to_string(),
+                            })
                             .collect::<Vec<_>>()
                             .join(","),
                     )
@@ -262,6 +268,27 @@ impl MetricsConfig {
             }
             ConfigOption::PushJob => self.push_job = text.to_owned(),
             ConfigOption::PushInstance => self.push_instance = optional_text(),
+            ConfigOption::FacadeRecorder => {
+                self.facade_recorder = match text.to_ascii_lowercase().as_str() {
+                    "true" | "on" | "yes" | "1" => true,
+                    "false" | "off" | "no" | "0" => false,
+                    _ => return Err(invalid("expected true or false".to_owned())),
+                }
+            }
+            ConfigOption::FacadeHistogramBuckets => {
+                let bounds = text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .map(|part| part.parse::<f64>().map_err(|_| part))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|part| {
+                        invalid(format!(
+                            "`{part}` is not a number; expected bucket bounds such as \"0.1, 0.5, 1, 5\""
+                        ))
+                    })?;
+                self.facade_histogram_buckets = HistogramBuckets::new(bounds);
+            }
         }
         Ok(())
     }

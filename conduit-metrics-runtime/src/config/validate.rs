@@ -136,6 +136,19 @@ impl MetricsConfig {
                 );
             }
         }
+        let buckets = self.facade_histogram_buckets.bounds();
+        let increasing = buckets.windows(2).all(|pair| pair[0] < pair[1]);
+        if buckets.is_empty() || !increasing || !buckets.iter().all(|b| b.is_finite()) {
+            invalid(
+                ConfigOption::FacadeHistogramBuckets,
+                buckets
+                    .iter()
+                    .map(f64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                "expected at least one finite bound, in strictly increasing order".to_owned(),
+            );
+        }
     }
 }
 

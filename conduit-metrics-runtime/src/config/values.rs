@@ -46,6 +46,45 @@ impl std::str::FromStr for PushGateway {
     }
 }
 
+/// Bucket bounds of facade histograms: finite and strictly increasing once validated.
+/// Compared by bits, so equality is total even before validation.
+#[derive(Debug, Clone)]
+pub(super) struct HistogramBuckets(Vec<f64>);
+
+/// The Prometheus client libraries' default buckets, in seconds.
+pub(super) const DEFAULT_HISTOGRAM_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+impl HistogramBuckets {
+    pub(super) fn new(bounds: Vec<f64>) -> Self {
+        HistogramBuckets(bounds)
+    }
+
+    pub(super) fn bounds(&self) -> &[f64] {
+        &self.0
+    }
+}
+
+impl Default for HistogramBuckets {
+    fn default() -> Self {
+        HistogramBuckets(DEFAULT_HISTOGRAM_BUCKETS.to_vec())
+    }
+}
+
+impl PartialEq for HistogramBuckets {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+
+impl Eq for HistogramBuckets {}
+
 /// A secret from the configuration. Its `Debug` and `Display` never show the value, so
 /// logging a configuration cannot leak it.
 #[derive(Clone, PartialEq, Eq)]

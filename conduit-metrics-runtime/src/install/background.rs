@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::exposition::FacadeFilter;
 use crate::serving::{Endpoint, HealthProbe, Pusher, serve};
 use crate::store::Registry;
 use crate::sync::lock;
@@ -57,7 +58,7 @@ impl Background {
     fn on_tick(&self) {
         let registry = self.renderer.registry;
         registry.tick();
-        self.renderer.prometheus.run_upkeep();
+        self.renderer.run_upkeep();
         // Probes and pushes run as their own tasks: a slow one delays nothing.
         let due = lock(&self.probes).clone();
         for probe in due {
@@ -74,20 +75,33 @@ impl Background {
     }
 }
 
-/// Renders the audio families followed by everything recorded through the `metrics`
-/// facade: process CPU, memory, threads and file descriptors (`metrics-process`), and the
-/// application's own metrics.
+/// Renders the audio families followed, when our recorder serves the facade, by
+/// everything recorded through it: process CPU, memory, threads and file descriptors
+/// (`metrics-process`), and the application's own metrics, less any family whose name
+/// would collide.
 pub(super) struct Renderer {
     pub(super) registry: &'static Registry,
-    pub(super) prometheus: PrometheusHandle,
-    pub(super) process: metrics_process::Collector,
+    pub(super) prometheus: Option<PrometheusHandle>,
+    pub(super) process: Option<metrics_process::Collector>,
+    pub(super) facade_filter: FacadeFilter,
 }
 
 impl Renderer {
     pub(super) fn render(&self) -> String {
-        self.process.collect();
+        if let Some(process) = &self.process {
+            process.collect();
+        }
         let mut text = self.registry.render();
-        text.push_str(&self.prometheus.render());
+        if let Some(prometheus) = &self.prometheus {
+            self.facade_filter.append(&prometheus.render(), &mut text);
+        }
         text
+    }
+
+    /// Drains the facade's buffered histogram samples.
+    pub(super) fn run_upkeep(&self) {
+        if let Some(prometheus) = &self.prometheus {
+            prometheus.run_upkeep();
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::background::{Probes, Renderer};
+use super::facade::FacadeMetrics;
 use crate::config::MetricsConfig;
 use crate::serving::{Endpoint, HealthProbe, PushError, Pusher, router};
 use crate::store::Registry;
@@ -23,6 +24,7 @@ pub(super) struct HandleInner {
     pub(super) pusher: Option<Pusher>,
     pub(super) probes: Probes,
     pub(super) local_addr: Option<SocketAddr>,
+    pub(super) facade: FacadeMetrics,
     pub(super) config: MetricsConfig,
     pub(super) shutdown: tokio::sync::watch::Sender<bool>,
     pub(super) thread: Mutex<Option<JoinHandle<()>>>,
@@ -48,6 +50,12 @@ impl MetricsHandle {
     /// port 0), or `None` when it has no listener of its own.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.inner.local_addr
+    }
+
+    /// Where metrics recorded through the `metrics` facade go: served here, to the
+    /// application's own recorder, or nowhere of ours (turned off).
+    pub fn facade_metrics(&self) -> FacadeMetrics {
+        self.inner.facade
     }
 
     /// The configuration in force.
@@ -96,7 +104,7 @@ impl MetricsHandle {
     /// so far. Blocks for the push.
     pub fn flush(&self) -> Result<(), PushError> {
         self.inner.renderer.registry.tick();
-        self.inner.renderer.prometheus.run_upkeep();
+        self.inner.renderer.run_upkeep();
         match &self.inner.pusher {
             Some(pusher) => pusher.push(self.render().as_bytes()),
             None => Ok(()),

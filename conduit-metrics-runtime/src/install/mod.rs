@@ -4,71 +4,25 @@
 //! pushes. The caller keeps a [`MetricsHandle`] (`handle`).
 
 mod background;
+mod error;
+mod facade;
 mod handle;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use metrics_exporter_prometheus::PrometheusBuilder;
-
 use self::background::{Background, Probes, Renderer};
+pub use self::error::InstallError;
+pub use self::facade::FacadeMetrics;
+use self::facade::install_facade_recorder;
 use self::handle::HandleInner;
 pub use self::handle::MetricsHandle;
-use crate::config::{ConfigError, ConfigOption, MetricsConfig};
-use crate::serving::{Endpoint, Pusher, ScrapeCache, ServeError, TlsError, bind, tls_acceptor};
+use crate::config::MetricsConfig;
+use crate::exposition::FacadeFilter;
+use crate::serving::{Endpoint, Pusher, ScrapeCache, bind, tls_acceptor};
 use crate::store::global;
 use crate::sync::lock;
 use crate::thread::RuntimeThread;
-
-/// Why [`install`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum InstallError {
-    /// The configuration (from the environment, for [`install`]) is invalid.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// `install` already succeeded in this process.
-    #[error(
-        "conduit-metrics is already installed in this process ({0}); install it once and keep the handle"
-    )]
-    AlreadyInstalled(String),
-    /// Another `metrics` recorder was installed first.
-    #[error(
-        "another `metrics` recorder is already installed; conduit-metrics installs the Prometheus recorder itself, so remove the other one"
-    )]
-    RecorderAlreadySet,
-    /// The listen address could not be bound.
-    #[error("cannot listen on {address} (Listen): {source}")]
-    Bind {
-        /// The address from the configuration.
-        address: SocketAddr,
-        /// The operating system's error (e.g. address in use).
-        source: std::io::Error,
-    },
-    /// The TLS certificate or key could not be used.
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-    /// The background thread or its runtime could not be started.
-    #[error("cannot start the metrics thread: {0}")]
-    Thread(std::io::Error),
-}
-
-impl From<ServeError> for InstallError {
-    fn from(error: ServeError) -> Self {
-        match error {
-            ServeError::Bind { address, source } => InstallError::Bind { address, source },
-            ServeError::Tls(error) => InstallError::Tls(error),
-            ServeError::Thread(error) => InstallError::Thread(error),
-            // install() binds only when Listen names an address.
-            ServeError::NoListenAddress => InstallError::Config(ConfigError::InvalidValue {
-                option: ConfigOption::Listen,
-                value: "none".to_owned(),
-                origin: "install".to_owned(),
-                reason: "a server needs an address to listen on".to_owned(),
-            }),
-        }
-    }
-}
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 static INSTALLED_AT: Mutex<Option<String>> = Mutex::new(None);
@@ -121,18 +75,20 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     // Its runtime lives and dies on that thread: no failure below drops a runtime here.
     let thread = RuntimeThread::spawn("conduit-metrics").map_err(InstallError::Thread)?;
 
-    let recorder = PrometheusBuilder::new().build_recorder();
-    let prometheus = recorder.handle();
-    metrics::set_global_recorder(recorder).map_err(|_| InstallError::RecorderAlreadySet)?;
-
+    let (facade, prometheus) = install_facade_recorder(&config)?;
     let registry = global();
     registry.reconfigure(&config);
-    let process = metrics_process::Collector::default();
-    process.describe();
+    // Process metrics go through the facade: collected only onto our own recorder.
+    let process = prometheus.as_ref().map(|_| {
+        let process = metrics_process::Collector::default();
+        process.describe();
+        process
+    });
     let renderer = Arc::new(Renderer {
         registry,
         prometheus,
         process,
+        facade_filter: FacadeFilter::default(),
     });
     let cache_renderer = renderer.clone();
     let cache = Arc::new(ScrapeCache::new(
@@ -161,6 +117,7 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
             pusher,
             probes,
             local_addr,
+            facade,
             config,
             shutdown: shutdown_tx,
             thread: Mutex::new(Some(thread)),

@@ -1,0 +1,289 @@
+//! The facade's metrics (what `metrics-exporter-prometheus` renders) appended after the
+//! audio families, so that a name collision never breaks a scrape.
+//!
+//! Prometheus rejects a whole scrape when a family appears twice or two families claim
+//! the same series name: one `metrics::counter!("conduit_audio_requests_total")` in an
+//! application would cost every family. So a facade family is left out when a name it
+//! claims (its own, or a series name such as `x_bucket`) is taken by an audio family, or
+//! by another facade family (the same name recorded as two types). Each left-out name is
+//! logged once, and `conduit_audio_facade_series_dropped_total` counts the series.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::text::header;
+use crate::catalogue::{self, Family, FamilyType};
+use crate::sync::lock;
+
+/// Names warned about at most, so a flood of colliding names cannot grow memory.
+const MAX_WARNED_NAMES: usize = 1024;
+
+/// Appends facade exposition text, leaving out colliding families.
+#[derive(Debug, Default)]
+pub(crate) struct FacadeFilter {
+    dropped: AtomicU64,
+    warned: Mutex<BTreeSet<String>>,
+}
+
+/// One family of the facade's text: its lines, from `# HELP`/`# TYPE` to the last sample.
+struct FacadeFamily<'a> {
+    name: &'a str,
+    kind: &'a str,
+    lines: Vec<&'a str>,
+}
+
+impl FacadeFamily<'_> {
+    /// Every name the family puts in the exposition: its own, the series names its type
+    /// implies, and those its sample lines use.
+    fn claims(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::from([self.name.to_owned()]);
+        names.extend(implied_series(self.name, self.kind));
+        names.extend(self.samples().map(|line| sample_name(line).to_owned()));
+        names
+    }
+
+    fn samples(&self) -> impl Iterator<Item = &&str> {
+        self.lines
+            .iter()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+    }
+}
+
+impl FacadeFilter {
+    /// Appends `facade` (text format 0.0.4) to `out`: first the dropped-series counter,
+    /// then every facade family whose names collide with nothing.
+    pub(crate) fn append(&self, facade: &str, out: &mut String) {
+        let families = split_families(facade);
+        let reserved = audio_names();
+        let claims: Vec<BTreeSet<String>> = families.iter().map(FacadeFamily::claims).collect();
+        let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
+        for names in &claims {
+            for name in names {
+                *owners.entry(name).or_default() += 1;
+            }
+        }
+        let mut kept = Vec::new();
+        let mut dropped_series = 0u64;
+        for (family, names) in families.iter().zip(&claims) {
+            let taken_by_audio = names.iter().find_map(|name| reserved.get(name.as_str()));
+            let shared = names.iter().any(|name| owners[name.as_str()] > 1);
+            match (taken_by_audio, shared) {
+                (None, false) => kept.push(family),
+                (audio, _) => {
+                    dropped_series += family.samples().count() as u64;
+                    let reason = match audio {
+                        Some(audio) => format!("the name is taken by the audio family {audio}"),
+                        None => {
+                            "another facade metric has the name with a different type".to_owned()
+                        }
+                    };
+                    self.warn_once(family.name, family.kind, &reason);
+                }
+            }
+        }
+        let dropped = self.dropped.fetch_add(dropped_series, Relaxed) + dropped_series;
+        header(out, &catalogue::FACADE_SERIES_DROPPED_TOTAL);
+        let _ = writeln!(
+            out,
+            "{} {dropped}",
+            catalogue::FACADE_SERIES_DROPPED_TOTAL.name
+        );
+        for family in kept {
+            for line in &family.lines {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+
+    fn warn_once(&self, name: &str, kind: &str, reason: &str) {
+        let mut warned = lock(&self.warned);
+        if warned.len() < MAX_WARNED_NAMES && warned.insert(name.to_owned()) {
+            tracing::warn!(
+                metric = name,
+                kind,
+                "conduit-metrics: left the facade metric `{name}` ({kind}) out of the exposition: {reason}; rename it (see conduit_audio_facade_series_dropped_total)"
+            );
+        }
+    }
+}
+
+/// Splits exposition text into families: a family starts at a `# HELP` line, or at a
+/// `# TYPE` line that does not follow its own `# HELP`. Blank lines are dropped.
+fn split_families(text: &str) -> Vec<FacadeFamily<'_>> {
+    let mut families: Vec<FacadeFamily<'_>> = Vec::new();
+    let mut help_pending: Option<&str> = None;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap_or_default();
+            families.push(FacadeFamily {
+                name,
+                kind: "untyped",
+                lines: vec![line],
+            });
+            help_pending = Some(name);
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut words = rest.split(' ');
+            let name = words.next().unwrap_or_default();
+            let kind = words.next().unwrap_or("untyped");
+            match (help_pending.take(), families.last_mut()) {
+                (Some(helped), Some(family)) if helped == name => {
+                    family.kind = kind;
+                    family.lines.push(line);
+                }
+                _ => families.push(FacadeFamily {
+                    name,
+                    kind,
+                    lines: vec![line],
+                }),
+            }
+        } else {
+            help_pending = None;
+            match families.last_mut() {
+                Some(family) => family.lines.push(line),
+                // A sample before any header: a family of its own, untyped.
+                None => families.push(FacadeFamily {
+                    name: sample_name(line),
+                    kind: "untyped",
+                    lines: vec![line],
+                }),
+            }
+        }
+    }
+    families
+}
+
+/// The metric name of a sample line (`name{labels} value` or `name value`).
+fn sample_name(line: &str) -> &str {
+    let end = line.find(['{', ' ']).unwrap_or(line.len());
+    &line[..end]
+}
+
+/// The series names a family of this type writes besides its own name.
+fn implied_series(name: &str, kind: &str) -> Vec<String> {
+    let suffixes: &[&str] = match kind {
+        "histogram" => &["_bucket", "_sum", "_count"],
+        "summary" => &["_sum", "_count"],
+        _ => &[],
+    };
+    suffixes
+        .iter()
+        .map(|suffix| format!("{name}{suffix}"))
+        .collect()
+}
+
+/// Every name the audio families claim, with the family that claims it.
+fn audio_names() -> BTreeMap<String, &'static str> {
+    let mut names = BTreeMap::new();
+    for family in &catalogue::ALL_FAMILIES {
+        names.insert(family.name.to_owned(), family.name);
+        for series in implied_series(family.name, kind_word(family)) {
+            names.insert(series, family.name);
+        }
+    }
+    names
+}
+
+fn kind_word(family: &Family) -> &'static str {
+    match family.kind {
+        FamilyType::Histogram => "histogram",
+        FamilyType::Counter | FamilyType::Gauge => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FACADE: &str = "\
+# TYPE conduit_audio_requests_total counter
+conduit_audio_requests_total{operation=\"tts\"} 1
+conduit_audio_requests_total{operation=\"stt\"} 4
+
+# HELP app_jobs_total Jobs.
+# TYPE app_jobs_total counter
+app_jobs_total{kind=\"a\"} 2
+
+# TYPE same counter
+same 1
+
+# TYPE same gauge
+same 3
+
+# TYPE lat_seconds histogram
+lat_seconds_bucket{le=\"1\"} 1
+lat_seconds_bucket{le=\"+Inf\"} 1
+lat_seconds_sum 0.5
+lat_seconds_count 1
+
+# TYPE lat_seconds_count gauge
+lat_seconds_count 7
+
+# TYPE conduit_audio_request_duration_seconds_count gauge
+conduit_audio_request_duration_seconds_count 2
+";
+
+    #[test]
+    fn colliding_families_are_left_out_and_counted() {
+        let filter = FacadeFilter::default();
+        let mut out = String::new();
+        filter.append(FACADE, &mut out);
+        // Kept: the families that collide with nothing.
+        assert!(out.contains("# HELP app_jobs_total Jobs.\n# TYPE app_jobs_total counter\napp_jobs_total{kind=\"a\"} 2\n"));
+        // Left out: an audio family's name, a name recorded as two types (both), a
+        // histogram's series name claimed by a gauge (both), an audio series name.
+        for gone in [
+            "conduit_audio_requests_total{",
+            "# TYPE same",
+            "lat_seconds",
+            "conduit_audio_request_duration_seconds_count",
+        ] {
+            assert!(!out.contains(gone), "{gone} in\n{out}");
+        }
+        // 2 + 1 + 1 + 4 + 1 + 1 series.
+        assert!(out.starts_with("# HELP conduit_audio_facade_series_dropped_total "));
+        assert!(
+            out.contains("\nconduit_audio_facade_series_dropped_total 10\n"),
+            "{out}"
+        );
+        // Added at each render.
+        let mut again = String::new();
+        filter.append(FACADE, &mut again);
+        assert!(again.contains("\nconduit_audio_facade_series_dropped_total 20\n"));
+        // Each name is warned about once.
+        assert_eq!(lock(&filter.warned).len(), 5);
+    }
+
+    #[test]
+    fn families_split_at_help_and_type_lines() {
+        let families = split_families(FACADE);
+        let names: Vec<_> = families.iter().map(|f| (f.name, f.kind)).collect();
+        assert_eq!(
+            names,
+            [
+                ("conduit_audio_requests_total", "counter"),
+                ("app_jobs_total", "counter"),
+                ("same", "counter"),
+                ("same", "gauge"),
+                ("lat_seconds", "histogram"),
+                ("lat_seconds_count", "gauge"),
+                ("conduit_audio_request_duration_seconds_count", "gauge"),
+            ]
+        );
+        assert_eq!(families[4].samples().count(), 4);
+    }
+
+    #[test]
+    fn nothing_is_dropped_from_a_clean_facade() {
+        let filter = FacadeFilter::default();
+        let mut out = String::new();
+        filter.append("# TYPE app_up gauge\napp_up 1\n", &mut out);
+        assert!(out.contains("\nconduit_audio_facade_series_dropped_total 0\n"));
+        assert!(out.ends_with("# TYPE app_up gauge\napp_up 1\n"));
+    }
+}

@@ -1,0 +1,382 @@
+//! Writes the registry in the Prometheus text exposition format 0.0.4.
+//!
+//! Every family of the catalogue gets its `# HELP` and `# TYPE` lines even before it has
+//! series, so a scrape always shows the whole catalogue. Series are sorted by provider
+//! label so consecutive scrapes are easy to diff.
+
+use std::fmt::Write as _;
+
+use crate::catalogue::{self, Family};
+use crate::labels::{DisconnectReason, Operation, Status};
+use crate::store::{HistogramSnapshot, ProviderSeries, Registry};
+
+impl Registry {
+    /// The exposition text of the audio families (Prometheus text format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        write_registry(self, &mut out);
+        out
+    }
+}
+
+/// Appends the exposition of `registry` to `out`.
+fn write_registry(registry: &Registry, out: &mut String) {
+    let all = registry.provider_series();
+    // (series, position in `all`) sorted by label; positions index the window ratios.
+    let mut providers: Vec<(&ProviderSeries, usize)> = all.iter().copied().zip(0..).collect();
+    providers.sort_by(|a, b| a.0.label().cmp(b.0.label()));
+    let ratios = registry.ratios();
+
+    header(out, &catalogue::REQUESTS_TOTAL);
+    for (series, _) in &providers {
+        for &operation in Operation::ALL {
+            let Some(calls) = series.calls_if_used(operation) else {
+                continue;
+            };
+            for &status in Status::ALL {
+                let count = calls.requests(status);
+                sample(
+                    out,
+                    catalogue::REQUESTS_TOTAL.name,
+                    "",
+                    &[
+                        ("operation", operation.as_str()),
+                        ("provider", series.label()),
+                        ("status", status.as_str()),
+                    ],
+                    Value::Int(count),
+                );
+            }
+        }
+    }
+
+    header(out, &catalogue::REQUEST_DURATION_SECONDS);
+    for (series, _) in &providers {
+        for &operation in Operation::ALL {
+            if let Some(calls) = series.calls_if_used(operation) {
+                histogram(
+                    out,
+                    &catalogue::REQUEST_DURATION_SECONDS,
+                    &[
+                        ("operation", operation.as_str()),
+                        ("provider", series.label()),
+                    ],
+                    &calls.duration(),
+                );
+            }
+        }
+    }
+
+    header(out, &catalogue::REQUEST_SIZE_BYTES);
+    for (series, _) in &providers {
+        for &operation in Operation::ALL {
+            if let Some(calls) = series.calls_if_used(operation) {
+                let snapshot = calls.size();
+                if snapshot.count() > 0 {
+                    histogram(
+                        out,
+                        &catalogue::REQUEST_SIZE_BYTES,
+                        &[
+                            ("operation", operation.as_str()),
+                            ("provider", series.label()),
+                        ],
+                        &snapshot,
+                    );
+                }
+            }
+        }
+    }
+
+    header(out, &catalogue::CACHE_HIT_RATIO);
+    for &operation in Operation::ALL {
+        if let Some(ratio) = ratios.cache_hit_ratio(operation) {
+            sample(
+                out,
+                catalogue::CACHE_HIT_RATIO.name,
+                "",
+                &[("operation", operation.as_str())],
+                Value::Float(ratio),
+            );
+        }
+    }
+
+    for family in [
+        &catalogue::PROVIDER_ERROR_RATE,
+        &catalogue::PROVIDER_UPTIME_RATIO,
+    ] {
+        header(out, family);
+        for (series, position) in &providers {
+            let ratio = if family == &catalogue::PROVIDER_ERROR_RATE {
+                ratios.error_rate(*position)
+            } else {
+                ratios.uptime(*position)
+            };
+            if let Some(ratio) = ratio {
+                sample(
+                    out,
+                    family.name,
+                    "",
+                    &[("provider", series.label())],
+                    Value::Float(ratio),
+                );
+            }
+        }
+    }
+
+    header(out, &catalogue::ACTIVE_OPERATIONS);
+    for &operation in Operation::ALL {
+        let active = registry.operation(operation).active();
+        sample(
+            out,
+            catalogue::ACTIVE_OPERATIONS.name,
+            "",
+            &[("operation", operation.as_str())],
+            Value::Signed(active),
+        );
+    }
+    for (resource, count) in registry.resources() {
+        sample(
+            out,
+            catalogue::ACTIVE_OPERATIONS.name,
+            "",
+            &[("resource", &resource)],
+            Value::Signed(count),
+        );
+    }
+
+    header(out, &catalogue::REALTIME_SESSIONS_TOTAL);
+    for (series, _) in &providers {
+        if let Some(realtime) = series.realtime_if_used() {
+            for &reason in DisconnectReason::ALL {
+                let count = realtime.sessions(reason);
+                sample(
+                    out,
+                    catalogue::REALTIME_SESSIONS_TOTAL.name,
+                    "",
+                    &[
+                        ("provider", series.label()),
+                        ("disconnect_reason", reason.as_str()),
+                    ],
+                    Value::Int(count),
+                );
+            }
+        }
+    }
+
+    for (family, latency) in [
+        (&catalogue::REALTIME_DURATION_SECONDS, false),
+        (&catalogue::REALTIME_LATENCY_SECONDS, true),
+    ] {
+        header(out, family);
+        for (series, _) in &providers {
+            if let Some(realtime) = series.realtime_if_used() {
+                let snapshot = if latency {
+                    realtime.latency()
+                } else {
+                    realtime.duration()
+                };
+                histogram(out, family, &[("provider", series.label())], &snapshot);
+            }
+        }
+    }
+
+    header(out, &catalogue::COST_DOLLARS);
+    for &operation in Operation::ALL {
+        let dollars = registry.operation(operation).cost();
+        sample(
+            out,
+            catalogue::COST_DOLLARS.name,
+            "",
+            &[("operation", operation.as_str())],
+            Value::Float(dollars),
+        );
+    }
+
+    header(out, &catalogue::CACHE_LOOKUPS_TOTAL);
+    for &operation in Operation::ALL {
+        let (hits, misses) = registry.operation(operation).lookups();
+        for (result, count) in [("hit", hits), ("miss", misses)] {
+            sample(
+                out,
+                catalogue::CACHE_LOOKUPS_TOTAL.name,
+                "",
+                &[("operation", operation.as_str()), ("result", result)],
+                Value::Int(count),
+            );
+        }
+    }
+
+    header(out, &catalogue::HEALTH_CHECKS_TOTAL);
+    for (series, _) in &providers {
+        let (passed, failed) = series.health_checks();
+        if passed + failed > 0 {
+            for (result, count) in [("pass", passed), ("fail", failed)] {
+                sample(
+                    out,
+                    catalogue::HEALTH_CHECKS_TOTAL.name,
+                    "",
+                    &[("provider", series.label()), ("result", result)],
+                    Value::Int(count),
+                );
+            }
+        }
+    }
+
+    header(out, &catalogue::PROVIDER_LABELS_FOLDED_TOTAL);
+    sample(
+        out,
+        catalogue::PROVIDER_LABELS_FOLDED_TOTAL.name,
+        "",
+        &[],
+        Value::Int(registry.folded_calls()),
+    );
+
+    header(out, &catalogue::COST_REJECTED_TOTAL);
+    for &operation in Operation::ALL {
+        let rejected = registry.operation(operation).rejected_costs();
+        sample(
+            out,
+            catalogue::COST_REJECTED_TOTAL.name,
+            "",
+            &[("operation", operation.as_str())],
+            Value::Int(rejected),
+        );
+    }
+}
+
+pub(super) fn header(out: &mut String, family: &Family) {
+    out.push_str("# HELP ");
+    out.push_str(family.name);
+    out.push(' ');
+    for ch in family.help.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            ch => out.push(ch),
+        }
+    }
+    out.push_str("\n# TYPE ");
+    out.push_str(family.name);
+    out.push(' ');
+    out.push_str(family.kind.as_str());
+    out.push('\n');
+}
+
+enum Value {
+    Int(u64),
+    Signed(i64),
+    Float(f64),
+}
+
+fn sample(out: &mut String, name: &str, suffix: &str, labels: &[(&str, &str)], value: Value) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !labels.is_empty() {
+        out.push('{');
+        push_labels(out, labels);
+        out.push('}');
+    }
+    out.push(' ');
+    push_value(out, value);
+    out.push('\n');
+}
+
+fn push_labels(out: &mut String, labels: &[(&str, &str)]) {
+    for (i, (label, label_value)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(label);
+        out.push_str("=\"");
+        push_escaped_label_value(out, label_value);
+        out.push('"');
+    }
+}
+
+fn push_value(out: &mut String, value: Value) {
+    match value {
+        Value::Int(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Value::Signed(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Value::Float(v) => push_float(out, v),
+    }
+}
+
+fn histogram(
+    out: &mut String,
+    family: &Family,
+    labels: &[(&str, &str)],
+    snapshot: &HistogramSnapshot,
+) {
+    let mut cumulative = 0u64;
+    let bounds = family.buckets.iter().map(Some).chain(std::iter::once(None));
+    for (bound, count) in bounds.zip(snapshot.buckets()) {
+        cumulative += count;
+        out.push_str(family.name);
+        out.push_str("_bucket{");
+        push_labels(out, labels);
+        if !labels.is_empty() {
+            out.push(',');
+        }
+        out.push_str("le=\"");
+        match bound {
+            Some(bound) => push_float(out, *bound),
+            None => out.push_str("+Inf"),
+        }
+        out.push_str("\"} ");
+        push_value(out, Value::Int(cumulative));
+        out.push('\n');
+    }
+    sample(
+        out,
+        family.name,
+        "_sum",
+        labels,
+        Value::Float(snapshot.sum()),
+    );
+    sample(out, family.name, "_count", labels, Value::Int(cumulative));
+}
+
+/// Escapes a label value as the text format requires: backslash, double quote, newline.
+fn push_escaped_label_value(out: &mut String, value: &str) {
+    for ch in value.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            ch => out.push(ch),
+        }
+    }
+}
+
+/// Writes a float the way Prometheus parses it (`+Inf`, `-Inf`, `NaN`, plain decimals).
+fn push_float(out: &mut String, value: f64) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value.is_infinite() {
+        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let _ = write!(out, "{value}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_and_escapes() {
+        let mut out = String::new();
+        for v in [0.1, 1.0, 1024.0, 10485760.0, f64::INFINITY, f64::NAN, 1e-7] {
+            push_float(&mut out, v);
+            out.push(' ');
+        }
+        assert_eq!(out, "0.1 1 1024 10485760 +Inf NaN 0.0000001 ");
+        let mut out = String::new();
+        push_escaped_label_value(&mut out, "a\"b\\c\nd");
+        assert_eq!(out, r#"a\"b\\c\nd"#);
+    }
+}
