@@ -17,13 +17,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+command -v cargo-hack >/dev/null 2>&1 || cargo install cargo-hack --locked
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "==> cargo nextest run"
+echo "==> each Cargo feature of the runtime on its own, and none (warnings are errors)"
+# A target directory of its own: other RUSTFLAGS would rebuild the main one.
+CARGO_TARGET_DIR=target/feature-check RUSTFLAGS="-D warnings" \
+  cargo hack check -p conduit-metrics-runtime --each-feature --no-dev-deps
+echo "==> compile cost of default-features = false"
+./scripts/compile-cost.sh --check
+echo "==> cargo nextest run (default features)"
 cargo nextest run --workspace --locked --no-fail-fast
+echo "==> the runtime's unit tests with default-features = false, and with tls alone"
+cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --locked --no-fail-fast
+cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --features tls --locked --no-fail-fast
 echo "==> doctests"
 cargo test --workspace --doc --locked
 echo "==> cargo doc (warnings are errors: broken links, missing docs)"

@@ -95,7 +95,7 @@ fn the_scanner_finds_cycles_and_ignores_comments_and_strings() {
     write("b.rs", "pub fn f() { crate::a::g(); }\n");
     write(
         "c.rs",
-        "use super::a;\n#[cfg(test)]\nmod tests { use crate::b::f; fn g() { if true {} } }\nfn h() -> crate::lib_item::X {}\n",
+        "use super::a;\n#[cfg(test)]\nmod tests { use crate::b::f; fn g() { if true {} } }\nfn h() -> crate::lib_item::X {}\n#[cfg(all(test, unix))]\nmod more { use crate::b::g; }\n",
     );
     let graph = Graph::of_crate(dir.path());
     let cycle = graph.find_cycle().expect("a <-> b is a cycle");
@@ -350,11 +350,12 @@ fn code_of(text: &str) -> String {
     without_test_items(&out)
 }
 
-/// `code` without the items under `#[cfg(test)]` (test modules import their parent).
+/// `code` without the items under a `#[cfg(..)]` that needs `test` (`#[cfg(test)]`,
+/// `#[cfg(all(test, feature = ".."))]`): test modules import their parent.
 fn without_test_items(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
     let mut rest = code;
-    while let Some(start) = rest.find("#[cfg(test)]") {
+    while let Some(start) = find_test_cfg(rest) {
         out.push_str(&rest[..start]);
         let item = &rest[start..];
         // The item ends at `;` if that comes before any `{`, else at the matching `}`.
@@ -385,6 +386,23 @@ fn without_test_items(code: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Where the next `#[cfg(..)]` whose predicate needs `test` starts.
+fn find_test_cfg(code: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = code[from..].find("#[cfg(") {
+        let start = from + found;
+        let end = code[start..].find(")]").map_or(code.len(), |e| start + e);
+        let predicate = &code[start + "#[cfg(".len()..end];
+        let needs_test =
+            tokenize(predicate).iter().any(|t| t == "test") && !predicate.contains("not(test");
+        if needs_test {
+            return Some(start);
+        }
+        from = end;
+    }
+    None
 }
 
 fn ident_before(chars: &[char], i: usize) -> bool {

@@ -16,6 +16,27 @@
 //! # Ok::<(), conduit_metrics_runtime::InstallError>(())
 //! ```
 //!
+//! # Cargo features
+//! `default-features = false` gives the macros, the recording API, the registry,
+//! `render()` and `install()` (configuration, the windowed gauges, health probes; serve
+//! `handle.render()` from your own server), and compiles no network stack. Each part of
+//! the default set has a feature of its own:
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `http-listener` | the built-in HTTP server that serves `Listen` ([`serving::EndpointServer`]) |
+//! | `tls` | HTTPS for it with rustls, using the crypto provider the application installed as the process default |
+//! | `tls-ring` | `tls` with rustls' ring provider compiled in |
+//! | `axum` | [`MetricsHandle::router`] and the `axum` re-export |
+//! | `gzip` | gzip-compressed scrapes |
+//! | `recorder` | a recorder for the [`metrics`] facade, served after the audio families |
+//! | `process-metrics` | process CPU, memory, threads and file descriptors (with `recorder`) |
+//! | `toml` | TOML configuration files |
+//! | `push-gateway` | pushes to a Prometheus Pushgateway |
+//!
+//! A configuration that asks for a part whose feature is off (`TlsCertificate` without
+//! `tls`, `PushGateway` without `push-gateway`, ...) is an `Err` naming the feature.
+//!
 //! # Modules
 //! What an application writes sits at the root. The specialist items live in modules:
 //!
@@ -43,6 +64,7 @@
 //! the same endpoint by `metrics-exporter-prometheus`.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Layers, bottom to top; a module imports only from its own layer or below.
 // 1. leaves
@@ -85,6 +107,8 @@ pub mod registry {
 }
 
 /// The axum version [`MetricsHandle::router`] returns a router of.
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use axum;
 
 /// Records the calls of a function in the audio metric families.

@@ -81,6 +81,14 @@ fn assert_explains(error: &ConfigError, origin: &str) {
         ConfigError::UnknownOption { key, .. } => {
             assert!(message.contains(&format!("{key:?}")), "{message}")
         }
+        ConfigError::FeatureDisabled {
+            feature,
+            origin: from,
+            ..
+        } => {
+            assert_eq!(from, origin);
+            assert!(message.contains(feature), "{message}");
+        }
         ConfigError::Syntax { path, .. } | ConfigError::Io { path, .. } => {
             assert_eq!(path, origin);
             assert!(message.contains(origin), "{message}");

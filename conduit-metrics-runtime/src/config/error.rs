@@ -36,6 +36,18 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// An option (or a file format) needs a Cargo feature of this crate that is off.
+    #[error(
+        "{needed_for} (from {origin}) needs the {feature} feature of conduit-metrics-runtime, which is off: enable it in Cargo.toml, or remove the option"
+    )]
+    FeatureDisabled {
+        /// The feature to enable, quoted (`` `tls` ``, or two alternatives).
+        feature: &'static str,
+        /// The option or file format that needs it.
+        needed_for: String,
+        /// Where it came from.
+        origin: String,
+    },
     /// Several of the above at once: every mistake a source had, in the order found.
     #[error("{} problems in the metrics configuration:{}", .0.len(), list(.0))]
     Several(Vec<ConfigError>),

@@ -50,7 +50,9 @@ impl Default for MetricsConfig {
             export_interval: Duration::from_secs(15),
             metrics_window: Duration::from_secs(5 * 60),
             cache_expiration: Duration::from_secs(10),
-            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9000))),
+            // Without the built-in server, no endpoint of its own by default.
+            listen: cfg!(feature = "http-listener")
+                .then(|| SocketAddr::from(([127, 0, 0, 1], 9000))),
             path: "/metrics".to_owned(),
             max_providers: 32,
             bearer_token: None,
@@ -63,7 +65,7 @@ impl Default for MetricsConfig {
             push_gateway: None,
             push_job: "conduit_audio".to_owned(),
             push_instance: None,
-            facade_recorder: true,
+            facade_recorder: cfg!(feature = "recorder"),
             facade_histogram_buckets: HistogramBuckets::default(),
         }
     }
@@ -85,8 +87,9 @@ impl MetricsConfig {
         self.cache_expiration
     }
 
-    /// Address of the built-in endpoint (default 127.0.0.1:9000); `None` when the
-    /// endpoint is only mounted into the application's own server.
+    /// Address of the built-in endpoint (default 127.0.0.1:9000, or `None` without the
+    /// `http-listener` feature); `None` when the endpoint is only mounted into the
+    /// application's own server.
     pub fn listen(&self) -> Option<SocketAddr> {
         self.listen
     }
@@ -135,7 +138,7 @@ impl MetricsConfig {
     }
 
     /// Whether `install` installs a recorder for the `metrics` facade and serves what is
-    /// recorded through it (default `true`). With `false`, the facade is left to the
+    /// recorded through it (default `true`; `false` without the `recorder` feature). With `false`, the facade is left to the
     /// application, and the endpoint serves the audio families only.
     pub fn facade_recorder(&self) -> bool {
         self.facade_recorder
@@ -153,6 +156,7 @@ impl MetricsConfig {
     }
 
     /// The bearer token scrapers must present, if any.
+    #[cfg(any(feature = "http-listener", feature = "axum"))]
     pub(crate) fn bearer_token(&self) -> Option<&Secret> {
         self.bearer_token.as_ref()
     }

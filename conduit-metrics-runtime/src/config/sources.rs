@@ -63,7 +63,8 @@ impl MetricsConfig {
 
     /// Reads a configuration file: `.json` (the guide's `appsettings.json` with a
     /// `PrometheusMetrics` section, `//` comments allowed, or a flat object of options)
-    /// or `.toml` (a `[PrometheusMetrics]` table or top-level options). Durations may be
+    /// or `.toml` (a `[PrometheusMetrics]` table or top-level options; needs the `toml`
+    /// feature, else an `Err` says so). Durations may be
     /// .NET spans (`"00:00:15"`) or human durations (`"15s"`). Options not in the file
     /// keep their defaults; the environment is not read.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
@@ -76,10 +77,16 @@ impl MetricsConfig {
         let is_toml = path
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("toml"));
-        if is_toml {
-            Self::from_toml_str(&text, &shown)
-        } else {
-            Self::from_json_str(&text, &shown)
+        match is_toml {
+            #[cfg(feature = "toml")]
+            true => Self::from_toml_str(&text, &shown),
+            #[cfg(not(feature = "toml"))]
+            true => Err(ConfigError::FeatureDisabled {
+                feature: "`toml`",
+                needed_for: "a TOML configuration file".to_owned(),
+                origin: shown,
+            }),
+            false => Self::from_json_str(&text, &shown),
         }
     }
 
@@ -98,6 +105,8 @@ impl MetricsConfig {
 
     /// Parses TOML text (see [`from_file`](Self::from_file)); `origin` names the source
     /// in errors.
+    #[cfg(feature = "toml")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "toml")))]
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let table: toml::Table = toml::from_str(text).map_err(|err| ConfigError::Syntax {
             path: origin.to_owned(),

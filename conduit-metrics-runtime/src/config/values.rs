@@ -97,6 +97,7 @@ impl Secret {
     }
 
     /// The value, for comparisons.
+    #[cfg(any(feature = "http-listener", feature = "axum"))]
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

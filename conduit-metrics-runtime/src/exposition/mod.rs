@@ -2,7 +2,9 @@
 //! facade's metrics appended after them without a name the audio families or another
 //! facade metric already use (`facade`).
 
+#[cfg(feature = "recorder")]
 mod facade;
 mod text;
 
+#[cfg(feature = "recorder")]
 pub(crate) use facade::FacadeFilter;

@@ -1,22 +1,34 @@
 //! The metrics thread: serves the endpoint, and every ExportInterval recomputes the
 //! windowed gauges, drains the facade's histograms, runs the probes and pushes.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use metrics_exporter_prometheus::PrometheusHandle;
-
-use crate::exposition::FacadeFilter;
-use crate::serving::{Endpoint, HealthProbe, Pusher, serve};
+use super::facade::ServedFacade;
+use crate::serving::HealthProbe;
+#[cfg(feature = "push-gateway")]
+use crate::serving::Pusher;
+#[cfg(feature = "http-listener")]
+use crate::serving::{Endpoint, Tls, serve};
 use crate::store::Registry;
 use crate::sync::lock;
 
 pub(super) type Probes = Arc<Mutex<Vec<Arc<HealthProbe>>>>;
 
+/// The bound socket of the built-in server and what it answers with.
+#[cfg(feature = "http-listener")]
+pub(super) struct Listener {
+    pub(super) socket: std::net::TcpListener,
+    pub(super) address: std::net::SocketAddr,
+    pub(super) endpoint: Arc<Endpoint>,
+    pub(super) tls: Option<Tls>,
+}
+
 /// What the metrics thread does.
 pub(super) struct Background {
     pub(super) renderer: Arc<Renderer>,
-    pub(super) endpoint: Arc<Endpoint>,
+    #[cfg(feature = "http-listener")]
+    pub(super) listener: Option<Listener>,
+    #[cfg(feature = "push-gateway")]
     pub(super) pusher: Option<Pusher>,
     pub(super) probes: Probes,
     pub(super) interval: std::time::Duration,
@@ -24,22 +36,22 @@ pub(super) struct Background {
 
 impl Background {
     pub(super) async fn run(
-        self,
-        listener: Option<(std::net::TcpListener, SocketAddr)>,
-        tls: Option<tokio_rustls::TlsAcceptor>,
+        #[cfg_attr(not(feature = "http-listener"), allow(unused_mut))] mut self,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
-        if let Some((listener, address)) = listener {
-            match tokio::net::TcpListener::from_std(listener) {
-                Ok(listener) => {
+        #[cfg(feature = "http-listener")]
+        if let Some(listener) = self.listener.take() {
+            match tokio::net::TcpListener::from_std(listener.socket) {
+                Ok(socket) => {
                     tokio::spawn(serve(
-                        listener,
-                        self.endpoint.clone(),
-                        tls,
+                        socket,
+                        listener.endpoint,
+                        listener.tls,
                         shutdown.clone(),
                     ));
                 }
                 Err(error) => {
+                    let address = listener.address;
                     tracing::error!(%error, %address, "conduit-metrics: cannot serve the endpoint");
                 }
             }
@@ -64,6 +76,7 @@ impl Background {
         for probe in due {
             tokio::spawn(async move { probe.run(registry).await });
         }
+        #[cfg(feature = "push-gateway")]
         if let Some(pusher) = self.pusher.clone() {
             let renderer = self.renderer.clone();
             tokio::task::spawn_blocking(move || {
@@ -81,27 +94,22 @@ impl Background {
 /// would collide.
 pub(super) struct Renderer {
     pub(super) registry: &'static Registry,
-    pub(super) prometheus: Option<PrometheusHandle>,
-    pub(super) process: Option<metrics_process::Collector>,
-    pub(super) facade_filter: FacadeFilter,
+    pub(super) facade: Option<ServedFacade>,
 }
 
 impl Renderer {
     pub(super) fn render(&self) -> String {
-        if let Some(process) = &self.process {
-            process.collect();
-        }
         let mut text = self.registry.render();
-        if let Some(prometheus) = &self.prometheus {
-            self.facade_filter.append(&prometheus.render(), &mut text);
+        if let Some(facade) = &self.facade {
+            facade.render_into(&mut text);
         }
         text
     }
 
     /// Drains the facade's buffered histogram samples.
     pub(super) fn run_upkeep(&self) {
-        if let Some(prometheus) = &self.prometheus {
-            prometheus.run_upkeep();
+        if let Some(facade) = &self.facade {
+            facade.run_upkeep();
         }
     }
 }

@@ -2,8 +2,12 @@
 
 use std::net::SocketAddr;
 
-use crate::config::{ConfigError, ConfigOption};
-use crate::serving::{ServeError, TlsError};
+use crate::config::ConfigError;
+#[cfg(feature = "http-listener")]
+use crate::config::ConfigOption;
+#[cfg(feature = "http-listener")]
+use crate::serving::ServeError;
+use crate::serving::TlsError;
 
 /// Why [`install`](crate::install) failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +36,7 @@ pub enum InstallError {
     Thread(std::io::Error),
 }
 
+#[cfg(feature = "http-listener")]
 impl From<ServeError> for InstallError {
     fn from(error: ServeError) -> Self {
         match error {

@@ -1,10 +1,16 @@
 //! The `metrics` facade's recorder: installed by `install` unless the configuration
-//! turns it off or the application has its own, which it keeps.
+//! turns it off or the application has its own, which it keeps; and what serves the
+//! facade's metrics on our endpoint.
 
+#[cfg(feature = "recorder")]
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::error::InstallError;
-use crate::config::{ConfigError, ConfigOption, MetricsConfig};
+use crate::config::MetricsConfig;
+#[cfg(feature = "recorder")]
+use crate::config::{ConfigError, ConfigOption};
+#[cfg(feature = "recorder")]
+use crate::exposition::FacadeFilter;
 
 /// Where metrics recorded through the [`metrics`](crate::metrics) facade go, as
 /// [`MetricsHandle::facade_metrics`](crate::MetricsHandle::facade_metrics) reports.
@@ -21,11 +27,52 @@ pub enum FacadeMetrics {
     Disabled,
 }
 
+/// Our recorder's side of the facade: rendered after the audio families, less colliding
+/// families, with the process metrics collected just before.
+#[cfg(feature = "recorder")]
+pub(super) struct ServedFacade {
+    prometheus: PrometheusHandle,
+    #[cfg(feature = "process-metrics")]
+    process: metrics_process::Collector,
+    filter: FacadeFilter,
+}
+
+/// Without the `recorder` feature nothing serves the facade, which the type says.
+#[cfg(not(feature = "recorder"))]
+pub(super) enum ServedFacade {}
+
+#[cfg(feature = "recorder")]
+impl ServedFacade {
+    /// Appends the facade's families to `out`.
+    pub(super) fn render_into(&self, out: &mut String) {
+        #[cfg(feature = "process-metrics")]
+        self.process.collect();
+        self.filter.append(&self.prometheus.render(), out);
+    }
+
+    /// Drains the facade's buffered histogram samples.
+    pub(super) fn run_upkeep(&self) {
+        self.prometheus.run_upkeep();
+    }
+}
+
+#[cfg(not(feature = "recorder"))]
+impl ServedFacade {
+    pub(super) fn render_into(&self, _: &mut String) {
+        match *self {}
+    }
+
+    pub(super) fn run_upkeep(&self) {
+        match *self {}
+    }
+}
+
 /// Installs the Prometheus recorder for the facade unless the configuration turns it off
 /// or the application has its own (which it keeps).
+#[cfg(feature = "recorder")]
 pub(super) fn install_facade_recorder(
     config: &MetricsConfig,
-) -> Result<(FacadeMetrics, Option<PrometheusHandle>), InstallError> {
+) -> Result<(FacadeMetrics, Option<ServedFacade>), InstallError> {
     if !config.facade_recorder() {
         return Ok((FacadeMetrics::Disabled, None));
     }
@@ -40,9 +87,22 @@ pub(super) fn install_facade_recorder(
             })
         })?
         .build_recorder();
-    let handle = recorder.handle();
+    let prometheus = recorder.handle();
     match metrics::set_global_recorder(recorder) {
-        Ok(()) => Ok((FacadeMetrics::Served, Some(handle))),
+        Ok(()) => {
+            // Process metrics go through the facade: collected onto our own recorder only.
+            #[cfg(feature = "process-metrics")]
+            let process = metrics_process::Collector::default();
+            #[cfg(feature = "process-metrics")]
+            process.describe();
+            let served = ServedFacade {
+                prometheus,
+                #[cfg(feature = "process-metrics")]
+                process,
+                filter: FacadeFilter::default(),
+            };
+            Ok((FacadeMetrics::Served, Some(served)))
+        }
         Err(_) => {
             tracing::info!(
                 "conduit-metrics: the application installed its own `metrics` recorder; metrics recorded through the `metrics` facade go to it, and this endpoint serves the audio families"
@@ -50,4 +110,13 @@ pub(super) fn install_facade_recorder(
             Ok((FacadeMetrics::ApplicationRecorder, None))
         }
     }
+}
+
+/// Without the `recorder` feature there is no recorder to install (the configuration
+/// refuses `FacadeRecorder = true` then).
+#[cfg(not(feature = "recorder"))]
+pub(super) fn install_facade_recorder(
+    _config: &MetricsConfig,
+) -> Result<(FacadeMetrics, Option<ServedFacade>), InstallError> {
+    Ok((FacadeMetrics::Disabled, None))
 }

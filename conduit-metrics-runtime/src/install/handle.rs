@@ -7,7 +7,11 @@ use std::thread::JoinHandle;
 use super::background::{Probes, Renderer};
 use super::facade::FacadeMetrics;
 use crate::config::MetricsConfig;
-use crate::serving::{Endpoint, HealthProbe, PushError, Pusher, router};
+#[cfg(feature = "push-gateway")]
+use crate::serving::Pusher;
+#[cfg(feature = "axum")]
+use crate::serving::{Endpoint, router};
+use crate::serving::{HealthProbe, PushError};
 use crate::store::Registry;
 use crate::sync::lock;
 
@@ -20,7 +24,9 @@ pub struct MetricsHandle {
 
 pub(super) struct HandleInner {
     pub(super) renderer: Arc<Renderer>,
+    #[cfg(feature = "axum")]
     pub(super) endpoint: Arc<Endpoint>,
+    #[cfg(feature = "push-gateway")]
     pub(super) pusher: Option<Pusher>,
     pub(super) probes: Probes,
     pub(super) local_addr: Option<SocketAddr>,
@@ -89,6 +95,8 @@ impl MetricsHandle {
     /// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
     /// # Ok(()) }
     /// ```
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
     pub fn router(&self) -> axum::Router {
         router(self.inner.endpoint.clone(), self.inner.config.path())
     }
@@ -105,10 +113,11 @@ impl MetricsHandle {
     pub fn flush(&self) -> Result<(), PushError> {
         self.inner.renderer.registry.tick();
         self.inner.renderer.run_upkeep();
-        match &self.inner.pusher {
-            Some(pusher) => pusher.push(self.render().as_bytes()),
-            None => Ok(()),
+        #[cfg(feature = "push-gateway")]
+        if let Some(pusher) = &self.inner.pusher {
+            return pusher.push(self.render().as_bytes());
         }
+        Ok(())
     }
 
     /// Stops the endpoint and the metrics thread, then flushes (a final push in push

@@ -11,6 +11,8 @@ mod handle;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+#[cfg(feature = "http-listener")]
+use self::background::Listener;
 use self::background::{Background, Probes, Renderer};
 pub use self::error::InstallError;
 pub use self::facade::FacadeMetrics;
@@ -18,8 +20,14 @@ use self::facade::install_facade_recorder;
 use self::handle::HandleInner;
 pub use self::handle::MetricsHandle;
 use crate::config::MetricsConfig;
-use crate::exposition::FacadeFilter;
-use crate::serving::{Endpoint, Pusher, ScrapeCache, bind, tls_acceptor};
+#[cfg(feature = "push-gateway")]
+use crate::serving::Pusher;
+#[cfg(feature = "tls")]
+use crate::serving::tls_acceptor;
+#[cfg(any(feature = "http-listener", feature = "axum"))]
+use crate::serving::{Endpoint, ScrapeCache};
+#[cfg(feature = "http-listener")]
+use crate::serving::{Tls, bind};
 use crate::store::global;
 use crate::sync::lock;
 use crate::thread::RuntimeThread;
@@ -67,53 +75,64 @@ impl MetricsConfig {
 
 fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     // Everything that can fail on bad input comes before anything global changes.
-    let tls = match config.tls_files() {
-        Some((certificate, key)) => Some(tls_acceptor(certificate, key)?),
-        None => None,
-    };
-    let listener = config.listen().map(bind).transpose()?;
+    #[cfg(feature = "http-listener")]
+    let bound = bind_listener(&config)?;
     // Its runtime lives and dies on that thread: no failure below drops a runtime here.
     let thread = RuntimeThread::spawn("conduit-metrics").map_err(InstallError::Thread)?;
 
-    let (facade, prometheus) = install_facade_recorder(&config)?;
+    let (facade, served_facade) = install_facade_recorder(&config)?;
     let registry = global();
     registry.reconfigure(&config);
-    // Process metrics go through the facade: collected only onto our own recorder.
-    let process = prometheus.as_ref().map(|_| {
-        let process = metrics_process::Collector::default();
-        process.describe();
-        process
-    });
     let renderer = Arc::new(Renderer {
         registry,
-        prometheus,
-        process,
-        facade_filter: FacadeFilter::default(),
+        facade: served_facade,
     });
-    let cache_renderer = renderer.clone();
-    let cache = Arc::new(ScrapeCache::new(
-        Box::new(move || cache_renderer.render()),
-        config.cache_expiration(),
-    ));
-    let endpoint = Arc::new(Endpoint::new(&config, cache));
+    #[cfg(any(feature = "http-listener", feature = "axum"))]
+    let endpoint = {
+        let cache_renderer = renderer.clone();
+        let cache = Arc::new(ScrapeCache::new(
+            Box::new(move || cache_renderer.render()),
+            config.cache_expiration(),
+        ));
+        Arc::new(Endpoint::new(&config, cache))
+    };
+    #[cfg(feature = "http-listener")]
+    let (local_addr, listener) = match bound {
+        Some((socket, address, tls)) => (
+            Some(address),
+            Some(Listener {
+                socket,
+                address,
+                endpoint: endpoint.clone(),
+                tls,
+            }),
+        ),
+        None => (None, None),
+    };
+    #[cfg(not(feature = "http-listener"))]
+    let local_addr = None;
+    #[cfg(feature = "push-gateway")]
     let pusher = Pusher::from_config(&config);
     let probes: Probes = Arc::default();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let local_addr = listener.as_ref().map(|(_, local)| *local);
 
     let background = Background {
         renderer: renderer.clone(),
-        endpoint: endpoint.clone(),
+        #[cfg(feature = "http-listener")]
+        listener,
+        #[cfg(feature = "push-gateway")]
         pusher: pusher.clone(),
         probes: probes.clone(),
         interval: config.export_interval(),
     };
-    let thread = thread.run(background.run(listener, tls, shutdown_rx));
+    let thread = thread.run(background.run(shutdown_rx));
 
     Ok(MetricsHandle {
         inner: Arc::new(HandleInner {
             renderer,
+            #[cfg(feature = "axum")]
             endpoint,
+            #[cfg(feature = "push-gateway")]
             pusher,
             probes,
             local_addr,
@@ -123,4 +142,25 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
             thread: Mutex::new(Some(thread)),
         }),
     })
+}
+
+/// Binds `Listen` (if set) and loads the TLS files (if set): the socket, its real
+/// address, and the TLS acceptor.
+#[cfg(feature = "http-listener")]
+fn bind_listener(
+    config: &MetricsConfig,
+) -> Result<Option<(std::net::TcpListener, std::net::SocketAddr, Option<Tls>)>, InstallError> {
+    #[cfg(feature = "tls")]
+    let tls = match config.tls_files() {
+        Some((certificate, key)) => Some(tls_acceptor(certificate, key)?),
+        None => None,
+    };
+    // The configuration refuses TLS files without the feature.
+    #[cfg(not(feature = "tls"))]
+    let tls: Option<Tls> = None;
+    let Some(address) = config.listen() else {
+        return Ok(None);
+    };
+    let (socket, local) = bind(address)?;
+    Ok(Some((socket, local, tls)))
 }

@@ -1,8 +1,9 @@
 //! CacheExpiration: a rendered body (and its gzip form, made on first demand) is reused
 //! for that long, so a burst of scrapes costs one render.
 
-use std::io::Write as _;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+#[cfg(feature = "gzip")]
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ pub type RenderFn = dyn Fn() -> String + Send + Sync;
 struct Rendered {
     at: Instant,
     plain: Bytes,
+    #[cfg(feature = "gzip")]
     gzip: OnceLock<Bytes>,
 }
 
@@ -29,8 +31,8 @@ struct Rendered {
 ///
 /// let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
 /// let cache = ScrapeCache::new(Box::new(move || registry.render()), Duration::from_secs(10));
-/// let body = cache.body(false); // rendered now
-/// assert_eq!(cache.body(false), body); // reused for 10 s
+/// let body = cache.plain(); // rendered now
+/// assert_eq!(cache.plain(), body); // reused for 10 s
 /// ```
 pub struct ScrapeCache {
     render: Box<RenderFn>,
@@ -48,24 +50,17 @@ impl ScrapeCache {
         }
     }
 
-    /// The body, rendered now or reused; gzipped when asked. Concurrent scrapes of an
-    /// expired body wait for one render instead of each rendering.
+    /// The body, rendered now or reused. Concurrent scrapes of an expired body wait for
+    /// one render instead of each rendering.
+    pub fn plain(&self) -> Bytes {
+        self.current().plain.clone()
+    }
+
+    /// The body, gzipped when asked (the gzip form is made once per render).
+    #[cfg(feature = "gzip")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gzip")))]
     pub fn body(&self, gzip: bool) -> Bytes {
-        let rendered = {
-            let mut current = lock(&self.current);
-            match current.as_ref() {
-                Some(rendered) if rendered.at.elapsed() < self.expiration => rendered.clone(),
-                _ => {
-                    let rendered = std::sync::Arc::new(Rendered {
-                        at: Instant::now(),
-                        plain: Bytes::from((self.render)()),
-                        gzip: OnceLock::new(),
-                    });
-                    *current = Some(rendered.clone());
-                    rendered
-                }
-            }
-        };
+        let rendered = self.current();
         if gzip {
             rendered
                 .gzip
@@ -75,9 +70,29 @@ impl ScrapeCache {
             rendered.plain.clone()
         }
     }
+
+    fn current(&self) -> std::sync::Arc<Rendered> {
+        let mut current = lock(&self.current);
+        match current.as_ref() {
+            Some(rendered) if rendered.at.elapsed() < self.expiration => rendered.clone(),
+            _ => {
+                let rendered = std::sync::Arc::new(Rendered {
+                    at: Instant::now(),
+                    plain: Bytes::from((self.render)()),
+                    #[cfg(feature = "gzip")]
+                    gzip: OnceLock::new(),
+                });
+                *current = Some(rendered.clone());
+                rendered
+            }
+        }
+    }
 }
 
+#[cfg(feature = "gzip")]
 fn compress(plain: &[u8]) -> Bytes {
+    use std::io::Write as _;
+
     // Level 1: scrape bodies are repetitive text; faster levels gain little size.
     let mut encoder = flate2::write::GzEncoder::new(
         Vec::with_capacity(plain.len() / 4),
@@ -91,12 +106,10 @@ fn compress(plain: &[u8]) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read as _;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    #[test]
-    fn one_render_per_expiration_and_gzip_round_trips() {
+    fn counting_cache(expiration: Duration) -> (ScrapeCache, Arc<AtomicUsize>) {
         let renders = Arc::new(AtomicUsize::new(0));
         let counter = renders.clone();
         let cache = ScrapeCache::new(
@@ -104,8 +117,26 @@ mod tests {
                 let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
                 format!("render {n}\n").repeat(100)
             }),
-            Duration::from_secs(3600),
+            expiration,
         );
+        (cache, renders)
+    }
+
+    #[test]
+    fn one_render_per_expiration() {
+        let (cache, renders) = counting_cache(Duration::from_secs(3600));
+        assert_eq!(cache.plain(), cache.plain());
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        let (uncached, renders) = counting_cache(Duration::ZERO);
+        assert_ne!(uncached.plain(), uncached.plain());
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+    }
+
+    #[cfg(feature = "gzip")]
+    #[test]
+    fn gzip_round_trips_from_the_same_render() {
+        use std::io::Read as _;
+        let (cache, renders) = counting_cache(Duration::from_secs(3600));
         let plain = cache.body(false);
         let gzipped = cache.body(true);
         assert_eq!(renders.load(Ordering::SeqCst), 1);
@@ -115,9 +146,5 @@ mod tests {
             .unwrap();
         assert_eq!(decoded.as_bytes(), &plain[..]);
         assert!(gzipped.len() < plain.len() / 10);
-
-        let uncached = ScrapeCache::new(Box::new(|| String::from("x")), Duration::ZERO);
-        uncached.body(false);
-        uncached.body(false);
     }
 }

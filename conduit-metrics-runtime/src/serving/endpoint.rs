@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{
-    ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
-    HeaderMap, HeaderValue, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
+#[cfg(feature = "gzip")]
+use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
+use http::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, VARY,
+    WWW_AUTHENTICATE,
 };
-use hyper::{Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
+use http_body_util::Full;
 
 use super::access::{Credentials, RateLimiter};
 use super::cache::ScrapeCache;
@@ -111,13 +113,18 @@ impl Endpoint {
                 return response;
             }
         }
+        #[cfg(feature = "gzip")]
         let gzip = accepts_gzip(scrape.headers);
         // HEAD gets the headers only: no render for a body nobody receives.
         let body = if scrape.method == Method::HEAD {
             Bytes::new()
         } else {
             let cache = self.cache.clone();
-            match tokio::task::spawn_blocking(move || cache.body(gzip)).await {
+            #[cfg(feature = "gzip")]
+            let render = move || cache.body(gzip);
+            #[cfg(not(feature = "gzip"))]
+            let render = move || cache.plain();
+            match tokio::task::spawn_blocking(render).await {
                 Ok(body) => body,
                 Err(_) => {
                     return plain(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
@@ -132,6 +139,7 @@ impl Endpoint {
         );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        #[cfg(feature = "gzip")]
         if gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
@@ -140,6 +148,7 @@ impl Endpoint {
 }
 
 /// Whether `Accept-Encoding` allows gzip (`gzip` or `*` without `q=0`).
+#[cfg(feature = "gzip")]
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(ACCEPT_ENCODING)
@@ -169,7 +178,7 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     response
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "gzip"))]
 mod tests {
     use super::*;
 

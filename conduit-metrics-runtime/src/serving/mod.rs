@@ -13,10 +13,15 @@
 //! | `push.rs` | the Pushgateway client |
 //! | `health.rs` | [`HealthProbe`]: periodic checks of a provider |
 //!
+//! Each part has a Cargo feature: [`EndpointServer`] needs `http-listener` (and `tls` for
+//! HTTPS), the router `axum`, gzip `gzip`, pushes `push-gateway`; [`ScrapeCache`] and
+//! [`HealthProbe`] are always there.
+//!
 //! Serving a registry of your own, with the whole configuration applied (path, cache,
 //! credentials, allowlist, rate limit, TLS):
 //!
 //! ```
+//! # #[cfg(feature = "http-listener")] {
 //! use conduit_metrics_runtime::MetricsConfig;
 //! use conduit_metrics_runtime::registry::Registry;
 //! use conduit_metrics_runtime::serving::EndpointServer;
@@ -26,27 +31,43 @@
 //! let server = EndpointServer::start(&config, move || registry.render())?;
 //! println!("serving on {}", server.local_addr());
 //! server.shutdown();
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// What each part needs: the request decisions, credentials and rate limit serve both the
+// built-in server and the router; the rest has a feature of its own.
+#[cfg(any(feature = "http-listener", feature = "axum"))]
 mod access;
 mod cache;
+#[cfg(any(feature = "http-listener", feature = "axum"))]
 mod endpoint;
+mod errors;
 mod health;
+#[cfg(feature = "push-gateway")]
 mod push;
+#[cfg(feature = "axum")]
 mod router;
+#[cfg(feature = "http-listener")]
 mod server;
+#[cfg(feature = "tls")]
 mod tls;
 
 pub use cache::{RenderFn, ScrapeCache};
+#[cfg(any(feature = "http-listener", feature = "axum"))]
 pub use endpoint::{HEALTH_PATH, TEXT_FORMAT_CONTENT_TYPE};
+pub use errors::{PushError, TlsError};
 pub use health::{HealthProbe, ProbeResult};
-pub use push::PushError;
+#[cfg(feature = "http-listener")]
 pub use server::{EndpointServer, ServeError};
-pub use tls::TlsError;
 
+#[cfg(any(feature = "http-listener", feature = "axum"))]
 pub(crate) use endpoint::Endpoint;
+#[cfg(feature = "push-gateway")]
 pub(crate) use push::Pusher;
+#[cfg(feature = "axum")]
 pub(crate) use router::router;
-pub(crate) use server::{bind, serve};
+#[cfg(feature = "http-listener")]
+pub(crate) use server::{Tls, bind, serve};
+#[cfg(feature = "tls")]
 pub(crate) use tls::tls_acceptor;

@@ -1,33 +1,11 @@
 //! Push mode: the exposition is PUT to a Prometheus Pushgateway every ExportInterval and
 //! once more on flush and shutdown, for jobs that do not live long enough to be scraped.
 
+use super::errors::PushError;
 use crate::config::{MetricsConfig, PushGateway};
 use crate::limits::PUSH_TIMEOUT;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-
-/// Why a push failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PushError {
-    /// The gateway could not be reached.
-    #[error("cannot reach the Pushgateway at {authority}: {source}")]
-    Unreachable {
-        /// `host:port`.
-        authority: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The gateway answered with an error status.
-    #[error("the Pushgateway at {authority} refused the push: {status_line}: {detail}")]
-    Refused {
-        /// `host:port`.
-        authority: String,
-        /// Its status line.
-        status_line: String,
-        /// The start of its answer.
-        detail: String,
-    },
-}
 
 /// Pushes to one grouping key (`job`, optional `instance`).
 #[derive(Debug, Clone)]

@@ -10,15 +10,17 @@ use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_rustls::TlsAcceptor;
 
 use super::cache::ScrapeCache;
 use super::endpoint::{Endpoint, Scrape};
-use super::tls::{TlsError, tls_acceptor};
+use super::errors::TlsError;
+#[cfg(feature = "tls")]
+use super::tls::tls_acceptor;
 use crate::config::MetricsConfig;
+#[cfg(feature = "tls")]
+use crate::limits::TLS_HANDSHAKE_TIMEOUT;
 use crate::limits::{
     HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS, MAX_HEADER_BYTES,
-    TLS_HANDSHAKE_TIMEOUT,
 };
 use crate::thread::RuntimeThread;
 
@@ -44,6 +46,13 @@ pub enum ServeError {
     Thread(std::io::Error),
 }
 
+/// What serves TLS connections: rustls with the `tls` feature; without it, nothing can
+/// (the configuration refuses TLS files then), which the type says.
+#[cfg(feature = "tls")]
+pub(crate) type Tls = tokio_rustls::TlsAcceptor;
+#[cfg(not(feature = "tls"))]
+pub(crate) type Tls = std::convert::Infallible;
+
 /// Binds a non-blocking listener, with an error naming the address.
 pub(crate) fn bind(address: SocketAddr) -> Result<(std::net::TcpListener, SocketAddr), ServeError> {
     let bind_error = |source| ServeError::Bind { address, source };
@@ -57,7 +66,7 @@ pub(crate) fn bind(address: SocketAddr) -> Result<(std::net::TcpListener, Socket
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     endpoint: Arc<Endpoint>,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Tls>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
@@ -87,6 +96,9 @@ pub(crate) async fn serve(
             let _ = stream.set_nodelay(true);
             let connection = async {
                 match tls {
+                    #[cfg(not(feature = "tls"))]
+                    Some(never) => match never {},
+                    #[cfg(feature = "tls")]
                     Some(acceptor) => {
                         let Ok(Ok(stream)) =
                             tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
@@ -166,10 +178,14 @@ impl EndpointServer {
         render: impl Fn() -> String + Send + Sync + 'static,
     ) -> Result<Self, ServeError> {
         let address = config.listen().ok_or(ServeError::NoListenAddress)?;
+        #[cfg(feature = "tls")]
         let tls = match config.tls_files() {
             Some((certificate, key)) => Some(tls_acceptor(certificate, key)?),
             None => None,
         };
+        // The configuration refuses TLS files without the feature.
+        #[cfg(not(feature = "tls"))]
+        let tls: Option<Tls> = None;
         let (listener, local_addr) = bind(address)?;
         let cache = Arc::new(ScrapeCache::new(
             Box::new(render),

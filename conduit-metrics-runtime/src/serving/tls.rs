@@ -1,4 +1,6 @@
-//! TLS for the built-in server: the rustls acceptor built from the configured PEM files.
+//! TLS for the built-in server: the rustls acceptor built from the configured PEM files,
+//! with the crypto provider the application installed as the process default, else the
+//! one compiled in (`tls-ring`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,15 +10,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
-/// Why TLS could not be set up from the configured files.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot use TLS file {path}: {reason}")]
-pub struct TlsError {
-    /// The certificate or key file.
-    pub path: String,
-    /// What is wrong with it.
-    pub reason: String,
-}
+use super::errors::TlsError;
 
 /// Builds the TLS acceptor from PEM files, with errors naming the file.
 pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
@@ -35,7 +29,12 @@ pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor
         ));
     }
     let private_key = PrivateKeyDer::from_pem_file(key).map_err(|e| error(key, e.to_string()))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crypto_provider().ok_or_else(|| {
+        error(
+            certificate,
+            "no rustls crypto provider: install one as the process default (rustls::crypto::CryptoProvider::install_default) or enable the `tls-ring` feature of conduit-metrics-runtime".to_owned(),
+        )
+    })?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| error(certificate, e.to_string()))?
@@ -49,4 +48,50 @@ pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor
         })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The application's process-default provider if it installed one, else ring when
+/// compiled in.
+fn crypto_provider() -> Option<Arc<rustls::crypto::CryptoProvider>> {
+    if let Some(provider) = rustls::crypto::CryptoProvider::get_default() {
+        return Some(provider.clone());
+    }
+    #[cfg(feature = "tls-ring")]
+    return Some(Arc::new(rustls::crypto::ring::default_provider()));
+    #[cfg(not(feature = "tls-ring"))]
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_pair(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let (certificate, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&certificate, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+        (certificate, key)
+    }
+
+    #[cfg(feature = "tls-ring")]
+    #[test]
+    fn a_valid_pair_is_served_with_the_compiled_in_provider() {
+        let dir = tempfile::tempdir().unwrap();
+        let (certificate, key) = write_pair(dir.path());
+        assert!(tls_acceptor(&certificate, &key).is_ok());
+    }
+
+    #[cfg(not(feature = "tls-ring"))]
+    #[test]
+    fn without_a_provider_the_error_says_how_to_get_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (certificate, key) = write_pair(dir.path());
+        let error = tls_acceptor(&certificate, &key).err().expect("no provider");
+        assert!(
+            error.to_string().contains("no rustls crypto provider"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("tls-ring"), "{error}");
+    }
 }
