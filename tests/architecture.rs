@@ -11,7 +11,15 @@ use std::path::{Path, PathBuf};
 
 /// The runtime's layers, bottom first: a module may import from its own layer or below.
 const RUNTIME_LAYERS: &[&[&str]] = &[
-    &["catalogue", "clock", "labels", "limits", "sync", "thread"],
+    &[
+        "catalogue",
+        "clock",
+        "labels",
+        "limits",
+        "status",
+        "sync",
+        "thread",
+    ],
     &["config"],
     &["store"],
     &["exposition", "recording"],

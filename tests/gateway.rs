@@ -229,3 +229,68 @@ async fn real_requests_cause_exact_counter_deltas() {
     running.shutdown().await.unwrap();
     metrics.shutdown().unwrap();
 }
+
+/// The `elevenlabs` client speaks real HTTP (reqwest) to a simulated provider API: its
+/// timeouts, 429s, 503s, 400s and 500s are `reqwest::Error`s, and each is counted under
+/// the status the runtime gives it (through `#[audio_status(transparent)]`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_client_errors_are_counted_by_what_the_client_saw() {
+    let metrics = MetricsConfig::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .cache_expiration(Duration::ZERO)
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    let metrics_addr = metrics.local_addr().unwrap();
+    let running = gateway::start(GatewayOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        latency_scale: 0.0,
+        realtime_idle_timeout: Duration::from_secs(30),
+        random_failures: false,
+    })
+    .await
+    .unwrap();
+    let before = scrape(metrics_addr).await;
+    for (failure, expected_http) in [
+        ("", 200),
+        ("timeout", 504),
+        ("rate_limited", 429),
+        ("unavailable", 503),
+        ("invalid", 400),
+        ("error", 502),
+    ] {
+        let headers = if failure.is_empty() {
+            "Content-Type: application/json\r\n".to_owned()
+        } else {
+            format!("Content-Type: application/json\r\nX-Simulate-Failure: {failure}\r\n")
+        };
+        let body =
+            format!(r#"{{"input":"over http {failure}","voice":"nova","provider":"elevenlabs"}}"#);
+        let (status, _, answer) =
+            post(running.addr, "/v1/audio/speech", &headers, body.as_bytes()).await;
+        assert_eq!(
+            status,
+            expected_http,
+            "{failure}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        if failure.is_empty() {
+            assert_eq!(&answer[..4], b"RIFF");
+        }
+    }
+    let after = scrape(metrics_addr).await;
+    let d = |status: &str| delta(&before, &after, &requests("tts", "elevenlabs", status));
+    for status in [
+        "success",
+        "timeout",
+        "rate_limited",
+        "provider_unavailable",
+        "invalid_request",
+        "error",
+    ] {
+        assert_eq!(d(status), 1.0, "{status}");
+    }
+    running.shutdown().await.unwrap();
+    metrics.shutdown().unwrap();
+}

@@ -19,13 +19,14 @@ pub(crate) const OPERATIONS: [(&str, &str); 4] = [
     ("realtime", "Realtime"),
 ];
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "operation",
     "provider",
     "size",
     "cost",
     "cache_hit",
     "disconnect_reason",
+    "status",
     "crate",
 ];
 
@@ -74,8 +75,15 @@ pub(crate) struct OperationArg {
     pub(crate) is_realtime: bool,
 }
 
+/// `status`: a closure over the error, or any function of `&E` returning a `Status`
+/// (`status = status_in_chain::<MyError>`), with its key (for error spans).
+pub(crate) struct StatusArg {
+    pub(crate) key: Ident,
+    pub(crate) value: Expr,
+}
+
 /// A closure over the Ok value, with the key it was given for (for error spans).
-pub(crate) struct OkClosure {
+pub(crate) struct KeyClosure {
     pub(crate) key: Ident,
     pub(crate) closure: ExprClosure,
 }
@@ -83,7 +91,7 @@ pub(crate) struct OkClosure {
 /// `size`: an expression evaluated before the body, or a closure over the Ok value.
 pub(crate) enum SizeArg {
     BeforeBody(Expr),
-    OfOk(OkClosure),
+    OfOk(KeyClosure),
 }
 
 /// The attribute's arguments, typed.
@@ -92,9 +100,11 @@ pub(crate) struct AudioMetricArgs {
     pub(crate) operation: Option<OperationArg>,
     pub(crate) provider: Option<Expr>,
     pub(crate) size: Option<SizeArg>,
-    pub(crate) cost: Option<OkClosure>,
-    pub(crate) cache_hit: Option<OkClosure>,
-    pub(crate) disconnect_reason: Option<OkClosure>,
+    pub(crate) cost: Option<KeyClosure>,
+    pub(crate) cache_hit: Option<KeyClosure>,
+    pub(crate) disconnect_reason: Option<KeyClosure>,
+    /// A closure over the Err value (or a function) that gives its status.
+    pub(crate) status: Option<StatusArg>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -124,15 +134,26 @@ impl AudioMetricArgs {
                 "provider" => args.provider = Some(value),
                 "size" => {
                     args.size = Some(match value {
-                        Expr::Closure(closure) => SizeArg::OfOk(ok_closure(key, closure, errors)),
+                        Expr::Closure(closure) => SizeArg::OfOk(key_closure(key, closure, errors)),
                         other => SizeArg::BeforeBody(other),
                     })
+                }
+                "status" => {
+                    if let Expr::Closure(closure) = &value {
+                        if closure.inputs.len() != 1 {
+                            errors.push(syn::Error::new(
+                                closure.or1_token.span(),
+                                "the `status` closure takes exactly one parameter, a reference to the error",
+                            ));
+                        }
+                    }
+                    args.status = Some(StatusArg { key, value });
                 }
                 "cost" | "cache_hit" | "disconnect_reason" => {
                     let Some(closure) = expect_closure(&key, value, errors) else {
                         continue;
                     };
-                    let closure = ok_closure(key, closure, errors);
+                    let closure = key_closure(key, closure, errors);
                     match name.as_str() {
                         "cost" => args.cost = Some(closure),
                         "cache_hit" => args.cache_hit = Some(closure),
@@ -203,7 +224,7 @@ impl AudioMetricArgs {
                 Some(SizeArg::OfOk(closure)) => Some(closure),
                 _ => None,
             };
-            for closure in [
+            let keys = [
                 size_closure,
                 self.cost.as_ref(),
                 self.cache_hit.as_ref(),
@@ -211,12 +232,14 @@ impl AudioMetricArgs {
             ]
             .into_iter()
             .flatten()
-            {
+            .map(|closure| (&closure.key, "Ok"))
+            .chain(self.status.as_ref().map(|status| (&status.key, "Err")));
+            for (key, over) in keys {
                 errors.push(syn::Error::new(
-                    closure.key.span(),
+                    key.span(),
                     format!(
-                        "`{}` is a closure over the Ok value, but `fn {}` does not return a `Result`; closures over the returned value need `-> Result<T, E>`",
-                        closure.key, signature.ident
+                        "`{key}` is a closure over the {over} value, but `fn {}` does not return a `Result`; closures over the returned value need `-> Result<T, E>`",
+                        signature.ident
                     ),
                 ));
             }
@@ -292,14 +315,14 @@ fn expect_closure(key: &Ident, value: Expr, errors: &mut Errors) -> Option<ExprC
     }
 }
 
-fn ok_closure(key: Ident, closure: ExprClosure, errors: &mut Errors) -> OkClosure {
+fn key_closure(key: Ident, closure: ExprClosure, errors: &mut Errors) -> KeyClosure {
     if closure.inputs.len() != 1 {
         errors.push(syn::Error::new(
             closure.or1_token.span(),
             format!("the `{key}` closure takes exactly one parameter, a reference to the Ok value"),
         ));
     }
-    OkClosure { key, closure }
+    KeyClosure { key, closure }
 }
 
 /// The function's parameter named `provider`, if any.

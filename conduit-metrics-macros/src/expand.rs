@@ -24,7 +24,7 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, ItemFn, ReturnType, Type};
 
-use crate::args::{AudioMetricArgs, Errors, OkClosure, SizeArg};
+use crate::args::{AudioMetricArgs, Errors, KeyClosure, SizeArg, StatusArg};
 use crate::runtime::support_module;
 
 pub(crate) fn audio_metric(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -309,8 +309,8 @@ impl Recording<'_> {
                     #private::CallOutcome::new(#private::Status::Success) #size_before;
             };
         }
-        let of_ok = |closure: Option<&OkClosure>, method: &str, helper: &str| {
-            closure.map(|OkClosure { closure, .. }| {
+        let of_ok = |closure: Option<&KeyClosure>, method: &str, helper: &str| {
+            closure.map(|KeyClosure { closure, .. }| {
                 let method = syn::Ident::new(method, Span::call_site());
                 let helper = syn::Ident::new(helper, Span::call_site());
                 let value =
@@ -331,6 +331,25 @@ impl Recording<'_> {
         );
         let uses_value =
             size_ok.is_some() || cost.is_some() || cache_hit.is_some() || reason.is_some();
+        let error_status = match &self.args.status {
+            Some(StatusArg { value, .. }) => {
+                let status =
+                    quote_spanned!(value.span()=> #private::status_of(__conduit_error, #value));
+                // `status = |e| status_in_chain::<E>(e)` is the documented form: the
+                // closure is the user's choice, not a lint to fix.
+                quote! {
+                    #[allow(clippy::redundant_closure)]
+                    let __conduit_status = #status;
+                    #private::CallOutcome::new(__conduit_status) #size_before
+                }
+            }
+            None => quote! {
+                #[allow(unused_imports)]
+                use #private::{StatusFallback as _, StatusFromImpl as _};
+                #private::CallOutcome::new((&#private::ErrorStatus(__conduit_error)).status())
+                    #size_before
+            },
+        };
         let ok_pattern = if uses_value {
             quote!(__conduit_value)
         } else {
@@ -343,10 +362,7 @@ impl Recording<'_> {
                         #size_before #size_ok #cost #cache_hit #reason
                 }
                 ::core::result::Result::Err(__conduit_error) => {
-                    #[allow(unused_imports)]
-                    use #private::{StatusFallback as _, StatusFromImpl as _};
-                    #private::CallOutcome::new((&#private::ErrorStatus(__conduit_error)).status())
-                        #size_before
+                    #error_status
                 }
             };
         }

@@ -169,6 +169,15 @@ pub struct UnknownLabelValue {
 /// }
 /// assert_eq!(ProviderError::Http(429).audio_status(), Status::RateLimited);
 /// ```
+///
+/// The runtime implements it for errors audio clients meet but do not own (see
+/// `error_status.rs` and the README's status table): `std::io::Error`, Tokio's `Elapsed`,
+/// and `reqwest::Error` with the `reqwest` feature.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `AudioStatus`",
+    label = "no status for this error type",
+    note = "implement or derive `AudioStatus` for it, or give the call a `status = |e| ...` closure"
+)]
 pub trait AudioStatus {
     /// The status this error is counted under. Returning `Success`, `Cancelled` or
     /// `Panic` for an error is treated as `Error`.
@@ -176,6 +185,18 @@ pub trait AudioStatus {
 }
 
 impl<T: AudioStatus + ?Sized> AudioStatus for &T {
+    fn audio_status(&self) -> Status {
+        (**self).audio_status()
+    }
+}
+
+impl<T: AudioStatus + ?Sized> AudioStatus for std::sync::Arc<T> {
+    fn audio_status(&self) -> Status {
+        (**self).audio_status()
+    }
+}
+
+impl<T: AudioStatus + ?Sized> AudioStatus for std::rc::Rc<T> {
     fn audio_status(&self) -> Status {
         (**self).audio_status()
     }

@@ -33,6 +33,7 @@
 //! | `process-metrics` | process CPU, memory, threads and file descriptors (with `recorder`) |
 //! | `toml` | TOML configuration files |
 //! | `push-gateway` | pushes to a Prometheus Pushgateway |
+//! | `reqwest`, `anyhow`, `eyre` | (not default) `AudioStatus` for `reqwest::Error`; [`status_in_chain`] over `anyhow::Error`, `eyre::Report` |
 //!
 //! A configuration that asks for a part whose feature is off (`TlsCertificate` without
 //! `tls`, `PushGateway` without `push-gateway`, ...) is an `Err` naming the feature.
@@ -49,6 +50,7 @@
 //! | [`registry`] | [`registry::Registry`] for a registry of your own, [`registry::global`] |
 //! | [`clock`] | [`clock::ManualClock`] to drive the windowed gauges in tests |
 //! | [`serving`] | serving a custom registry: [`serving::EndpointServer`], [`serving::ScrapeCache`] |
+//! | [`status`] | statuses for errors you don't own: the shipped impls, [`status::ErrorChain`] |
 //!
 //! Inside, the crate is built in layers that import only downwards: leaves (labels,
 //! catalogue, clock, limits), configuration, the store (cells striped per CPU, the
@@ -72,6 +74,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod labels;
 pub mod limits;
+pub mod status;
 mod sync;
 mod thread;
 // 2. configuration
@@ -95,6 +98,7 @@ pub use recording::{
     record_realtime_latency, start_call,
 };
 pub use serving::{HealthProbe, PushError};
+pub use status::status_in_chain;
 
 /// A registry of your own, and the process-wide one.
 ///

@@ -17,6 +17,19 @@ pub fn cost_of<T: ?Sized>(value: &T, closure: impl FnOnce(&T) -> f64) -> f64 {
     closure(value)
 }
 
+/// Checks that a `status` closure takes the error and returns a `Status`; a status that
+/// is not an error status (`success`, `cancelled`, `panic`) counts as `error`.
+#[inline]
+pub fn status_of<E: ?Sized>(error: &E, closure: impl FnOnce(&E) -> Status) -> Status {
+    error_status(closure(error))
+}
+
+/// The status of the one field of an `#[audio_status(transparent)]` variant or struct.
+#[inline]
+pub fn transparent_status<E: AudioStatus + ?Sized>(field: &E) -> Status {
+    error_status(field.audio_status())
+}
+
 /// Checks that a `cache_hit` closure returns `bool`.
 #[inline]
 pub fn cache_hit_of<T: ?Sized>(value: &T, closure: impl FnOnce(&T) -> bool) -> bool {

@@ -9,7 +9,10 @@
 //! | `POST /v1/audio/speech` | JSON `{"input", "voice", "provider"?}` → `audio/wav` (cached per text and voice) |
 //! | `GET /v1/realtime` | WebSocket: `{"type":"input_text","text":..}` turns, answered one by one |
 //!
-//! `?provider=` (or the `provider` field) picks a provider, else they take turns.
+//! `?provider=` (or the `provider` field) picks a provider, else they take turns. The
+//! `elevenlabs` client synthesizes speech over real HTTP (reqwest) against a simulated
+//! provider API in the same process (`upstream`), so its timeouts, 429s and 503s are
+//! `reqwest::Error`s; the others are simulated in process.
 //! `X-Simulate-Failure: timeout|rate_limited|unavailable|invalid|error` and
 //! `X-Simulate-Latency-Ms: N` force an outcome.
 
@@ -20,6 +23,7 @@ mod request;
 pub mod sim;
 mod state;
 pub mod traffic;
+pub mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +38,8 @@ pub struct RunningGateway {
     pub gateway: Arc<Gateway>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The simulated provider API, served until the gateway is dropped.
+    _upstream: upstream::Upstream,
 }
 
 impl RunningGateway {
@@ -50,7 +56,8 @@ impl RunningGateway {
 pub async fn start(options: GatewayOptions) -> std::io::Result<RunningGateway> {
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     let addr = listener.local_addr()?;
-    let gateway = Gateway::new(options);
+    let upstream = upstream::start().await?;
+    let gateway = Gateway::new(options, Some(upstream.addr))?;
     let app = gateway.router();
     let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -68,5 +75,6 @@ pub async fn start(options: GatewayOptions) -> std::io::Result<RunningGateway> {
         gateway,
         shutdown,
         server,
+        _upstream: upstream,
     })
 }

@@ -10,7 +10,7 @@ use conduit_metrics_runtime::{AudioStatus, DisconnectReason, audio_metric};
 use super::sim::Rng;
 
 /// What can go wrong with a provider, and the status each is counted under.
-#[derive(Debug, Clone, PartialEq, Eq, AudioStatus)]
+#[derive(Debug, AudioStatus)]
 pub enum ProviderError {
     /// The provider did not answer within the client's timeout.
     #[audio_status("timeout")]
@@ -26,6 +26,44 @@ pub enum ProviderError {
     InvalidRequest(String),
     /// Anything else ("error").
     Internal(String),
+    /// The HTTP client failed (a provider reached over HTTP): its status is the one the
+    /// runtime gives `reqwest::Error` (a timeout, 429, 503, ...).
+    #[audio_status(transparent)]
+    Http(reqwest::Error),
+}
+
+impl From<reqwest::Error> for ProviderError {
+    fn from(error: reqwest::Error) -> Self {
+        ProviderError::Http(error)
+    }
+}
+
+/// A failure the simulation (random, or forced by the caller) decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No answer within the client's timeout.
+    Timeout,
+    /// Throttled.
+    RateLimited,
+    /// Down.
+    Unavailable,
+    /// The input is rejected.
+    InvalidRequest,
+    /// Anything else.
+    Internal,
+}
+
+impl Failure {
+    /// The error a simulated (not HTTP) provider fails with.
+    fn error(self) -> ProviderError {
+        match self {
+            Failure::Timeout => ProviderError::Timeout,
+            Failure::RateLimited => ProviderError::RateLimited,
+            Failure::Unavailable => ProviderError::Unavailable,
+            Failure::InvalidRequest => ProviderError::InvalidRequest("simulated".into()),
+            Failure::Internal => ProviderError::Internal("upstream 500".into()),
+        }
+    }
 }
 
 impl std::fmt::Display for ProviderError {
@@ -36,6 +74,7 @@ impl std::fmt::Display for ProviderError {
             ProviderError::Unavailable => f.write_str("the provider is unavailable"),
             ProviderError::InvalidRequest(why) => write!(f, "invalid request: {why}"),
             ProviderError::Internal(why) => write!(f, "provider error: {why}"),
+            ProviderError::Http(error) => write!(f, "provider request failed: {error}"),
         }
     }
 }
@@ -44,21 +83,21 @@ impl std::fmt::Display for ProviderError {
 /// demos can produce each outcome on purpose.
 #[derive(Debug, Clone, Default)]
 pub struct Simulation {
-    /// Fail with this error instead of rolling the dice.
-    pub failure: Option<ProviderError>,
+    /// Fail this way instead of rolling the dice.
+    pub failure: Option<Failure>,
     /// Take this long instead of a random latency.
     pub latency: Option<Duration>,
 }
 
 impl Simulation {
     /// Parses `timeout`, `rate_limited`, `unavailable`, `invalid`, `error`.
-    pub fn failure_from_name(name: &str) -> Option<ProviderError> {
+    pub fn failure_from_name(name: &str) -> Option<Failure> {
         Some(match name {
-            "timeout" => ProviderError::Timeout,
-            "rate_limited" => ProviderError::RateLimited,
-            "unavailable" | "provider_unavailable" => ProviderError::Unavailable,
-            "invalid" | "invalid_request" => ProviderError::InvalidRequest("simulated".into()),
-            "error" => ProviderError::Internal("simulated".into()),
+            "timeout" => Failure::Timeout,
+            "rate_limited" => Failure::RateLimited,
+            "unavailable" | "provider_unavailable" => Failure::Unavailable,
+            "invalid" | "invalid_request" => Failure::InvalidRequest,
+            "error" => Failure::Internal,
             _ => return None,
         })
     }
@@ -131,7 +170,20 @@ pub struct SimulatedProvider {
     latency_scale: f64,
     rng: Mutex<Rng>,
     tts_cache: Mutex<HashMap<(String, String), Vec<u8>>>,
+    /// Speech is synthesized over HTTP by this API, when the provider has one.
+    api: Option<HttpApi>,
 }
+
+/// A provider's HTTP API and the client that calls it.
+struct HttpApi {
+    base: String,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+/// The shortest client timeout, so tests that scale latencies to zero still give an
+/// answer time to arrive.
+const MIN_CLIENT_TIMEOUT: Duration = Duration::from_millis(250);
 
 impl std::fmt::Debug for SimulatedProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -157,7 +209,24 @@ impl SimulatedProvider {
             latency_scale,
             rng: Mutex::new(Rng::new(seed)),
             tts_cache: Mutex::new(HashMap::new()),
+            api: None,
         }
+    }
+
+    /// This provider, synthesizing speech through its HTTP API at `addr` with `reqwest`.
+    pub fn over_http(mut self, addr: std::net::SocketAddr) -> Result<Self, reqwest::Error> {
+        let timeout = self
+            .profile
+            .timeout
+            .mul_f64(self.latency_scale)
+            .max(MIN_CLIENT_TIMEOUT);
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        self.api = Some(HttpApi {
+            base: format!("http://{addr}"),
+            client,
+            timeout,
+        });
+        Ok(self)
     }
 
     /// The provider's name (its `provider` label).
@@ -165,16 +234,16 @@ impl SimulatedProvider {
         self.name
     }
 
-    fn roll(&self) -> (Duration, Option<ProviderError>) {
+    fn roll(&self) -> (Duration, Option<Failure>) {
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
         let latency = rng.latency(self.profile.median_latency, self.profile.latency_spread);
         let dice = rng.unit();
         let p = &self.profile;
         let failure = [
-            (p.timeout_rate, ProviderError::Timeout),
-            (p.rate_limit_rate, ProviderError::RateLimited),
-            (p.unavailable_rate, ProviderError::Unavailable),
-            (p.error_rate, ProviderError::Internal("upstream 500".into())),
+            (p.timeout_rate, Failure::Timeout),
+            (p.rate_limit_rate, Failure::RateLimited),
+            (p.unavailable_rate, Failure::Unavailable),
+            (p.error_rate, Failure::Internal),
         ]
         .into_iter()
         .scan(0.0, |threshold, (rate, error)| {
@@ -190,8 +259,8 @@ impl SimulatedProvider {
     async fn call(&self, simulation: &Simulation) -> Result<(), ProviderError> {
         let (latency, failure) = self.roll();
         let latency = simulation.latency.unwrap_or(latency);
-        let failure = simulation.failure.clone().or(failure);
-        if failure == Some(ProviderError::Timeout) {
+        let failure = simulation.failure.or(failure);
+        if failure == Some(Failure::Timeout) {
             // A timeout takes the client's whole timeout (scaled) before failing.
             tokio::time::sleep(self.profile.timeout.mul_f64(self.latency_scale)).await;
             return Err(ProviderError::Timeout);
@@ -201,7 +270,40 @@ impl SimulatedProvider {
         if answered.is_err() {
             return Err(ProviderError::Timeout);
         }
-        failure.map_or(Ok(()), Err)
+        failure.map_or(Ok(()), |failure| Err(failure.error()))
+    }
+
+    /// Synthesizes over the provider's HTTP API. The simulation picks the outcome and
+    /// the API enacts it; a timeout is a real one: the API answers after the client's
+    /// timeout has passed.
+    async fn synthesize_over_http(
+        &self,
+        api: &HttpApi,
+        text: &str,
+        voice: &str,
+        simulation: &Simulation,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let (latency, failure) = self.roll();
+        let latency = simulation.latency.unwrap_or(latency);
+        let (outcome, latency) = match simulation.failure.or(failure) {
+            None => ("ok", latency),
+            Some(Failure::Timeout) => ("ok", api.timeout + Duration::from_millis(500)),
+            Some(Failure::RateLimited) => ("rate_limited", latency),
+            Some(Failure::Unavailable) => ("unavailable", latency),
+            Some(Failure::InvalidRequest) => ("invalid", latency),
+            Some(Failure::Internal) => ("error", latency),
+        };
+        let response = api
+            .client
+            .post(format!("{}/v1/text-to-speech/{voice}", api.base))
+            .header("X-Upstream-Outcome", outcome)
+            .header("X-Upstream-Latency-Ms", latency.as_millis().to_string())
+            .header("Content-Type", "application/json")
+            .body(serde_json::json!({ "text": text }).to_string())
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(response.bytes().await?.to_vec())
     }
 
     /// Speech to text.
@@ -277,8 +379,16 @@ impl SimulatedProvider {
                 from_cache: true,
             });
         }
-        self.call(simulation).await?;
-        let audio = wav_of_silence(text.len() * BYTES_PER_AUDIO_SECOND / 15);
+        let audio = match &self.api {
+            Some(api) => {
+                self.synthesize_over_http(api, text, voice, simulation)
+                    .await?
+            }
+            None => {
+                self.call(simulation).await?;
+                wav_of_silence(text.len() * BYTES_PER_AUDIO_SECOND / 15)
+            }
+        };
         let mut cache = self.tts_cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= TTS_CACHE_ENTRIES {
             cache.clear();
@@ -359,6 +469,9 @@ pub fn default_providers(latency_scale: f64, random_failures: bool) -> Vec<Simul
         })
         .collect()
 }
+
+/// The provider that is reached over HTTP when the gateway runs its simulated API.
+pub const HTTP_PROVIDER: &str = "elevenlabs";
 
 fn demo_providers(latency_scale: f64) -> Vec<SimulatedProvider> {
     let profile = |median_ms: u64, spread: f64, timeout_s: u64| Profile {

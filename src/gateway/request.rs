@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use conduit_metrics_runtime::{AudioStatus as _, Status};
+
 use super::providers::{ProviderError, Simulation};
 
 /// The `?provider=` and `?simulate=` query.
@@ -47,12 +49,15 @@ impl ApiError {
     }
 
     pub(super) fn from_provider(provider: &'static str, error: &ProviderError) -> Self {
-        let (status, kind) = match error {
-            ProviderError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
-            ProviderError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            ProviderError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable"),
-            ProviderError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ProviderError::Internal(_) => (StatusCode::BAD_GATEWAY, "provider_error"),
+        // The answer follows the status the call is counted under, HTTP errors included.
+        let (status, kind) = match error.audio_status() {
+            Status::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            Status::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Status::ProviderUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "provider_unavailable")
+            }
+            Status::InvalidRequest => (StatusCode::BAD_REQUEST, "invalid_request"),
+            _ => (StatusCode::BAD_GATEWAY, "provider_error"),
         };
         ApiError {
             status,

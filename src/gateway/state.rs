@@ -42,18 +42,28 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway over the demo providers.
-    pub fn new(options: GatewayOptions) -> Arc<Self> {
+    /// A gateway over the demo providers; with `http_api`, the `elevenlabs` client
+    /// synthesizes speech over HTTP (reqwest) against the provider API there.
+    pub fn new(
+        options: GatewayOptions,
+        http_api: Option<SocketAddr>,
+    ) -> std::io::Result<Arc<Self>> {
         let providers =
             providers::default_providers(options.latency_scale, options.random_failures)
                 .into_iter()
-                .map(Arc::new)
-                .collect();
-        Arc::new(Gateway {
+                .map(|provider| match http_api {
+                    Some(addr) if provider.name() == providers::HTTP_PROVIDER => {
+                        provider.over_http(addr).map_err(std::io::Error::other)
+                    }
+                    _ => Ok(provider),
+                })
+                .map(|provider| provider.map(Arc::new))
+                .collect::<std::io::Result<_>>()?;
+        Ok(Arc::new(Gateway {
             providers,
             next: AtomicUsize::new(0),
             options,
-        })
+        }))
     }
 
     /// The provider a request asked for, or the next one in turn.
