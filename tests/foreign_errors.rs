@@ -1,7 +1,7 @@
 //! Statuses of errors the application does not own, counted by `#[audio_metric]`: the
 //! runtime's impls (`std::io::Error`, Tokio's `Elapsed`), `#[audio_status(transparent)]`
 //! on a variant or a struct, and a `status = |e| ...` closure with `status_in_chain` over
-//! `anyhow::Error` and `Box<dyn Error + Send + Sync>`. Each test has its own providers.
+//! `anyhow::Error`, `eyre::Report` and `Box<dyn Error + Send + Sync>`. Each test has its own providers.
 
 use std::io::{self, ErrorKind};
 use std::time::Duration;
@@ -138,6 +138,11 @@ fn boxed(provider: &str, kind: ErrorKind) -> Result<(), Box<dyn std::error::Erro
     Err(Box::new(io::Error::from(kind)))
 }
 
+#[audio_metric(operation = "tts", status = |e| status_in_chain::<TtsError>(e))]
+fn with_eyre(provider: &str) -> eyre::Result<()> {
+    Err(eyre::Report::new(TtsError::Throttled).wrap_err("calling the voice API"))
+}
+
 /// A function works where a closure does.
 #[audio_metric(operation = "tts", status = status_in_chain::<io::Error>)]
 fn by_function(provider: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -165,6 +170,8 @@ async fn a_status_closure_reads_errors_nobody_can_implement_the_trait_for() {
 
     boxed("boxed", ErrorKind::TimedOut).unwrap_err();
     assert_eq!(requests("tts", "boxed", "timeout"), 1.0);
+    let _report = with_eyre("eyre").unwrap_err();
+    assert_eq!(requests("tts", "eyre", "rate_limited"), 1.0);
     by_function("by-function").unwrap_err();
     assert_eq!(requests("tts", "by-function", "provider_unavailable"), 1.0);
 
