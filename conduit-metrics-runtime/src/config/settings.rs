@@ -22,7 +22,9 @@ use super::values::{HistogramBuckets, IpNetwork, PushGateway, Secret};
 /// assert_eq!(config.metrics_window(), Duration::from_secs(600));
 /// # Ok::<(), conduit_metrics_runtime::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It has no `PartialEq`: it holds secrets, which compare only in constant time.
+#[derive(Debug, Clone)]
 pub struct MetricsConfig {
     pub(super) export_interval: Duration,
     pub(super) metrics_window: Duration,

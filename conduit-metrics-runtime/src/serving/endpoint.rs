@@ -147,25 +147,41 @@ impl Endpoint {
     }
 }
 
-/// Whether `Accept-Encoding` allows gzip (`gzip` or `*` without `q=0`).
+/// Whether `Accept-Encoding` allows gzip (RFC 9110, 12.5.3): an explicit `gzip` entry
+/// decides by its weight, so `gzip;q=0` refuses it even next to `*`; without one, `*`
+/// with a weight above zero allows it.
 #[cfg(feature = "gzip")]
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
+    let mut gzip = None;
+    let mut any = None;
+    for coding in headers
         .get_all(ACCEPT_ENCODING)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default();
-            let refused = parts.any(|param| {
-                param
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
+    {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        // A weight that does not parse is treated as 1, the default.
+        let weight = parts
+            .find_map(|param| {
+                let (key, value) = param.split_once('=')?;
+                key.trim()
+                    .eq_ignore_ascii_case("q")
+                    .then(|| value.trim().parse::<f32>().ok())
+                    .flatten()
+            })
+            .unwrap_or(1.0);
+        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            gzip = Some(gzip.map_or(weight, |w: f32| w.max(weight)));
+        } else if name == "*" {
+            any = Some(weight);
+        }
+    }
+    match gzip {
+        Some(weight) => weight > 0.0,
+        None => any.is_some_and(|weight| weight > 0.0),
+    }
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
@@ -194,6 +210,12 @@ mod tests {
         assert!(accepts_gzip(&with_encoding("identity, gzip;q=0.5")));
         assert!(accepts_gzip(&with_encoding("*")));
         assert!(!accepts_gzip(&with_encoding("gzip;q=0")));
+        // An explicit refusal wins over the wildcard, in either order.
+        assert!(!accepts_gzip(&with_encoding("gzip;q=0, *")));
+        assert!(!accepts_gzip(&with_encoding("*, gzip; q=0.000")));
+        assert!(!accepts_gzip(&with_encoding("*;q=0")));
+        assert!(accepts_gzip(&with_encoding("br;q=1, *;q=0.1")));
+        assert!(accepts_gzip(&with_encoding("GZIP;Q=0.5")));
         assert!(!accepts_gzip(&with_encoding("br, deflate")));
         assert!(!accepts_gzip(&HeaderMap::new()));
     }
