@@ -342,6 +342,166 @@ fn every_source_reports_every_mistake_not_only_the_first() {
 }
 
 #[test]
+fn appsettings_as_dotnet_reads_it() {
+    // camelCase section and keys, trailing commas, both comment styles, other sections.
+    let text = r#"{
+      /* the application's own sections */
+      "Logging": { "LogLevel": { "Default": "Warning", }, },
+      "prometheusMetrics": {
+        "exportInterval": "00:00:30", // .NET span
+        "METRICSWINDOW": "00:10:00",
+        "allowedNetworks": [ "10.0.0.0/8", "127.0.0.1", ],
+      },
+      "ConnectionStrings": { "Db": "Host=db" },
+    }"#;
+    let config = MetricsConfig::from_json_str(text, "appsettings.json").unwrap();
+    assert_eq!(config.export_interval(), Duration::from_secs(30));
+    assert_eq!(config.metrics_window(), Duration::from_secs(600));
+    assert_eq!(config.allowed_networks().len(), 2);
+
+    // .NET's flattened `Section:Key` form, and sections that differ in case only, merged
+    // in order.
+    let text = r#"{
+      "PrometheusMetrics:ExportInterval": "00:00:20",
+      "PROMETHEUSMETRICS": { "MaxProviders": 8 },
+      "prometheusmetrics": { "maxProviders": 9 }
+    }"#;
+    let config = MetricsConfig::from_json_str(text, "appsettings.json").unwrap();
+    assert_eq!(config.export_interval(), Duration::from_secs(20));
+    assert_eq!(config.max_providers(), 9);
+
+    // A flat file may hold other sections too; a scalar typo is still an error.
+    let config = MetricsConfig::from_json_str(
+        r#"{"Logging": {"LogLevel": {}}, "path": "/m",}"#,
+        "flat.json",
+    )
+    .unwrap();
+    assert_eq!(config.path(), "/m");
+    let error = MetricsConfig::from_json_str(r#"{"Pathh": "/m"}"#, "flat.json").unwrap_err();
+    assert!(
+        matches!(error, ConfigError::UnknownOption { .. }),
+        "{error}"
+    );
+
+    // Errors still name the option, the value and the source, with lines as written.
+    let error = MetricsConfig::from_json_str(
+        "{\n  \"prometheusMetrics\": {\n    \"exportInterval\": \"soon\", // typo\n  },\n}",
+        "appsettings.json",
+    )
+    .unwrap_err();
+    let message = error.to_string();
+    let (option, value, reason) = invalid(Err(error));
+    assert_eq!(
+        (option, value.as_str()),
+        (ConfigOption::ExportInterval, "soon")
+    );
+    assert!(reason.contains("expected a duration"), "{reason}");
+    assert!(message.contains("(from appsettings.json)"), "{message}");
+    let error =
+        MetricsConfig::from_json_str("{\n  \"Path\": \"/m\",,\n}", "broken.json").unwrap_err();
+    assert!(error.to_string().contains("line 2"), "{error}");
+}
+
+#[test]
+fn the_environment_file_is_layered_on_appsettings() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("appsettings.json");
+    std::fs::write(
+        &base,
+        r#"{"PrometheusMetrics": {"ExportInterval": "00:00:15", "Path": "/metrics",}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("appsettings.Production.json"),
+        r#"{"prometheusMetrics": {"exportInterval": "00:01:00", "metricsWindow": "00:20:00"}}"#,
+    )
+    .unwrap();
+    let production = MetricsConfig::from_appsettings(&base, Some("Production")).unwrap();
+    assert_eq!(production.export_interval(), Duration::from_secs(60));
+    assert_eq!(production.metrics_window(), Duration::from_secs(1200));
+    assert_eq!(production.path(), "/metrics");
+    // No file for that environment, or none named: the base file alone.
+    let staging = MetricsConfig::from_appsettings(&base, Some("Staging")).unwrap();
+    assert_eq!(staging.export_interval(), Duration::from_secs(15));
+    let plain = MetricsConfig::from_appsettings(&base, None).unwrap();
+    assert_eq!(plain.export_interval(), Duration::from_secs(15));
+
+    // A bad value in the overlay is reported with the overlay's name.
+    std::fs::write(
+        dir.path().join("appsettings.Broken.json"),
+        r#"{"PrometheusMetrics": {"MaxProviders": "lots"}}"#,
+    )
+    .unwrap();
+    let error = MetricsConfig::from_appsettings(&base, Some("Broken")).unwrap_err();
+    assert!(
+        error.to_string().contains("appsettings.Broken.json"),
+        "{error}"
+    );
+    // Options are checked together after both files: the overlay's interval makes the
+    // base window too short, and the error names both files.
+    std::fs::write(
+        dir.path().join("appsettings.Slow.json"),
+        r#"{"PrometheusMetrics": {"ExportInterval": "00:10:00"}}"#,
+    )
+    .unwrap();
+    let error = MetricsConfig::from_appsettings(&base, Some("Slow")).unwrap_err();
+    let (option, _, _) = invalid(Err(error));
+    assert_eq!(option, ConfigOption::MetricsWindow);
+}
+
+#[test]
+fn dotnet_environment_variables() {
+    let config = MetricsConfig::default()
+        .with_vars(vars(&[
+            ("PrometheusMetrics__ExportInterval", "00:00:30"),
+            ("PROMETHEUSMETRICS__METRICSWINDOW", "00:10:00"),
+            ("PrometheusMetrics__AllowedNetworks__1", "127.0.0.1"),
+            ("PrometheusMetrics__AllowedNetworks__0", "10.0.0.0/8"),
+            ("Logging__LogLevel__Default", "Warning"),
+        ]))
+        .unwrap();
+    assert_eq!(config.export_interval(), Duration::from_secs(30));
+    assert_eq!(config.metrics_window(), Duration::from_secs(600));
+    let networks: Vec<_> = config
+        .allowed_networks()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(networks, ["10.0.0.0/8", "127.0.0.1/32"]);
+
+    // Both forms for one option: CONDUIT_METRICS_ wins, whatever the order given.
+    for order in [false, true] {
+        let mut pairs = vec![
+            ("CONDUIT_METRICS_EXPORT_INTERVAL", "45s"),
+            ("PrometheusMetrics__ExportInterval", "00:00:30"),
+        ];
+        if order {
+            pairs.reverse();
+        }
+        let config = MetricsConfig::default().with_vars(vars(&pairs)).unwrap();
+        assert_eq!(config.export_interval(), Duration::from_secs(45));
+    }
+
+    // A typo is an error naming the variable; so is an index on a single-valued option.
+    for key in [
+        "PrometheusMetrics__ExportIntervall",
+        "PrometheusMetrics__Path__0",
+    ] {
+        let error = MetricsConfig::default()
+            .with_vars(vars(&[(key, "x")]))
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::UnknownOption { key: named, .. } if named == key),
+            "{error}"
+        );
+    }
+    let error = MetricsConfig::default()
+        .with_vars(vars(&[("PrometheusMetrics__MaxProviders", "0")]))
+        .unwrap_err();
+    assert_eq!(invalid(Err(error)).0, ConfigOption::MaxProviders);
+}
+
+#[test]
 fn facade_options_from_every_source() {
     let defaults = MetricsConfig::default();
     assert!(defaults.facade_recorder());

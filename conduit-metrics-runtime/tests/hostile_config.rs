@@ -96,8 +96,75 @@ fn assert_explains(error: &ConfigError, origin: &str) {
     }
 }
 
+/// Writes `value` as JSON the way an appsettings.json author might: keys in any case,
+/// comments between entries, trailing commas. Each choice comes from `seed`.
+fn coin(seed: &mut u64) -> bool {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*seed >> 33) % 3 == 0
+}
+
+fn dotnet_json(value: &serde_json::Value, seed: &mut u64, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            out.push('{');
+            for (index, (key, item)) in map.iter().enumerate() {
+                if coin(seed) {
+                    out.push_str(" /* note */ ");
+                }
+                let key = if coin(seed) {
+                    key.to_ascii_lowercase()
+                } else {
+                    key.clone()
+                };
+                out.push_str(&serde_json::Value::from(key).to_string());
+                out.push(':');
+                dotnet_json(item, seed, out);
+                // Between entries a comma; after the last one only when chosen.
+                if index + 1 < map.len() || coin(seed) {
+                    out.push(',');
+                }
+                if coin(seed) {
+                    out.push_str(" // note\n");
+                }
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                dotnet_json(item, seed, out);
+                if index + 1 < items.len() || coin(seed) {
+                    out.push(',');
+                }
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
 proptest! {
     #![proptest_config(Config { cases: 512, ..Config::default() })]
+
+    /// .NET's syntax changes nothing of what a document means: comments, trailing commas
+    /// and the case of keys give the same configuration, or an error where the plain
+    /// document has one.
+    #[test]
+    fn dotnet_syntax_means_the_same(document in document(), mut seed in any::<u64>()) {
+        let mut text = String::new();
+        dotnet_json(&document, &mut seed, &mut text);
+        let plain = MetricsConfig::from_json_str(&document.to_string(), "plain.json");
+        let written = MetricsConfig::from_json_str(&text, "dotnet.json");
+        match (&plain, &written) {
+            (Ok(plain), Ok(written)) => {
+                prop_assert_eq!(format!("{plain:?}"), format!("{written:?}"), "{}", text);
+            }
+            (Err(_), Err(error)) => assert_explains(error, "dotnet.json"),
+            _ => prop_assert!(false, "{plain:?} but {written:?} for {text}"),
+        }
+    }
 
     #[test]
     fn json_documents(document in document()) {
@@ -144,12 +211,20 @@ proptest! {
     }
 
     #[test]
-    fn environment_variables(pairs in prop::collection::vec(("[A-Z_]{0,24}", any::<String>()), 0..6)) {
-        let vars = pairs.into_iter().map(|(suffix, value)| (format!("CONDUIT_METRICS_{suffix}"), value));
+    fn environment_variables(pairs in prop::collection::vec((prop_oneof!["CONDUIT_METRICS_", "PrometheusMetrics__", "prometheusmetrics__"], "[A-Za-z_0-9]{0,24}", any::<String>()), 0..6)) {
+        let vars = pairs.into_iter().map(|(prefix, suffix, value)| (format!("{prefix}{suffix}"), value));
         match MetricsConfig::default().with_vars(vars) {
             Ok(_) => {}
-            Err(ConfigError::UnknownOption { key, .. }) => prop_assert!(key.starts_with("CONDUIT_METRICS_")),
-            Err(error) => assert_explains(&error, "the environment"),
+            Err(error) => {
+                for problem in error.problems() {
+                    match problem {
+                        ConfigError::UnknownOption { key, .. } => prop_assert!(
+                            key.starts_with("CONDUIT_METRICS_") || key.to_ascii_lowercase().starts_with("prometheusmetrics__")
+                        ),
+                        other => assert_explains(other, "the environment"),
+                    }
+                }
+            }
         }
     }
 }

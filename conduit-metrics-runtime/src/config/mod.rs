@@ -13,17 +13,21 @@
 //! | `error.rs` | [`ConfigError`] |
 //! | `settings.rs` | [`MetricsConfig`]: the validated values, defaults, accessors |
 //! | `values.rs` | option value types: [`Secret`], [`IpNetwork`], [`PushGateway`] |
-//! | `sources.rs` | the loaders: files, environment variables, `set` |
+//! | `files.rs` | JSON (read as .NET reads `appsettings.json`) and TOML files |
+//! | `environment.rs` | `CONDUIT_METRICS_*` and .NET's `PrometheusMetrics__*` variables |
+//! | `set.rs` | `set`: a raw value from any source becomes an option's value |
 //! | `validate.rs` | checks of the options together |
 //! | `builder.rs` | [`MetricsConfigBuilder`] |
-//! | `parse.rs` | durations, .NET time spans, JSON comments |
+//! | `parse.rs` | durations, .NET time spans, JSON comments and trailing commas |
 
 mod builder;
+mod environment;
 mod error;
+mod files;
 mod option;
 mod parse;
+mod set;
 mod settings;
-mod sources;
 mod validate;
 mod values;
 

@@ -9,7 +9,7 @@ pub const APPSETTINGS_SECTION: &str = "PrometheusMetrics";
 pub const ENV_PREFIX: &str = "CONDUIT_METRICS_";
 
 /// One configurable option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ConfigOption {
     /// How often windowed gauges are recomputed.
     ExportInterval,
@@ -119,6 +119,15 @@ impl ConfigOption {
             ConfigOption::FacadeRecorder => "facade_recorder",
             ConfigOption::FacadeHistogramBuckets => "facade_histogram_buckets",
         }
+    }
+
+    /// Whether the option takes a list (a JSON array, comma-separated text, or indexed
+    /// .NET variables).
+    pub const fn is_list(self) -> bool {
+        matches!(
+            self,
+            ConfigOption::AllowedNetworks | ConfigOption::FacadeHistogramBuckets
+        )
     }
 
     /// The environment variable (`CONDUIT_METRICS_EXPORT_INTERVAL`).

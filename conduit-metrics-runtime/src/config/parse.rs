@@ -143,6 +143,43 @@ pub(super) fn strip_json_comments(text: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Replaces each comma that ends a value list (after a value, and followed past white
+/// space by `}` or `]`) outside strings with a space, as .NET's JSON reader allows
+/// trailing commas. `[1,,]` keeps its commas and stays an error. Run after
+/// [`strip_json_comments`]; lines and columns stay where they were.
+pub(super) fn strip_trailing_commas(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut in_string = false;
+    // The last byte outside strings and white space (a string counts as `"`).
+    let mut previous = 0u8;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            if b == b'\\' {
+                i += 1;
+            } else if b == b'"' {
+                in_string = false;
+                previous = b'"';
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if !b.is_ascii_whitespace() {
+            if b == b',' && !matches!(previous, b',' | b'[' | b'{' | 0) {
+                let next = bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+                if matches!(next, Some(b'}' | b']')) {
+                    out[i] = b' ';
+                }
+            }
+            previous = b;
+        }
+        i += 1;
+    }
+    // Only an ASCII comma was replaced by an ASCII space: still UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +217,24 @@ mod tests {
                 .contains("no unit")
         );
         assert!(d("soon").is_err());
+    }
+
+    #[test]
+    fn trailing_commas_go_outside_strings_only() {
+        let text = "{\"a\": [1, 2, ],\n \"b\": \",}\",\n}";
+        let cleaned = strip_trailing_commas(text);
+        let value: serde_json::Value = serde_json::from_str(&cleaned).unwrap();
+        assert_eq!(value["a"], serde_json::json!([1, 2]));
+        assert_eq!(value["b"], ",}");
+        assert_eq!(cleaned.len(), text.len());
+        // Commas that do not end a value list stay, so these are still errors.
+        for broken in ["[1,,2]", "[1,,]", "{,}", "[,]"] {
+            let cleaned = strip_trailing_commas(broken);
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&cleaned).is_err(),
+                "{broken}"
+            );
+        }
     }
 
     #[test]

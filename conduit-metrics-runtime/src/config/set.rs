@@ -1,0 +1,127 @@
+//! `set`: the single place a raw value from any source (file, environment, builder)
+//! becomes an option's value, so a bad value gets the same error whatever its source.
+
+use std::path::PathBuf;
+
+use super::error::ConfigError;
+use super::option::ConfigOption;
+use super::parse::{SettingValue, parse_duration};
+use super::settings::MetricsConfig;
+use super::values::{HistogramBuckets, Secret};
+use crate::limits::MAX_PROVIDERS_LIMIT;
+
+impl MetricsConfig {
+    /// Sets one option from a raw value; the single place values are interpreted.
+    pub(super) fn set(
+        &mut self,
+        option: ConfigOption,
+        value: &SettingValue,
+        origin: &str,
+    ) -> Result<(), ConfigError> {
+        let shown = if matches!(
+            option,
+            ConfigOption::BearerToken | ConfigOption::BasicAuthPassword
+        ) {
+            "***".to_owned()
+        } else {
+            value.as_written().to_owned()
+        };
+        let invalid = |reason: String| ConfigError::InvalidValue {
+            option,
+            value: shown.clone(),
+            origin: origin.to_owned(),
+            reason,
+        };
+        if let SettingValue::Other(_) = value {
+            return Err(invalid(
+                "expected a string or a number, not an object, a list of non-strings or null"
+                    .to_owned(),
+            ));
+        }
+        let text = value.as_written().trim();
+        let optional_text = || (!text.is_empty()).then(|| text.to_owned());
+        match option {
+            ConfigOption::ExportInterval => {
+                self.export_interval = parse_duration(value).map_err(invalid)?
+            }
+            ConfigOption::MetricsWindow => {
+                self.metrics_window = parse_duration(value).map_err(invalid)?
+            }
+            ConfigOption::CacheExpiration => {
+                self.cache_expiration = parse_duration(value).map_err(invalid)?
+            }
+            ConfigOption::Listen => {
+                self.listen = if matches!(text, "none" | "off" | "") {
+                    None
+                } else {
+                    Some(text.parse().map_err(|_| {
+                        invalid("expected an IP address and port such as 127.0.0.1:9000 or [::1]:9000 (port 0 picks a free port), or \"none\" to serve no endpoint of its own".to_owned())
+                    })?)
+                }
+            }
+            ConfigOption::Path => self.path = text.to_owned(),
+            ConfigOption::MaxProviders => {
+                self.max_providers = text.parse().map_err(|_| {
+                    invalid(format!(
+                        "expected a whole number from 1 to {MAX_PROVIDERS_LIMIT}"
+                    ))
+                })?
+            }
+            ConfigOption::BearerToken => self.bearer_token = optional_text().map(Secret::new),
+            ConfigOption::BasicAuthUsername => self.basic_auth_username = optional_text(),
+            ConfigOption::BasicAuthPassword => {
+                self.basic_auth_password = optional_text().map(Secret::new)
+            }
+            ConfigOption::AllowedNetworks => {
+                self.allowed_networks = text
+                    .split(',')
+                    .filter(|part| !part.trim().is_empty())
+                    .map(str::parse)
+                    .collect::<Result<_, String>>()
+                    .map_err(invalid)?
+            }
+            ConfigOption::TlsCertificate => {
+                self.tls_certificate = optional_text().map(PathBuf::from)
+            }
+            ConfigOption::TlsPrivateKey => {
+                self.tls_private_key = optional_text().map(PathBuf::from)
+            }
+            ConfigOption::RateLimitPerMinute => {
+                let per_minute: u32 = text.parse().map_err(|_| {
+                    invalid("expected requests per minute per client, a whole number (0 turns the limit off)".to_owned())
+                })?;
+                self.rate_limit_per_minute = (per_minute > 0).then_some(per_minute);
+            }
+            ConfigOption::PushGateway => {
+                self.push_gateway = match optional_text() {
+                    None => None,
+                    Some(url) => Some(url.parse().map_err(invalid)?),
+                }
+            }
+            ConfigOption::PushJob => self.push_job = text.to_owned(),
+            ConfigOption::PushInstance => self.push_instance = optional_text(),
+            ConfigOption::FacadeRecorder => {
+                self.facade_recorder = match text.to_ascii_lowercase().as_str() {
+                    "true" | "on" | "yes" | "1" => true,
+                    "false" | "off" | "no" | "0" => false,
+                    _ => return Err(invalid("expected true or false".to_owned())),
+                }
+            }
+            ConfigOption::FacadeHistogramBuckets => {
+                let bounds = text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .map(|part| part.parse::<f64>().map_err(|_| part))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|part| {
+                        invalid(format!(
+                            "`{part}` is not a number; expected bucket bounds such as \"0.1, 0.5, 1, 5\""
+                        ))
+                    })?;
+                self.facade_histogram_buckets = HistogramBuckets::new(bounds);
+            }
+        }
+        Ok(())
+    }
+}
