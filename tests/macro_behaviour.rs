@@ -425,11 +425,22 @@ async fn the_active_gauge_returns_to_its_value_before_the_call() {
         name: "gauge".to_owned(),
         calls: 0,
     };
+    // Each test runs in its own process (nextest): nothing else records tts here.
     let gauge = "conduit_audio_active_operations{operation=\"tts\"}";
+    let before = value(gauge);
     let call = tokio::spawn(async move { client.speak("slow").await });
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(value(gauge) >= 1.0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while value(gauge) < before + 1.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call never started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(value(gauge), before + 1.0);
     call.abort();
     assert!(call.await.unwrap_err().is_cancelled());
     assert_eq!(requests("tts", "gauge", "cancelled"), 1.0);
+    // The guard ran on drop: the gauge is back where it was.
+    assert_eq!(value(gauge), before);
 }

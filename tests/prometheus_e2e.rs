@@ -180,6 +180,95 @@ fn value(series: &serde_json::Value) -> f64 {
     series["value"][1].as_str().unwrap().parse().unwrap()
 }
 
+/// What the test knows of a query's values, or what is wrong with them: every one is a
+/// finite number, not negative; ratios lie in [0, 1]; a rate of traffic that keeps
+/// flowing is above zero somewhere; latencies of this traffic (scaled by 0.02) stay under
+/// a second; the cache both hits and misses; nothing is folded or rejected; every
+/// target is up.
+fn check_values(expr: &str, result: &[serde_json::Value]) -> Result<(), String> {
+    let ratio = expr.contains("_ratio")
+        || expr.contains("error_rate")
+        || (expr.contains(" / ") && !expr.contains("3600"));
+    let mut values: Vec<f64> = result.iter().map(value).collect();
+    // A ratio of rates, or a quantile, is NaN for a series idle over the range
+    // (0/0): PromQL's answer, which the alert rules' comparisons treat as false. The
+    // dashboard's own ratios filter idle series out (`> 0` on the denominator).
+    let idle_is_nan = (ratio && expr.contains(" / ") && !expr.contains(") > 0)"))
+        || expr.contains("histogram_quantile");
+    if idle_is_nan {
+        values.retain(|v| !v.is_nan());
+    }
+    let fail = |what: &str| Err(format!("{what}: {values:?}"));
+    if values.is_empty() {
+        return fail("no data");
+    }
+    if !values.iter().all(|v| v.is_finite() && *v >= 0.0) {
+        return fail("a value that is not a finite, non-negative number");
+    }
+    let cache = expr.contains("cache_lookups") || expr.contains("cache_hit");
+    if ratio && !cache && values.iter().any(|v| *v > 1.0) {
+        return fail("a ratio above 1");
+    }
+    // The trickle keeps requests, lookups and costs rising on the first instance.
+    let flowing = (!ratio
+        && (expr.contains("rate(conduit_audio_requests_total")
+            || expr.contains("rate(conduit_audio_cost_dollars")))
+        || expr.contains("increase(conduit_audio_cost_dollars");
+    if flowing && !values.iter().any(|v| *v > 0.0) {
+        return fail("traffic that keeps flowing shows no rate");
+    }
+    if expr.contains("histogram_quantile") && expr.contains("_seconds_bucket") {
+        let bound = if expr.contains("realtime_duration") {
+            60.0
+        } else {
+            1.0
+        };
+        if values.iter().any(|v| *v > bound) {
+            return fail("a latency this traffic cannot have");
+        }
+    }
+    if expr.contains("conduit_audio_cache_hit_ratio")
+        && !values.iter().all(|v| *v > 0.0 && *v < 1.0)
+    {
+        return fail("the cache should both hit and miss");
+    }
+    if (expr.contains("labels_folded_total") || expr.contains("cost_rejected_total"))
+        && values.iter().any(|v| *v != 0.0)
+    {
+        return fail("nothing is folded or rejected here");
+    }
+    // Two gateway instances and the Pushgateway.
+    if expr.starts_with("up{") && values != [1.0, 1.0, 1.0] {
+        return fail("every target is up");
+    }
+    if expr.contains("process_resident_memory_bytes") && !values.iter().all(|v| *v > 1e6) {
+        return fail("a real process has more memory than that");
+    }
+    Ok(())
+}
+
+/// Polls a query until its values are what `check_values` expects, failing with the
+/// query and the last problem after the deadline.
+async fn query_checked(prometheus: SocketAddr, title: &str, promql: &str, deadline: Instant) {
+    loop {
+        let result = query(prometheus, promql).await;
+        match check_values(promql, &result) {
+            Ok(()) => {
+                eprintln!(
+                    "{title}: {:?}",
+                    result.iter().map(value).collect::<Vec<_>>()
+                );
+                return;
+            }
+            Err(problem) => assert!(
+                Instant::now() < deadline,
+                "{title}: {problem}\nfrom {promql}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// The dashboard's queries with Grafana's variables filled in as Grafana would.
 fn dashboard_queries() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(repo("docs/grafana-dashboards/audio-metrics.json")).unwrap();
@@ -372,13 +461,11 @@ scrape_configs:
 
     let deadline = Instant::now() + Duration::from_secs(90);
     for (title, expr) in dashboard_queries() {
-        query_with_data(prometheus_addr, &expr, deadline).await;
-        eprintln!("dashboard query has data: {title}");
+        query_checked(prometheus_addr, &title, &expr, deadline).await;
     }
     for (name, expr, measure) in alert_expressions() {
         query(prometheus_addr, &expr).await; // the whole rule parses and runs
-        query_with_data(prometheus_addr, &measure, deadline).await;
-        eprintln!("alert measure has data: {name}");
+        query_checked(prometheus_addr, &name, &measure, deadline).await;
     }
     // Prometheus loaded and evaluates the rules file.
     let (status, rules) = get(prometheus_addr, "/api/v1/rules").await;

@@ -53,3 +53,36 @@ fn pushes_every_interval_and_once_more_on_shutdown() {
     handle.shutdown().expect("final push");
     assert_eq!(pushed(gateway.addr), Some(5.0));
 }
+
+/// The README's promise, as it says it: 10,000 calls from 4 threads, recorded right up to
+/// shutdown (no wait in between), all reach the Pushgateway through the final push.
+#[test]
+fn ten_thousand_calls_from_four_threads_up_to_shutdown_all_reach_the_gateway() {
+    let gateway = pushgateway();
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .export_interval(Duration::from_millis(100))
+        .metrics_window(Duration::from_secs(2))
+        .push_gateway(&format!("http://{}", gateway.addr))
+        .push_grouping("batch_transcriber", Some("worker-1".to_owned()))
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    // Periodic pushes run while the threads record.
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for _ in 0..2_500 {
+                    conduit_metrics_runtime::start_call(Operation::Transcription, "push")
+                        .finish(Status::Success);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    handle.shutdown().expect("final push");
+    assert_eq!(pushed(gateway.addr), Some(10_000.0));
+}
