@@ -25,14 +25,34 @@ fn an_unreachable_gateway_is_a_clear_error() {
         "{error}"
     );
 
-    let error = MetricsConfig::builder()
+    // https is served (with the `tls` feature); credentials belong in their options, and
+    // a CA only goes with https.
+    let config = MetricsConfig::builder()
         .push_gateway("https://gateway:9091")
+        .build()
+        .unwrap();
+    assert!(config.push_gateway().unwrap().https);
+    let error = MetricsConfig::builder()
+        .push_gateway("https://user:secret@gateway:9091")
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("PushUsername"), "{error}");
+    let error = MetricsConfig::builder()
+        .push_gateway("http://gateway:9091")
+        .push_ca_certificate("ca.pem")
         .build()
         .unwrap_err();
     assert!(
-        error.to_string().contains("https is not supported"),
+        error.to_string().contains("only used with an https"),
         "{error}"
     );
+    let error = MetricsConfig::builder()
+        .push_gateway("http://gateway:9091")
+        .push_bearer_token("t")
+        .push_basic_auth("u", "p")
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("not both"), "{error}");
     let error = MetricsConfig::builder()
         .push_gateway("gateway:9091")
         .build()

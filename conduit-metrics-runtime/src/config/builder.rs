@@ -92,10 +92,34 @@ impl MetricsConfigBuilder {
         self
     }
 
-    /// Pushes to this Pushgateway (`http://host:port`) every ExportInterval and on flush.
+    /// Pushes to this Pushgateway (`http://host:port`, or `https://` with the `tls`
+    /// feature) every ExportInterval and on flush.
     pub fn push_gateway(mut self, url: &str) -> Self {
         self.config.push_gateway = None;
         self.option(ConfigOption::PushGateway, url)
+    }
+
+    /// Pushes with `Authorization: Bearer <token>`.
+    pub fn push_bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.config.push_bearer_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Pushes with HTTP basic auth.
+    pub fn push_basic_auth(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.config.push_username = Some(username.into());
+        self.config.push_password = Some(Secret::new(password));
+        self
+    }
+
+    /// Trusts this PEM CA for an `https` Pushgateway, besides the system's roots.
+    pub fn push_ca_certificate(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.push_ca_certificate = Some(path.into());
+        self
     }
 
     /// The `job` (and optional `instance`) grouping labels of pushes.

@@ -37,12 +37,21 @@ pub enum ConfigOption {
     TlsPrivateKey,
     /// Requests a minute allowed per client address; others get 429.
     RateLimitPerMinute,
-    /// Pushgateway base URL (`http://host:9091`): push every ExportInterval and on flush.
+    /// Pushgateway base URL (`http://host:9091`, or `https://`): push every
+    /// ExportInterval and on flush.
     PushGateway,
     /// `job` grouping label of pushes.
     PushJob,
-    /// `instance` grouping label of pushes (optional).
+    /// `instance` grouping label of pushes (default: the host name).
     PushInstance,
+    /// Bearer token the Pushgateway requires (`Authorization: Bearer ...`).
+    PushBearerToken,
+    /// User name of the Pushgateway's basic auth (with `PushPassword`).
+    PushUsername,
+    /// Password of the Pushgateway's basic auth (with `PushUsername`).
+    PushPassword,
+    /// PEM file of a CA to trust for an `https` Pushgateway, besides the system's roots.
+    PushCaCertificate,
     /// Whether `install` installs a `metrics` recorder for the facade (`true`, the
     /// default) or leaves the facade to the application (`false`).
     FacadeRecorder,
@@ -52,7 +61,7 @@ pub enum ConfigOption {
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 18] = [
+    pub const ALL: [ConfigOption; 22] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
@@ -69,6 +78,10 @@ impl ConfigOption {
         ConfigOption::PushGateway,
         ConfigOption::PushJob,
         ConfigOption::PushInstance,
+        ConfigOption::PushBearerToken,
+        ConfigOption::PushUsername,
+        ConfigOption::PushPassword,
+        ConfigOption::PushCaCertificate,
         ConfigOption::FacadeRecorder,
         ConfigOption::FacadeHistogramBuckets,
     ];
@@ -92,6 +105,10 @@ impl ConfigOption {
             ConfigOption::PushGateway => "PushGateway",
             ConfigOption::PushJob => "PushJob",
             ConfigOption::PushInstance => "PushInstance",
+            ConfigOption::PushBearerToken => "PushBearerToken",
+            ConfigOption::PushUsername => "PushUsername",
+            ConfigOption::PushPassword => "PushPassword",
+            ConfigOption::PushCaCertificate => "PushCaCertificate",
             ConfigOption::FacadeRecorder => "FacadeRecorder",
             ConfigOption::FacadeHistogramBuckets => "FacadeHistogramBuckets",
         }
@@ -116,6 +133,10 @@ impl ConfigOption {
             ConfigOption::PushGateway => "push_gateway",
             ConfigOption::PushJob => "push_job",
             ConfigOption::PushInstance => "push_instance",
+            ConfigOption::PushBearerToken => "push_bearer_token",
+            ConfigOption::PushUsername => "push_username",
+            ConfigOption::PushPassword => "push_password",
+            ConfigOption::PushCaCertificate => "push_ca_certificate",
             ConfigOption::FacadeRecorder => "facade_recorder",
             ConfigOption::FacadeHistogramBuckets => "facade_histogram_buckets",
         }

@@ -20,7 +20,10 @@ impl MetricsConfig {
     ) -> Result<(), ConfigError> {
         let shown = if matches!(
             option,
-            ConfigOption::BearerToken | ConfigOption::BasicAuthPassword
+            ConfigOption::BearerToken
+                | ConfigOption::BasicAuthPassword
+                | ConfigOption::PushBearerToken
+                | ConfigOption::PushPassword
         ) {
             "***".to_owned()
         } else {
@@ -100,6 +103,14 @@ impl MetricsConfig {
             }
             ConfigOption::PushJob => self.push_job = text.to_owned(),
             ConfigOption::PushInstance => self.push_instance = optional_text(),
+            ConfigOption::PushBearerToken => {
+                self.push_bearer_token = optional_text().map(Secret::new)
+            }
+            ConfigOption::PushUsername => self.push_username = optional_text(),
+            ConfigOption::PushPassword => self.push_password = optional_text().map(Secret::new),
+            ConfigOption::PushCaCertificate => {
+                self.push_ca_certificate = optional_text().map(PathBuf::from)
+            }
             ConfigOption::FacadeRecorder => {
                 self.facade_recorder = match text.to_ascii_lowercase().as_str() {
                     "true" | "on" | "yes" | "1" => true,

@@ -42,6 +42,10 @@ pub struct MetricsConfig {
     pub(super) push_gateway: Option<PushGateway>,
     pub(super) push_job: String,
     pub(super) push_instance: Option<String>,
+    pub(super) push_bearer_token: Option<Secret>,
+    pub(super) push_username: Option<String>,
+    pub(super) push_password: Option<Secret>,
+    pub(super) push_ca_certificate: Option<PathBuf>,
     pub(super) facade_recorder: bool,
     pub(super) facade_histogram_buckets: HistogramBuckets,
 }
@@ -67,6 +71,10 @@ impl Default for MetricsConfig {
             push_gateway: None,
             push_job: "conduit_audio".to_owned(),
             push_instance: None,
+            push_bearer_token: None,
+            push_username: None,
+            push_password: None,
+            push_ca_certificate: None,
             facade_recorder: cfg!(feature = "recorder"),
             facade_histogram_buckets: HistogramBuckets::default(),
         }
@@ -134,9 +142,27 @@ impl MetricsConfig {
         &self.push_job
     }
 
-    /// The `instance` grouping label of pushes, if any.
+    /// The `instance` grouping label of pushes, if set; unset, pushes use the host name,
+    /// so replicas never overwrite each other's group.
     pub fn push_instance(&self) -> Option<&str> {
         self.push_instance.as_deref()
+    }
+
+    /// The PEM file of a CA trusted for an `https` Pushgateway, if any.
+    pub fn push_ca_certificate(&self) -> Option<&Path> {
+        self.push_ca_certificate.as_deref()
+    }
+
+    /// The bearer token pushes present, if any.
+    #[cfg(feature = "push-gateway")]
+    pub(crate) fn push_bearer_token(&self) -> Option<&Secret> {
+        self.push_bearer_token.as_ref()
+    }
+
+    /// The user name and password pushes present, if set.
+    #[cfg(feature = "push-gateway")]
+    pub(crate) fn push_basic_auth(&self) -> Option<(&str, &Secret)> {
+        Some((self.push_username.as_deref()?, self.push_password.as_ref()?))
     }
 
     /// Whether `install` installs a recorder for the `metrics` facade and serves what is

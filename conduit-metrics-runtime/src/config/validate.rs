@@ -137,6 +137,44 @@ impl MetricsConfig {
                 );
             }
         }
+        match (&self.push_username, &self.push_password) {
+            (Some(user), None) => invalid(
+                ConfigOption::PushPassword,
+                String::new(),
+                format!("PushUsername ({user}) is set, so PushPassword must be too"),
+            ),
+            (None, Some(_)) => invalid(
+                ConfigOption::PushUsername,
+                String::new(),
+                "PushPassword is set, so PushUsername must be too".to_owned(),
+            ),
+            (Some(user), Some(_)) if user.contains(':') => invalid(
+                ConfigOption::PushUsername,
+                user.clone(),
+                "a basic auth user name cannot contain ':'".to_owned(),
+            ),
+            _ => {}
+        }
+        if self.push_bearer_token.is_some() && self.push_username.is_some() {
+            invalid(
+                ConfigOption::PushBearerToken,
+                "***".to_owned(),
+                "give the Pushgateway a bearer token or basic auth, not both".to_owned(),
+            );
+        }
+        if let Some(ca) = &self.push_ca_certificate {
+            if !self
+                .push_gateway
+                .as_ref()
+                .is_some_and(|gateway| gateway.https)
+            {
+                invalid(
+                    ConfigOption::PushCaCertificate,
+                    ca.display().to_string(),
+                    "a CA is only used with an https PushGateway".to_owned(),
+                );
+            }
+        }
         let buckets = self.facade_histogram_buckets.bounds();
         let increasing = buckets.windows(2).all(|pair| pair[0] < pair[1]);
         if buckets.is_empty() || !increasing || !buckets.iter().all(|b| b.is_finite()) {

@@ -4,13 +4,23 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-/// Where pushes go: a Pushgateway reached over plain HTTP.
+/// Where pushes go: a Pushgateway, over HTTP or HTTPS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushGateway {
+    /// Whether the URL is `https://` (needs the `tls` feature).
+    pub https: bool,
     /// `host:port`.
     pub authority: String,
     /// Path prefix before `/metrics/job/...` (empty for a gateway at the root).
     pub base_path: String,
+}
+
+impl PushGateway {
+    /// The URL prefix pushes go to: scheme, authority and base path.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.authority, self.base_path)
+    }
 }
 
 impl std::str::FromStr for PushGateway {
@@ -18,12 +28,15 @@ impl std::str::FromStr for PushGateway {
 
     fn from_str(url: &str) -> Result<Self, Self::Err> {
         let url = url.trim();
-        if url.starts_with("https://") {
-            return Err("https is not supported by the built-in push client; reach the Pushgateway over http (e.g. through a local TLS-terminating proxy)".to_owned());
-        }
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| "expected an http URL such as http://127.0.0.1:9091".to_owned())?;
+        let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+            (Some(rest), _) => (true, rest),
+            (None, Some(rest)) => (false, rest),
+            (None, None) => {
+                return Err(
+                    "expected an http or https URL such as http://127.0.0.1:9091".to_owned(),
+                );
+            }
+        };
         let (authority, path) = match rest.find('/') {
             Some(slash) => (&rest[..slash], rest[slash..].trim_end_matches('/')),
             None => (rest, ""),
@@ -34,12 +47,16 @@ impl std::str::FromStr for PushGateway {
             })
             && !authority.contains(['@', ' ', '?', '#']);
         if !valid_authority {
-            return Err("expected host:port after http://, e.g. http://127.0.0.1:9091".to_owned());
+            return Err(
+                "expected host:port after the scheme, e.g. http://127.0.0.1:9091 (credentials go in PushUsername/PushPassword or PushBearerToken, not in the URL)"
+                    .to_owned(),
+            );
         }
         if path.contains(['?', '#', ' ']) {
             return Err("the URL must not have a query, fragment or spaces".to_owned());
         }
         Ok(PushGateway {
+            https,
             authority: authority.to_owned(),
             base_path: path.to_owned(),
         })
@@ -89,7 +106,14 @@ impl Eq for HistogramBuckets {}
 /// logging a configuration cannot leak it, and it has no `PartialEq`: the endpoint
 /// compares what a client presents with it in constant time only.
 #[derive(Clone)]
-pub struct Secret(String);
+pub struct Secret(
+    // Read by the endpoint and the push client, which a minimal build leaves out.
+    #[cfg_attr(
+        not(any(feature = "http-listener", feature = "axum", feature = "push-gateway")),
+        allow(dead_code)
+    )]
+    String,
+);
 
 impl Secret {
     /// Wraps a secret value.
@@ -98,7 +122,7 @@ impl Secret {
     }
 
     /// The value, for comparisons.
-    #[cfg(any(feature = "http-listener", feature = "axum"))]
+    #[cfg(any(feature = "http-listener", feature = "axum", feature = "push-gateway"))]
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

@@ -79,8 +79,11 @@ impl Background {
         #[cfg(feature = "push-gateway")]
         if let Some(pusher) = self.pusher.clone() {
             let renderer = self.renderer.clone();
-            tokio::task::spawn_blocking(move || {
-                if let Err(error) = pusher.push(renderer.render().as_bytes()) {
+            tokio::spawn(async move {
+                let Ok(body) = tokio::task::spawn_blocking(move || renderer.render()).await else {
+                    return;
+                };
+                if let Err(error) = pusher.push(body).await {
                     tracing::warn!(%error, "conduit-metrics: push failed; the next ExportInterval retries");
                 }
             });

@@ -7,7 +7,7 @@ use crate::config::ConfigError;
 use crate::config::ConfigOption;
 #[cfg(feature = "http-listener")]
 use crate::serving::ServeError;
-use crate::serving::TlsError;
+use crate::serving::{PushError, TlsError};
 
 /// Why [`install`](crate::install) failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,10 @@ pub enum InstallError {
     /// The TLS certificate or key could not be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The push client could not be set up (an unusable `PushCaCertificate`, no crypto
+    /// provider for HTTPS).
+    #[error("cannot set up pushes: {0}")]
+    Push(PushError),
     /// The background thread or its runtime could not be started.
     #[error("cannot start the metrics thread: {0}")]
     Thread(std::io::Error),

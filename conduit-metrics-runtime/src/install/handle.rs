@@ -115,7 +115,7 @@ impl MetricsHandle {
         self.inner.renderer.run_upkeep();
         #[cfg(feature = "push-gateway")]
         if let Some(pusher) = &self.inner.pusher {
-            return pusher.push(self.render().as_bytes());
+            return pusher.push_blocking(self.render());
         }
         Ok(())
     }

@@ -112,7 +112,7 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     #[cfg(not(feature = "http-listener"))]
     let local_addr = None;
     #[cfg(feature = "push-gateway")]
-    let pusher = Pusher::from_config(&config);
+    let pusher = Pusher::from_config(&config).map_err(InstallError::Push)?;
     let probes: Probes = Arc::default();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
 

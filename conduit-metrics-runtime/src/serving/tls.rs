@@ -50,6 +50,47 @@ pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The rustls configuration of the push client: the system's root certificates, plus
+/// `ca` when given, with the same crypto provider as the server.
+#[cfg(feature = "push-gateway")]
+pub(crate) fn push_client_config(ca: Option<&Path>) -> Result<rustls::ClientConfig, TlsError> {
+    let error = |path: &str, reason: String| TlsError {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates are skipped: the CA file may be all that is needed.
+    for certificate in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(certificate);
+    }
+    if let Some(ca) = ca {
+        let shown = ca.display().to_string();
+        let certificates = CertificateDer::pem_file_iter(ca)
+            .map_err(|e| error(&shown, e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| error(&shown, e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(error(&shown, "no PEM certificate in the file".to_owned()));
+        }
+        for certificate in certificates {
+            roots
+                .add(certificate)
+                .map_err(|e| error(&shown, format!("not a usable CA certificate: {e}")))?;
+        }
+    }
+    let provider = crypto_provider().ok_or_else(|| {
+        error(
+            "(push client)",
+            "no rustls crypto provider: install one as the process default or enable the `tls-ring` feature of conduit-metrics-runtime".to_owned(),
+        )
+    })?;
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| error("(push client)", e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// The application's process-default provider if it installed one, else ring when
 /// compiled in.
 fn crypto_provider() -> Option<Arc<rustls::crypto::CryptoProvider>> {

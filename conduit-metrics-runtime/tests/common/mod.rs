@@ -1,6 +1,7 @@
 //! Helpers shared by the runtime's integration tests.
 #![allow(dead_code, unused_imports)]
 
+pub mod pki;
 pub mod servers;
 
 pub use conduit_metrics_testkit::exposition as parser;
