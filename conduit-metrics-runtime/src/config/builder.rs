@@ -86,6 +86,13 @@ impl MetricsConfigBuilder {
         self
     }
 
+    /// Serves only scrapers presenting a certificate signed by this PEM CA (mutual TLS;
+    /// with [`tls`](Self::tls)).
+    pub fn tls_client_ca(mut self, ca: impl Into<PathBuf>) -> Self {
+        self.config.tls_client_ca_certificate = Some(ca.into());
+        self
+    }
+
     /// Limits each client address to `per_minute` requests a minute (0: no limit).
     pub fn rate_limit_per_minute(mut self, per_minute: u32) -> Self {
         self.config.rate_limit_per_minute = (per_minute > 0).then_some(per_minute);

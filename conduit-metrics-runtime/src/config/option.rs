@@ -35,6 +35,9 @@ pub enum ConfigOption {
     TlsCertificate,
     /// PEM private key file (with `TlsCertificate`).
     TlsPrivateKey,
+    /// PEM CA file: only scrapers presenting a certificate it signed are served (mutual
+    /// TLS); others fail the handshake.
+    TlsClientCaCertificate,
     /// Requests a minute allowed per client address; others get 429.
     RateLimitPerMinute,
     /// Pushgateway base URL (`http://host:9091`, or `https://`): push every
@@ -61,7 +64,7 @@ pub enum ConfigOption {
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 22] = [
+    pub const ALL: [ConfigOption; 23] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
@@ -74,6 +77,7 @@ impl ConfigOption {
         ConfigOption::AllowedNetworks,
         ConfigOption::TlsCertificate,
         ConfigOption::TlsPrivateKey,
+        ConfigOption::TlsClientCaCertificate,
         ConfigOption::RateLimitPerMinute,
         ConfigOption::PushGateway,
         ConfigOption::PushJob,
@@ -101,6 +105,7 @@ impl ConfigOption {
             ConfigOption::AllowedNetworks => "AllowedNetworks",
             ConfigOption::TlsCertificate => "TlsCertificate",
             ConfigOption::TlsPrivateKey => "TlsPrivateKey",
+            ConfigOption::TlsClientCaCertificate => "TlsClientCaCertificate",
             ConfigOption::RateLimitPerMinute => "RateLimitPerMinute",
             ConfigOption::PushGateway => "PushGateway",
             ConfigOption::PushJob => "PushJob",
@@ -129,6 +134,7 @@ impl ConfigOption {
             ConfigOption::AllowedNetworks => "allowed_networks",
             ConfigOption::TlsCertificate => "tls_certificate",
             ConfigOption::TlsPrivateKey => "tls_private_key",
+            ConfigOption::TlsClientCaCertificate => "tls_client_ca_certificate",
             ConfigOption::RateLimitPerMinute => "rate_limit_per_minute",
             ConfigOption::PushGateway => "push_gateway",
             ConfigOption::PushJob => "push_job",

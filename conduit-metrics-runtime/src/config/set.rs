@@ -86,6 +86,9 @@ impl MetricsConfig {
             ConfigOption::TlsCertificate => {
                 self.tls_certificate = optional_text().map(PathBuf::from)
             }
+            ConfigOption::TlsClientCaCertificate => {
+                self.tls_client_ca_certificate = optional_text().map(PathBuf::from)
+            }
             ConfigOption::TlsPrivateKey => {
                 self.tls_private_key = optional_text().map(PathBuf::from)
             }

@@ -38,6 +38,7 @@ pub struct MetricsConfig {
     pub(super) allowed_networks: Vec<IpNetwork>,
     pub(super) tls_certificate: Option<PathBuf>,
     pub(super) tls_private_key: Option<PathBuf>,
+    pub(super) tls_client_ca_certificate: Option<PathBuf>,
     pub(super) rate_limit_per_minute: Option<u32>,
     pub(super) push_gateway: Option<PushGateway>,
     pub(super) push_job: String,
@@ -67,6 +68,7 @@ impl Default for MetricsConfig {
             allowed_networks: Vec::new(),
             tls_certificate: None,
             tls_private_key: None,
+            tls_client_ca_certificate: None,
             rate_limit_per_minute: None,
             push_gateway: None,
             push_job: "conduit_audio".to_owned(),
@@ -130,6 +132,11 @@ impl MetricsConfig {
             self.tls_certificate.as_deref()?,
             self.tls_private_key.as_deref()?,
         ))
+    }
+
+    /// The PEM CA whose client certificates scrapers must present (mutual TLS), if any.
+    pub fn tls_client_ca_certificate(&self) -> Option<&Path> {
+        self.tls_client_ca_certificate.as_deref()
     }
 
     /// The Pushgateway pushes go to, if any.

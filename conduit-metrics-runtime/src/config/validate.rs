@@ -175,6 +175,15 @@ impl MetricsConfig {
                 );
             }
         }
+        if let Some(ca) = &self.tls_client_ca_certificate {
+            if self.tls_certificate.is_none() {
+                invalid(
+                    ConfigOption::TlsClientCaCertificate,
+                    ca.display().to_string(),
+                    "client certificates are checked over TLS: set TlsCertificate and TlsPrivateKey too".to_owned(),
+                );
+            }
+        }
         let buckets = self.facade_histogram_buckets.bounds();
         let increasing = buckets.windows(2).all(|pair| pair[0] < pair[1]);
         if buckets.is_empty() || !increasing || !buckets.iter().all(|b| b.is_finite()) {

@@ -152,7 +152,11 @@ fn bind_listener(
 ) -> Result<Option<(std::net::TcpListener, std::net::SocketAddr, Option<Tls>)>, InstallError> {
     #[cfg(feature = "tls")]
     let tls = match config.tls_files() {
-        Some((certificate, key)) => Some(tls_acceptor(certificate, key)?),
+        Some((certificate, key)) => Some(tls_acceptor(
+            certificate,
+            key,
+            config.tls_client_ca_certificate(),
+        )?),
         None => None,
     };
     // The configuration refuses TLS files without the feature.

@@ -180,7 +180,11 @@ impl EndpointServer {
         let address = config.listen().ok_or(ServeError::NoListenAddress)?;
         #[cfg(feature = "tls")]
         let tls = match config.tls_files() {
-            Some((certificate, key)) => Some(tls_acceptor(certificate, key)?),
+            Some((certificate, key)) => Some(tls_acceptor(
+                certificate,
+                key,
+                config.tls_client_ca_certificate(),
+            )?),
             None => None,
         };
         // The configuration refuses TLS files without the feature.

@@ -12,8 +12,13 @@ use tokio_rustls::rustls;
 
 use super::errors::TlsError;
 
-/// Builds the TLS acceptor from PEM files, with errors naming the file.
-pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
+/// Builds the TLS acceptor from PEM files, with errors naming the file. With `client_ca`,
+/// only clients presenting a certificate that CA signed complete the handshake.
+pub(crate) fn tls_acceptor(
+    certificate: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<TlsAcceptor, TlsError> {
     let error = |path: &Path, reason: String| TlsError {
         path: path.display().to_string(),
         reason,
@@ -35,10 +40,35 @@ pub(crate) fn tls_acceptor(certificate: &Path, key: &Path) -> Result<TlsAcceptor
             "no rustls crypto provider: install one as the process default (rustls::crypto::CryptoProvider::install_default) or enable the `tls-ring` feature of conduit-metrics-runtime".to_owned(),
         )
     })?;
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| error(certificate, e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| error(certificate, e.to_string()))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            let cas = CertificateDer::pem_file_iter(ca)
+                .map_err(|e| error(ca, e.to_string()))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| error(ca, e.to_string()))?;
+            if cas.is_empty() {
+                return Err(error(ca, "no PEM certificate in the file".to_owned()));
+            }
+            for certificate in cas {
+                roots
+                    .add(certificate)
+                    .map_err(|e| error(ca, format!("not a usable CA certificate: {e}")))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| error(ca, e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
         .with_single_cert(certificates, private_key)
         .map_err(|e| {
             error(
@@ -120,7 +150,7 @@ mod tests {
     fn a_valid_pair_is_served_with_the_compiled_in_provider() {
         let dir = tempfile::tempdir().unwrap();
         let (certificate, key) = write_pair(dir.path());
-        assert!(tls_acceptor(&certificate, &key).is_ok());
+        assert!(tls_acceptor(&certificate, &key, None).is_ok());
     }
 
     #[cfg(not(feature = "tls-ring"))]
@@ -128,7 +158,9 @@ mod tests {
     fn without_a_provider_the_error_says_how_to_get_one() {
         let dir = tempfile::tempdir().unwrap();
         let (certificate, key) = write_pair(dir.path());
-        let error = tls_acceptor(&certificate, &key).err().expect("no provider");
+        let error = tls_acceptor(&certificate, &key, None)
+            .err()
+            .expect("no provider");
         assert!(
             error.to_string().contains("no rustls crypto provider"),
             "{error}"
