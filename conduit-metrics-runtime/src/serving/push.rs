@@ -351,4 +351,44 @@ mod tests {
         }
         Fixed(addresses)
     }
+
+    /// What a push sends: PUT to the group's URL, the text format's content type, and the
+    /// configured bearer token (basic auth is shown against the real Pushgateway in
+    /// tests/push_tls.rs).
+    #[test]
+    fn a_push_sends_the_bearer_token_the_gateway_requires() {
+        use std::io::{Read, Write};
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        let received = std::thread::spawn(move || {
+            let (mut stream, _) = server.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buffer).unwrap();
+                request.extend_from_slice(&buffer[..n]);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            String::from_utf8_lossy(&request).to_ascii_lowercase()
+        });
+        let config = MetricsConfig::builder()
+            .no_listener()
+            .push_gateway(&format!("http://{addr}"))
+            .push_grouping("job", Some("i".to_owned()))
+            .push_bearer_token("T0ken")
+            .build()
+            .unwrap();
+        let pusher = Pusher::from_config(&config).unwrap().unwrap();
+        pusher.push_blocking("x 1\n".to_owned()).unwrap();
+        let request = received.join().unwrap();
+        assert!(
+            request.starts_with("put /metrics/job/job/instance/i http/1.1"),
+            "{request}"
+        );
+        assert!(request.contains("authorization: bearer t0ken"), "{request}");
+        assert!(
+            request.contains("content-type: text/plain; version=0.0.4"),
+            "{request}"
+        );
+    }
 }
