@@ -9,7 +9,7 @@ mod common;
 
 use common::{post, sample, send, value};
 use conduit_metrics::gateway::{self, GatewayOptions};
-use conduit_metrics_runtime::MetricsConfig;
+use conduit_metrics_runtime::{MetricsConfig, MetricsHandle};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -31,8 +31,9 @@ fn requests(operation: &str, provider: &str, status: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_requests_cause_exact_counter_deltas() {
+/// The metrics endpoint and the gateway on ephemeral ports, with no latency and no
+/// random failures, so every count is known.
+async fn start() -> (MetricsHandle, SocketAddr, gateway::RunningGateway) {
     let metrics = MetricsConfig::builder()
         .listen("127.0.0.1:0".parse().unwrap())
         .cache_expiration(Duration::ZERO)
@@ -49,6 +50,12 @@ async fn real_requests_cause_exact_counter_deltas() {
     })
     .await
     .unwrap();
+    (metrics, metrics_addr, running)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_requests_cause_exact_counter_deltas() {
+    let (metrics, metrics_addr, running) = start().await;
     let api = running.addr;
     let before = scrape(metrics_addr).await;
 
@@ -235,22 +242,7 @@ async fn real_requests_cause_exact_counter_deltas() {
 /// the status the runtime gives it (through `#[audio_status(transparent)]`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_client_errors_are_counted_by_what_the_client_saw() {
-    let metrics = MetricsConfig::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .cache_expiration(Duration::ZERO)
-        .build()
-        .unwrap()
-        .install()
-        .unwrap();
-    let metrics_addr = metrics.local_addr().unwrap();
-    let running = gateway::start(GatewayOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        latency_scale: 0.0,
-        realtime_idle_timeout: Duration::from_secs(30),
-        random_failures: false,
-    })
-    .await
-    .unwrap();
+    let (metrics, metrics_addr, running) = start().await;
     let before = scrape(metrics_addr).await;
     for (failure, expected_http) in [
         ("", 200),

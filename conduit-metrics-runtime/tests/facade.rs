@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::promtool_findings;
 use conduit_metrics_runtime::{FacadeMetrics, MetricsConfig, MetricsHandle, Operation, Status};
-use conduit_metrics_testkit::{exposition, http_get, sample, value};
+use conduit_metrics_testkit::{LogCapture, exposition, http_get, sample, value};
 
 fn install(config: conduit_metrics_runtime::MetricsConfigBuilder) -> MetricsHandle {
     config
@@ -72,24 +71,9 @@ fn facade_histogram_buckets_are_configurable() {
     assert_eq!(sample(&body, "app_job_seconds_bucket{le=\"0.005\"}"), None);
 }
 
-/// Collects every log line, from any thread (renders run on the endpoint's threads).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_facade_metric_that_collides_never_breaks_the_scrape() {
-    let logs = Logs::default();
+    let logs = LogCapture::default();
     let writer = logs.clone();
     tracing::subscriber::set_global_default(
         tracing_subscriber::fmt()
@@ -143,7 +127,7 @@ fn a_facade_metric_that_collides_never_breaks_the_scrape() {
     );
 
     // One warning per colliding metric, naming it, however many scrapes.
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     let warnings: Vec<_> = logged
         .lines()
         .filter(|l| l.contains("left the facade metric"))

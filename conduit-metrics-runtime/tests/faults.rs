@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::serving::EndpointServer;
 use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
-use conduit_metrics_testkit::{Process, free_addr, http_get, spawn, wait_ready};
+use conduit_metrics_testkit::{Process, free_addr, http_get, prometheus_query, spawn, wait_ready};
 
 fn pushgateway_on(addr: SocketAddr) -> Process {
     let mut process = spawn(
@@ -111,29 +111,11 @@ fn prometheus_on(addr: SocketAddr, config: &Path, data: &Path) -> Process {
     process
 }
 
-/// An instant query's values.
+/// An instant query's values (none while Prometheus is not answering).
 fn query(prometheus: SocketAddr, promql: &str) -> Vec<f64> {
-    let encoded: String = promql
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let Ok((200, _, body)) = http_get(prometheus, &format!("/api/v1/query?query={encoded}")) else {
-        return Vec::new();
-    };
-    let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    answer["data"]["result"]
-        .as_array()
-        .cloned()
+    prometheus_query(prometheus, promql)
+        .map(|series| series.into_iter().map(|s| s.value).collect())
         .unwrap_or_default()
-        .iter()
-        .filter_map(|series| series["value"][1].as_str()?.parse().ok())
-        .collect()
 }
 
 fn wait_query(prometheus: SocketAddr, promql: &str, expected: f64) {

@@ -7,6 +7,8 @@
 
 use std::io::Write as _;
 
+use conduit_metrics_testkit::LogCapture;
+
 use conduit_metrics_runtime::{FacadeMetrics, InstallError, MetricsConfig, Operation, Status};
 
 /// The same check from sync code and from inside both kinds of Tokio runtime.
@@ -120,28 +122,13 @@ fn invalid_environment() {
     assert!(error.to_string().contains("ExportInterval"), "{error}");
 }
 
-/// Collects what `tracing` logs on this thread.
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn application_recorder_first() {
     // The application's own recorder, the stock one of metrics-exporter-prometheus.
     let application = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let application_handle = application.handle();
     metrics::set_global_recorder(application).unwrap();
 
-    let logs = Logs::default();
+    let logs = LogCapture::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
@@ -151,7 +138,7 @@ fn application_recorder_first() {
         on_loopback().build().unwrap().install().unwrap()
     });
     assert_eq!(handle.facade_metrics(), FacadeMetrics::ApplicationRecorder);
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     let lines: Vec<_> = logged
         .lines()
         .filter(|l| l.contains("conduit-metrics"))

@@ -13,7 +13,7 @@ use common::pki::{Issued, TestCa};
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::serving::EndpointServer;
 use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
-use conduit_metrics_testkit::{free_addr, spawn, wait_ready};
+use conduit_metrics_testkit::{free_addr, prometheus_query, spawn, wait_ready};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -170,42 +170,12 @@ scrape_configs:
     );
     wait_ready(&mut prometheus, prometheus_addr, "/-/ready");
 
+    // (job, value) of each series.
     let query = |promql: &str| -> Vec<(String, f64)> {
-        let encoded: String = promql
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        let (status, _, body) = conduit_metrics_testkit::http_get(
-            prometheus_addr,
-            &format!("/api/v1/query?query={encoded}"),
-        )
-        .unwrap();
-        assert_eq!(status, 200, "{body}");
-        let body = body
-            .split_once("\r\n\r\n")
-            .map_or(body.as_str(), |(_, b)| b)
-            .to_owned();
-        let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        answer["data"]["result"]
-            .as_array()
-            .cloned()
+        prometheus_query(prometheus_addr, promql)
             .unwrap_or_default()
-            .iter()
-            .map(|series| {
-                (
-                    series["metric"]["job"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    series["value"][1].as_str().unwrap().parse().unwrap(),
-                )
-            })
+            .into_iter()
+            .map(|s| (s.labels.get("job").cloned().unwrap_or_default(), s.value))
             .collect()
     };
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -9,9 +9,12 @@
 //! - [`Process`], [`spawn`] and [`wait_ready`]: real servers (Debian packages the test
 //!   command installs), killed when the test ends;
 //! - [`resident_bytes`]: this process's resident memory, whatever the page size;
-//! - [`http_get`]: a blocking HTTP/1.1 GET.
+//! - [`http_get`]: a blocking HTTP/1.1 GET; [`prometheus_query`]: an instant query of a
+//!   real Prometheus;
+//! - [`LogCapture`]: what `tracing` writes, for tests that assert on log lines.
 //!
-//! It depends on nothing, so it can never hide a bug of the crates it tests.
+//! It depends on none of the crates it tests (only on `serde_json`), so it can never
+//! hide a bug of theirs.
 
 pub mod exposition;
 
@@ -80,6 +83,88 @@ pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String, S
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("no status code in {head:?}")))?;
     Ok((status, head.to_owned(), body.to_owned()))
+}
+
+/// Percent-encodes everything but ASCII letters and digits (a query parameter).
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// One series of a Prometheus query result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Its labels, `__name__` included when Prometheus gives it.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Its value (NaN and infinities as Prometheus writes them).
+    pub value: f64,
+}
+
+/// Runs an instant query on the Prometheus at `prometheus`; an `Err` when it does not
+/// answer or the query fails.
+pub fn prometheus_query(prometheus: SocketAddr, promql: &str) -> Result<Vec<Series>, String> {
+    let (status, _, body) = http_get(
+        prometheus,
+        &format!("/api/v1/query?query={}", percent_encode(promql)),
+    )
+    .map_err(|e| e.to_string())?;
+    let answer: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+    if status != 200 || answer["status"] != "success" {
+        return Err(format!("{promql}: HTTP {status}: {body}"));
+    }
+    Ok(answer["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|series| Series {
+            labels: series["metric"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect(),
+            value: series["value"][1]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN),
+        })
+        .collect())
+}
+
+/// Collects what a logger writes, from any thread: give `move || capture.clone()` to
+/// `tracing_subscriber::fmt().with_writer(..)`, then read [`text`](Self::text).
+#[derive(Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A child process, killed when dropped so a failing test leaves no server behind.

@@ -22,12 +22,10 @@ pub use self::handle::MetricsHandle;
 use crate::config::MetricsConfig;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
-#[cfg(feature = "tls")]
-use crate::serving::tls_acceptor;
 #[cfg(any(feature = "http-listener", feature = "axum"))]
 use crate::serving::{Endpoint, ScrapeCache};
 #[cfg(feature = "http-listener")]
-use crate::serving::{Tls, bind};
+use crate::serving::{Tls, bind, tls_from_config};
 use crate::store::global;
 use crate::sync::lock;
 use crate::thread::RuntimeThread;
@@ -150,18 +148,7 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
 fn bind_listener(
     config: &MetricsConfig,
 ) -> Result<Option<(std::net::TcpListener, std::net::SocketAddr, Option<Tls>)>, InstallError> {
-    #[cfg(feature = "tls")]
-    let tls = match config.tls_files() {
-        Some((certificate, key)) => Some(tls_acceptor(
-            certificate,
-            key,
-            config.tls_client_ca_certificate(),
-        )?),
-        None => None,
-    };
-    // The configuration refuses TLS files without the feature.
-    #[cfg(not(feature = "tls"))]
-    let tls: Option<Tls> = None;
+    let tls = tls_from_config(config)?;
     let Some(address) = config.listen() else {
         return Ok(None);
     };

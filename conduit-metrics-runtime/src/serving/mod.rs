@@ -70,6 +70,4 @@ pub(crate) use push::Pusher;
 #[cfg(feature = "axum")]
 pub(crate) use router::router;
 #[cfg(feature = "http-listener")]
-pub(crate) use server::{Tls, bind, serve};
-#[cfg(feature = "tls")]
-pub(crate) use tls::tls_acceptor;
+pub(crate) use server::{Tls, bind, serve, tls_from_config};

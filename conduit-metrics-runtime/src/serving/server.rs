@@ -53,6 +53,23 @@ pub(crate) type Tls = tokio_rustls::TlsAcceptor;
 #[cfg(not(feature = "tls"))]
 pub(crate) type Tls = std::convert::Infallible;
 
+/// The TLS acceptor the configuration asks for, if any (files loaded and checked now).
+pub(crate) fn tls_from_config(config: &MetricsConfig) -> Result<Option<Tls>, TlsError> {
+    #[cfg(feature = "tls")]
+    return config
+        .tls_files()
+        .map(|(certificate, key)| {
+            tls_acceptor(certificate, key, config.tls_client_ca_certificate())
+        })
+        .transpose();
+    // The configuration refuses TLS files without the feature.
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = config;
+        Ok(None)
+    }
+}
+
 /// Binds a non-blocking listener, with an error naming the address.
 pub(crate) fn bind(address: SocketAddr) -> Result<(std::net::TcpListener, SocketAddr), ServeError> {
     let bind_error = |source| ServeError::Bind { address, source };
@@ -178,18 +195,7 @@ impl EndpointServer {
         render: impl Fn() -> String + Send + Sync + 'static,
     ) -> Result<Self, ServeError> {
         let address = config.listen().ok_or(ServeError::NoListenAddress)?;
-        #[cfg(feature = "tls")]
-        let tls = match config.tls_files() {
-            Some((certificate, key)) => Some(tls_acceptor(
-                certificate,
-                key,
-                config.tls_client_ca_certificate(),
-            )?),
-            None => None,
-        };
-        // The configuration refuses TLS files without the feature.
-        #[cfg(not(feature = "tls"))]
-        let tls: Option<Tls> = None;
+        let tls = tls_from_config(config)?;
         let (listener, local_addr) = bind(address)?;
         let cache = Arc::new(ScrapeCache::new(
             Box::new(render),
