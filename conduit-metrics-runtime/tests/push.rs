@@ -20,19 +20,27 @@ fn pushed(gateway: std::net::SocketAddr) -> Option<f64> {
         .find_map(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
-#[test]
-fn pushes_every_interval_and_once_more_on_shutdown() {
-    let gateway = pushgateway();
-    let handle = MetricsConfig::builder()
+/// Installs in push mode (no listener) to `gateway`, grouped as the tests read it.
+fn install_pushing_to(
+    gateway: std::net::SocketAddr,
+    interval: Duration,
+) -> conduit_metrics_runtime::MetricsHandle {
+    MetricsConfig::builder()
         .no_listener()
-        .export_interval(Duration::from_millis(200))
+        .export_interval(interval)
         .metrics_window(Duration::from_secs(2))
-        .push_gateway(&format!("http://{}", gateway.addr))
+        .push_gateway(&format!("http://{gateway}"))
         .push_grouping("batch_transcriber", Some("worker-1".to_owned()))
         .build()
         .unwrap()
         .install()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn pushes_every_interval_and_once_more_on_shutdown() {
+    let gateway = pushgateway();
+    let handle = install_pushing_to(gateway.addr, Duration::from_millis(200));
     assert_eq!(handle.local_addr(), None);
 
     conduit_metrics_runtime::start_call(Operation::Transcription, "push").finish(Status::Success);
@@ -59,16 +67,7 @@ fn pushes_every_interval_and_once_more_on_shutdown() {
 #[test]
 fn ten_thousand_calls_from_four_threads_up_to_shutdown_all_reach_the_gateway() {
     let gateway = pushgateway();
-    let handle = MetricsConfig::builder()
-        .no_listener()
-        .export_interval(Duration::from_millis(100))
-        .metrics_window(Duration::from_secs(2))
-        .push_gateway(&format!("http://{}", gateway.addr))
-        .push_grouping("batch_transcriber", Some("worker-1".to_owned()))
-        .build()
-        .unwrap()
-        .install()
-        .unwrap();
+    let handle = install_pushing_to(gateway.addr, Duration::from_millis(100));
     // Periodic pushes run while the threads record.
     let threads: Vec<_> = (0..4)
         .map(|_| {

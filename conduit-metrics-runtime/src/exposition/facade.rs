@@ -177,8 +177,14 @@ fn implied_series(name: &str, kind: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every name the audio families claim, with the family that claims it.
-fn audio_names() -> BTreeMap<String, &'static str> {
+/// Every name the audio families claim, with the family that claims it: built once, not
+/// at every render.
+fn audio_names() -> &'static BTreeMap<String, &'static str> {
+    static NAMES: std::sync::OnceLock<BTreeMap<String, &'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(build_audio_names)
+}
+
+fn build_audio_names() -> BTreeMap<String, &'static str> {
     let mut names = BTreeMap::new();
     for family in &catalogue::ALL_FAMILIES {
         names.insert(family.name.to_owned(), family.name);

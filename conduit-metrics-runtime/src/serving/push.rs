@@ -195,12 +195,12 @@ where
     #[cfg(feature = "tls")]
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(
-            super::tls::push_client_config(config.push_ca_certificate()).map_err(|error| {
-                PushError::Unreachable {
+            super::tls::push_client_config(gateway.https, config.push_ca_certificate()).map_err(
+                |error| PushError::Unreachable {
                     authority: gateway.authority.clone(),
                     source: std::io::Error::other(error.to_string()),
-                }
-            })?,
+                },
+            )?,
         )
         .https_or_http()
         .enable_http1()

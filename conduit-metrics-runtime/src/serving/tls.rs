@@ -80,18 +80,24 @@ pub(crate) fn tls_acceptor(
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// The rustls configuration of the push client: the system's root certificates, plus
-/// `ca` when given, with the same crypto provider as the server.
+/// The rustls configuration of the push client, with the same crypto provider as the
+/// server: for an https gateway, the system's root certificates plus `ca` when given; for
+/// plain http none are read (the client only needs a configuration to exist).
 #[cfg(feature = "push-gateway")]
-pub(crate) fn push_client_config(ca: Option<&Path>) -> Result<rustls::ClientConfig, TlsError> {
+pub(crate) fn push_client_config(
+    https: bool,
+    ca: Option<&Path>,
+) -> Result<rustls::ClientConfig, TlsError> {
     let error = |path: &str, reason: String| TlsError {
         path: path.to_owned(),
         reason,
     };
     let mut roots = rustls::RootCertStore::empty();
     // Unreadable system certificates are skipped: the CA file may be all that is needed.
-    for certificate in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(certificate);
+    if https {
+        for certificate in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(certificate);
+        }
     }
     if let Some(ca) = ca {
         let shown = ca.display().to_string();
