@@ -36,5 +36,5 @@ cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --locke
 cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --features tls --locked --no-fail-fast
 echo "==> doctests"
 cargo test --workspace --doc --locked
-echo "==> cargo doc (warnings are errors: broken links, missing docs)"
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked -p conduit-metrics-runtime -p conduit-metrics-macros
+echo "==> cargo doc with every feature, as docs.rs builds it (warnings are errors: broken links, missing docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --all-features -p conduit-metrics-runtime -p conduit-metrics-macros

@@ -198,6 +198,11 @@ async fn a_scrape_is_answered_in_time_through_idle_connections_a_flood_and_busy_
     // connections a scrape may wait in the listen backlog until the header timeout (5 s)
     // frees a slot, so this is the bound the design can promise; measured far below it.
     const BOUND: Duration = Duration::from_secs(10);
+    let fds = common::raise_fd_limit();
+    assert!(
+        fds >= 4096,
+        "this test holds over a thousand sockets; the fd limit is {fds}"
+    );
     let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
     for i in 0..400 {
         registry

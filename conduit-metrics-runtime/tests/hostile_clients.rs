@@ -4,6 +4,8 @@
 //! within its timeout, and the process's file descriptors and memory stay bounded.
 //! Every loop is bounded in count and time; everything is on loopback.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -55,6 +57,11 @@ fn scrape_request(token: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_legitimate_scraper_is_served_through_an_attack() {
+    let fds = common::raise_fd_limit();
+    assert!(
+        fds >= 4096,
+        "this test holds over a thousand sockets; the fd limit is {fds}"
+    );
     let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
     for i in 0..200 {
         registry
@@ -238,6 +245,11 @@ async fn a_legitimate_scraper_is_served_through_an_attack() {
 /// them all, and a scrape is answered afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_connection_cap_holds_and_frees() {
+    let fds = common::raise_fd_limit();
+    assert!(
+        fds >= 4096,
+        "this test holds over a thousand sockets; the fd limit is {fds}"
+    );
     let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
     let config = MetricsConfig::builder()
         .listen("127.0.0.1:0".parse().unwrap())

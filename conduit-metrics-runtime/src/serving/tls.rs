@@ -159,6 +159,21 @@ mod tests {
         assert!(tls_acceptor(&certificate, &key, None).is_ok());
     }
 
+    /// `tls` without `tls-ring`: the provider the application installed as the process
+    /// default is the one used ("bring your own").
+    #[cfg(not(feature = "tls-ring"))]
+    #[test]
+    fn the_applications_process_default_provider_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let (certificate, key) = write_pair(dir.path());
+        assert!(crypto_provider().is_none());
+        rustls::crypto::ring::default_provider()
+            .install_default()
+            .unwrap();
+        assert!(crypto_provider().is_some());
+        assert!(tls_acceptor(&certificate, &key, None).is_ok());
+    }
+
     #[cfg(not(feature = "tls-ring"))]
     #[test]
     fn without_a_provider_the_error_says_how_to_get_one() {

@@ -70,3 +70,23 @@ pub fn promtool_findings(text: &str) -> Vec<String> {
     .map(str::to_owned)
     .collect()
 }
+
+/// Raises this process's open-file limit to its hard limit, so tests that hold more
+/// than a thousand sockets do not depend on the machine's default soft limit (often
+/// 1,024). Returns the limit in force.
+pub fn raise_fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write only the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            let _ = libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        }
+    }
+    limit.rlim_cur
+}
