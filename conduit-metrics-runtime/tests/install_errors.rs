@@ -40,6 +40,7 @@ in_every_context! {
     unusable_tls_files => unusable_tls_files;
     invalid_environment => invalid_environment;
     application_recorder_first => application_recorder_first;
+    unusable_push_ca => unusable_push_ca;
 }
 
 fn on_loopback() -> conduit_metrics_runtime::MetricsConfigBuilder {
@@ -167,5 +168,24 @@ fn application_recorder_first() {
         conduit_metrics_testkit::value(&application_handle.render(), "app_orders_total"),
         2.0
     );
+    handle.shutdown().unwrap();
+}
+
+fn unusable_push_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("ca.pem");
+    std::fs::write(&garbage, "not a certificate").unwrap();
+    let error = on_loopback()
+        .push_gateway("https://127.0.0.1:9091")
+        .push_ca_certificate(&garbage)
+        .build()
+        .unwrap()
+        .install()
+        .unwrap_err();
+    assert!(matches!(error, InstallError::Push(_)), "{error}");
+    assert!(error.to_string().contains("ca.pem"), "{error}");
+    // Nothing global changed: the next install gets the facade recorder itself.
+    let handle = on_loopback().build().unwrap().install().unwrap();
+    assert_eq!(handle.facade_metrics(), FacadeMetrics::Served);
     handle.shutdown().unwrap();
 }

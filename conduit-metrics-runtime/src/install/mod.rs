@@ -75,6 +75,8 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     // Everything that can fail on bad input comes before anything global changes.
     #[cfg(feature = "http-listener")]
     let bound = bind_listener(&config)?;
+    #[cfg(feature = "push-gateway")]
+    let pusher = Pusher::from_config(&config).map_err(InstallError::Push)?;
     // Its runtime lives and dies on that thread: no failure below drops a runtime here.
     let thread = RuntimeThread::spawn("conduit-metrics").map_err(InstallError::Thread)?;
 
@@ -109,8 +111,6 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     };
     #[cfg(not(feature = "http-listener"))]
     let local_addr = None;
-    #[cfg(feature = "push-gateway")]
-    let pusher = Pusher::from_config(&config).map_err(InstallError::Push)?;
     let probes: Probes = Arc::default();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
 
