@@ -127,27 +127,6 @@ pub const FACADE_SERIES_DROPPED_TOTAL: Family = Family {
     buckets: &[],
 };
 
-/// Every family `install` may write: the guide's, the supporting ones, and
-/// [`FACADE_SERIES_DROPPED_TOTAL`].
-pub const ALL_FAMILIES: [Family; 16] = [
-    REQUESTS_TOTAL,
-    REQUEST_DURATION_SECONDS,
-    REQUEST_SIZE_BYTES,
-    CACHE_HIT_RATIO,
-    PROVIDER_ERROR_RATE,
-    PROVIDER_UPTIME_RATIO,
-    ACTIVE_OPERATIONS,
-    REALTIME_SESSIONS_TOTAL,
-    REALTIME_DURATION_SECONDS,
-    REALTIME_LATENCY_SECONDS,
-    COST_DOLLARS,
-    CACHE_LOOKUPS_TOTAL,
-    HEALTH_CHECKS_TOTAL,
-    PROVIDER_LABELS_FOLDED_TOTAL,
-    COST_REJECTED_TOTAL,
-    FACADE_SERIES_DROPPED_TOTAL,
-];
-
 /// The eleven families of the guide, in export order.
 pub const GUIDE_FAMILIES: [Family; 11] = [
     REQUESTS_TOTAL,
@@ -171,6 +150,22 @@ pub const SUPPORT_FAMILIES: [Family; 4] = [
     PROVIDER_LABELS_FOLDED_TOTAL,
     COST_REJECTED_TOTAL,
 ];
+
+/// Every family `install` may write: the guide's, the supporting ones, and
+/// [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so none can be forgotten.
+pub const ALL_FAMILIES: [Family; GUIDE_FAMILIES.len() + SUPPORT_FAMILIES.len() + 1] = {
+    let mut all = [FACADE_SERIES_DROPPED_TOTAL; GUIDE_FAMILIES.len() + SUPPORT_FAMILIES.len() + 1];
+    let mut i = 0;
+    while i < GUIDE_FAMILIES.len() {
+        all[i] = GUIDE_FAMILIES[i];
+        i += 1;
+    }
+    while i < GUIDE_FAMILIES.len() + SUPPORT_FAMILIES.len() {
+        all[i] = SUPPORT_FAMILIES[i - GUIDE_FAMILIES.len()];
+        i += 1;
+    }
+    all
+};
 
 #[cfg(test)]
 mod tests {
