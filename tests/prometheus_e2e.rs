@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Process, free_port, get, post, spawn, wait_ready};
+use common::{
+    Process, free_port, get, post, spawn, start_prometheus, start_pushgateway, wait_ready,
+};
 use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -327,13 +329,7 @@ async fn dashboard_and_alerts_work_against_a_real_prometheus() {
 
     // A batch job: pushes its observations to a real Pushgateway.
     let pushgateway_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let mut pushgateway = spawn(
-        "prometheus-pushgateway",
-        Command::new("prometheus-pushgateway")
-            .arg(format!("--web.listen-address={pushgateway_addr}")),
-        "prometheus-pushgateway",
-    );
-    wait_ready(&mut pushgateway, pushgateway_addr, "/-/ready").await;
+    let _pushgateway = tokio::task::block_in_place(|| start_pushgateway(pushgateway_addr));
     let batch = MetricsConfig::builder()
         .no_listener()
         .push_gateway(&format!("http://{pushgateway_addr}"))
@@ -373,18 +369,9 @@ scrape_configs:
     );
     let config_path = dir.path().join("prometheus.yml");
     std::fs::write(&config_path, config).unwrap();
-    let mut prometheus = spawn(
-        "prometheus",
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prometheus_addr}")),
-        "prometheus",
-    );
-    wait_ready(&mut prometheus, prometheus_addr, "/-/ready").await;
+    let _prometheus = tokio::task::block_in_place(|| {
+        start_prometheus(prometheus_addr, &config_path, &dir.path().join("data"))
+    });
 
     // Known traffic to both instances.
     let mut sent = Sent::new();

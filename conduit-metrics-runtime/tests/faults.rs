@@ -6,8 +6,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -15,17 +13,9 @@ use std::time::{Duration, Instant};
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::serving::EndpointServer;
 use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
-use conduit_metrics_testkit::{Process, free_addr, http_get, prometheus_query, spawn, wait_ready};
-
-fn pushgateway_on(addr: SocketAddr) -> Process {
-    let mut process = spawn(
-        "prometheus-pushgateway",
-        Command::new("prometheus-pushgateway").arg(format!("--web.listen-address={addr}")),
-        "prometheus-pushgateway",
-    );
-    wait_ready(&mut process, addr, "/-/ready");
-    process
-}
+use conduit_metrics_testkit::{
+    free_addr, http_get, prometheus_query, start_prometheus, start_pushgateway,
+};
 
 /// Our counter in the gateway's exposition, if it has it.
 fn pushed(gateway: SocketAddr) -> Option<f64> {
@@ -64,7 +54,7 @@ fn wait_pushed(gateway: SocketAddr, expected: f64, within: Duration) -> Duration
 fn pushes_resume_after_the_pushgateway_restarts_on_the_same_port() {
     let interval = Duration::from_millis(500);
     let addr = free_addr();
-    let gateway = pushgateway_on(addr);
+    let gateway = start_pushgateway(addr);
     let handle = MetricsConfig::builder()
         .no_listener()
         .export_interval(interval)
@@ -83,7 +73,7 @@ fn pushes_resume_after_the_pushgateway_restarts_on_the_same_port() {
     drop(gateway);
     record(50);
     std::thread::sleep(interval * 3);
-    let gateway = pushgateway_on(addr);
+    let gateway = start_pushgateway(addr);
     // Within one interval of the gateway being back (plus a second for a busy machine).
     let resumed = wait_pushed(addr, 150.0, interval + Duration::from_secs(1));
     eprintln!("pushes resumed {resumed:?} after the gateway came back");
@@ -96,19 +86,6 @@ fn pushes_resume_after_the_pushgateway_restarts_on_the_same_port() {
         "the final pushed state is everything recorded"
     );
     drop(gateway);
-}
-
-fn prometheus_on(addr: SocketAddr, config: &Path, data: &Path) -> Process {
-    let mut process = spawn(
-        "prometheus",
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg(format!("--web.listen-address={addr}")),
-        "prometheus",
-    );
-    wait_ready(&mut process, addr, "/-/ready");
-    process
 }
 
 /// An instant query's values (none while Prometheus is not answering).
@@ -163,7 +140,7 @@ fn scrapes_resume_after_prometheus_restarts_and_counters_never_reset() {
     let addr = free_addr();
     let series = r#"conduit_audio_requests_total{provider="restart",status="success"}"#;
 
-    let prometheus = prometheus_on(addr, &prometheus_config, &data);
+    let prometheus = start_prometheus(addr, &prometheus_config, &data);
     record(40);
     wait_query(addr, series, 40.0);
     // Prometheus goes away while the gateway keeps counting, then comes back on the same
@@ -171,7 +148,7 @@ fn scrapes_resume_after_prometheus_restarts_and_counters_never_reset() {
     drop(prometheus);
     record(60);
     std::thread::sleep(Duration::from_secs(2));
-    let prometheus = prometheus_on(addr, &prometheus_config, &data);
+    let prometheus = start_prometheus(addr, &prometheus_config, &data);
     wait_query(addr, series, 100.0);
     record(5);
     wait_query(addr, series, 105.0);

@@ -13,7 +13,7 @@ use common::pki::{Issued, TestCa};
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::serving::EndpointServer;
 use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
-use conduit_metrics_testkit::{free_addr, prometheus_query, spawn, wait_ready};
+use conduit_metrics_testkit::{free_addr, prometheus_query, start_prometheus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -157,18 +157,7 @@ scrape_configs:
     );
     let config_path = dir.path().join("prometheus.yml");
     std::fs::write(&config_path, config).unwrap();
-    let mut prometheus = spawn(
-        "prometheus",
-        std::process::Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prometheus_addr}")),
-        "prometheus",
-    );
-    wait_ready(&mut prometheus, prometheus_addr, "/-/ready");
+    let _prometheus = start_prometheus(prometheus_addr, &config_path, &dir.path().join("data"));
 
     // (job, value) of each series.
     let query = |promql: &str| -> Vec<(String, f64)> {

@@ -7,7 +7,8 @@
 //! - [`sample`] and [`value`]: one series' value in an exposition (a missing series is
 //!   `None`, or a failed test, never a silent 0);
 //! - [`Process`], [`spawn`] and [`wait_ready`]: real servers (Debian packages the test
-//!   command installs), killed when the test ends;
+//!   command installs), killed when the test ends; [`start_prometheus`] and
+//!   [`start_pushgateway`] start the two the suites use, ready to serve;
 //! - [`resident_bytes`]: this process's resident memory, whatever the page size;
 //! - [`http_get`]: a blocking HTTP/1.1 GET; [`prometheus_query`]: an instant query of a
 //!   real Prometheus;
@@ -20,6 +21,7 @@ pub mod exposition;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -219,6 +221,33 @@ pub fn wait_ready(process: &mut Process, addr: SocketAddr, path: &str) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Starts Prometheus on `addr` with the configuration file `config`, storing its data
+/// in `data`, and waits until it is ready. Blocking, like [`wait_ready`].
+pub fn start_prometheus(addr: SocketAddr, config: &Path, data: &Path) -> Process {
+    let mut process = spawn(
+        "prometheus",
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address={addr}")),
+        "prometheus",
+    );
+    wait_ready(&mut process, addr, "/-/ready");
+    process
+}
+
+/// Starts a plain-HTTP Pushgateway on `addr` and waits until it is ready. Blocking, like
+/// [`wait_ready`].
+pub fn start_pushgateway(addr: SocketAddr) -> Process {
+    let mut process = spawn(
+        "prometheus-pushgateway",
+        Command::new("prometheus-pushgateway").arg(format!("--web.listen-address={addr}")),
+        "prometheus-pushgateway",
+    );
+    wait_ready(&mut process, addr, "/-/ready");
+    process
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 
-pub use conduit_metrics_testkit::{Process, free_port, resident_bytes, sample, spawn, value};
+pub use conduit_metrics_testkit::{
+    Process, free_port, resident_bytes, sample, spawn, start_prometheus, start_pushgateway, value,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends a raw HTTP/1.1 request and returns (status, head, body bytes).

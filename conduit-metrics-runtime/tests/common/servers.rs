@@ -1,9 +1,8 @@
 //! Real servers started by tests (Debian packages installed by the README's test command).
 
 use std::net::SocketAddr;
-use std::process::Command;
 
-use conduit_metrics_testkit::{Process, free_addr, spawn, wait_ready};
+use conduit_metrics_testkit::{Process, free_addr, start_pushgateway};
 
 /// A running server, killed when dropped.
 pub struct Server {
@@ -14,14 +13,8 @@ pub struct Server {
 /// Starts `prometheus-pushgateway` on a free loopback port and waits until it is ready.
 pub fn pushgateway() -> Server {
     let addr = free_addr();
-    let mut process = spawn(
-        "prometheus-pushgateway",
-        Command::new("prometheus-pushgateway").arg(format!("--web.listen-address={addr}")),
-        "prometheus-pushgateway",
-    );
-    wait_ready(&mut process, addr, "/-/ready");
     Server {
-        _process: process,
+        _process: start_pushgateway(addr),
         addr,
     }
 }
