@@ -1,5 +1,5 @@
 //! Memory is bounded by label cardinality, not by traffic: ten million calls over 32
-//! providers and all statuses grow resident memory by no more than 8 MiB over the first
+//! providers and all statuses grow resident memory by no more than 2 MiB over the first
 //! ten thousand; and the cost of a series is small and measured.
 
 use conduit_metrics_runtime::registry::Registry;
