@@ -10,6 +10,7 @@ mod args;
 mod derive;
 mod expand;
 mod runtime;
+mod shape;
 mod suggest;
 
 use proc_macro::TokenStream;
