@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use conduit_metrics_runtime::catalogue::{FamilyType, GUIDE_FAMILIES, SUPPORT_FAMILIES};
+use conduit_metrics_runtime::catalogue::{ALL_FAMILIES, FamilyType};
 
 fn docs(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -88,16 +88,13 @@ fn metric_names(text: &str) -> Vec<String> {
 }
 
 fn emitted(name: &str) -> bool {
-    GUIDE_FAMILIES
-        .iter()
-        .chain(SUPPORT_FAMILIES.iter())
-        .any(|family| {
-            name == family.name
-                || (family.kind == FamilyType::Histogram
-                    && ["_bucket", "_sum", "_count"]
-                        .iter()
-                        .any(|s| name == format!("{}{s}", family.name)))
-        })
+    ALL_FAMILIES.iter().any(|family| {
+        name == family.name
+            || (family.kind == FamilyType::Histogram
+                && ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|s| name == format!("{}{s}", family.name)))
+    })
 }
 
 #[test]

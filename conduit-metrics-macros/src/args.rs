@@ -9,6 +9,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprClosure, FnArg, Ident, Lit, Pat, Path, Token};
 
+use crate::shape::BodyShape;
 use crate::suggest::closest;
 
 /// The operations, as written in the attribute, and their `Operation` variant names.
@@ -19,10 +20,13 @@ pub(crate) const OPERATIONS: [(&str, &str); 4] = [
     ("realtime", "Realtime"),
 ];
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 11] = [
     "operation",
     "provider",
+    "stream",
     "size",
+    "audio_seconds",
+    "characters",
     "cost",
     "cache_hit",
     "disconnect_reason",
@@ -47,16 +51,22 @@ impl Errors {
     }
 }
 
-/// One `key = value` pair as written.
+/// One `key = value` pair, or a flag (`stream`), as written.
 struct RawArg {
     key: Ident,
-    value: Expr,
+    value: Option<Expr>,
 }
+
+/// The keys written alone.
+const FLAGS: [&str; 1] = ["stream"];
 
 impl Parse for RawArg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         // `crate` is a keyword, so keys are parsed as any identifier.
         let key = Ident::parse_any(input)?;
+        if FLAGS.contains(&key.to_string().as_str()) && !input.peek(Token![=]) {
+            return Ok(RawArg { key, value: None });
+        }
         let _: Token![=] = input.parse().map_err(|error| {
             syn::Error::new(
                 error.span(),
@@ -64,7 +74,10 @@ impl Parse for RawArg {
             )
         })?;
         let value = input.parse()?;
-        Ok(RawArg { key, value })
+        Ok(RawArg {
+            key,
+            value: Some(value),
+        })
     }
 }
 
@@ -88,10 +101,34 @@ pub(crate) struct KeyClosure {
     pub(crate) closure: ExprClosure,
 }
 
-/// `size`: an expression evaluated before the body, or a closure over the Ok value.
-pub(crate) enum SizeArg {
+/// `size` and `audio_seconds`: an expression evaluated before the body, or a closure
+/// over the Ok value (over each chunk, for a stream).
+pub(crate) enum MeasureArg {
     BeforeBody(Expr),
     OfOk(KeyClosure),
+}
+
+impl MeasureArg {
+    fn new(key: Ident, value: Expr, errors: &mut Errors) -> Self {
+        match value {
+            Expr::Closure(closure) => MeasureArg::OfOk(key_closure(key, closure, errors)),
+            other => MeasureArg::BeforeBody(other),
+        }
+    }
+
+    pub(crate) fn before_body(&self) -> Option<&Expr> {
+        match self {
+            MeasureArg::BeforeBody(expr) => Some(expr),
+            MeasureArg::OfOk(_) => None,
+        }
+    }
+
+    pub(crate) fn of_ok(&self) -> Option<&KeyClosure> {
+        match self {
+            MeasureArg::OfOk(closure) => Some(closure),
+            MeasureArg::BeforeBody(_) => None,
+        }
+    }
 }
 
 /// The attribute's arguments, typed.
@@ -99,7 +136,12 @@ pub(crate) enum SizeArg {
 pub(crate) struct AudioMetricArgs {
     pub(crate) operation: Option<OperationArg>,
     pub(crate) provider: Option<Expr>,
-    pub(crate) size: Option<SizeArg>,
+    /// `stream`: the function returns a stream, recorded until it ends.
+    pub(crate) stream: Option<Ident>,
+    pub(crate) size: Option<MeasureArg>,
+    pub(crate) audio_seconds: Option<MeasureArg>,
+    /// Characters sent, evaluated before the body.
+    pub(crate) characters: Option<Expr>,
     pub(crate) cost: Option<KeyClosure>,
     pub(crate) cache_hit: Option<KeyClosure>,
     pub(crate) disconnect_reason: Option<KeyClosure>,
@@ -126,18 +168,35 @@ impl AudioMetricArgs {
                 continue;
             }
             seen.push(name.clone());
+            let value = match value {
+                Some(value) if FLAGS.contains(&name.as_str()) => {
+                    errors.push(syn::Error::new(
+                        value.span(),
+                        format!("`{name}` is a flag and takes no value: write `{name}` alone"),
+                    ));
+                    continue;
+                }
+                Some(value) => value,
+                None => {
+                    args.stream = Some(key);
+                    continue;
+                }
+            };
             match name.as_str() {
                 "operation" => {
                     operation_seen = true;
                     args.operation = parse_operation(&value, errors);
                 }
                 "provider" => args.provider = Some(value),
-                "size" => {
-                    args.size = Some(match value {
-                        Expr::Closure(closure) => SizeArg::OfOk(key_closure(key, closure, errors)),
-                        other => SizeArg::BeforeBody(other),
-                    })
-                }
+                "size" => args.size = Some(MeasureArg::new(key, value, errors)),
+                "audio_seconds" => args.audio_seconds = Some(MeasureArg::new(key, value, errors)),
+                "characters" => match value {
+                    Expr::Closure(closure) => errors.push(syn::Error::new(
+                        closure.or1_token.span(),
+                        "`characters` is an expression evaluated before the body (the text sent), not a closure: e.g. `characters = text.chars().count()`",
+                    )),
+                    other => args.characters = Some(other),
+                },
                 "status" => {
                     if let Expr::Closure(closure) = &value {
                         if closure.inputs.len() != 1 {
@@ -194,11 +253,12 @@ impl AudioMetricArgs {
     }
 
     /// Checks the arguments against the function: a provider must be known, closures
-    /// need a `Result`, and `disconnect_reason` needs a realtime operation.
+    /// need a `Result` (or a stream, whose chunks they read), `stream` needs a stream,
+    /// and `disconnect_reason` needs a realtime operation.
     pub(crate) fn check_against(
         &mut self,
         signature: &syn::Signature,
-        returns_result: bool,
+        shape: &BodyShape,
         errors: &mut Errors,
     ) {
         if self.provider.is_none() {
@@ -219,39 +279,80 @@ impl AudioMetricArgs {
                 )),
             }
         }
-        if !returns_result {
-            let size_closure = match &self.size {
-                Some(SizeArg::OfOk(closure)) => Some(closure),
-                _ => None,
-            };
-            let keys = [
-                size_closure,
-                self.cost.as_ref(),
-                self.cache_hit.as_ref(),
-                self.disconnect_reason.as_ref(),
-            ]
-            .into_iter()
-            .flatten()
-            .map(|closure| (&closure.key, "Ok"))
-            .chain(self.status.as_ref().map(|status| (&status.key, "Err")));
-            for (key, over) in keys {
-                errors.push(syn::Error::new(
-                    key.span(),
-                    format!(
-                        "`{key}` is a closure over the {over} value, but `fn {}` does not return a `Result`; closures over the returned value need `-> Result<T, E>`",
-                        signature.ident
-                    ),
-                ));
-            }
+        let is_realtime = self.operation.as_ref().is_some_and(|op| op.is_realtime);
+        match &self.stream {
+            Some(flag) => check_stream(flag, signature, shape, is_realtime, errors),
+            None if !shape.returns_result() => self.closures_need_a_result(signature, errors),
+            None => {}
         }
-        if let (Some(closure), Some(operation)) = (&self.disconnect_reason, &self.operation) {
-            if !operation.is_realtime {
+        if let Some(closure) = &self.disconnect_reason {
+            if self.operation.is_some() && !is_realtime {
                 errors.push(syn::Error::new(
                     closure.key.span(),
                     "`disconnect_reason` only applies to `operation = \"realtime\"`",
                 ));
             }
         }
+    }
+
+    fn closures_need_a_result(&self, signature: &syn::Signature, errors: &mut Errors) {
+        let keys = [
+            self.size.as_ref().and_then(MeasureArg::of_ok),
+            self.audio_seconds.as_ref().and_then(MeasureArg::of_ok),
+            self.cost.as_ref(),
+            self.cache_hit.as_ref(),
+            self.disconnect_reason.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|closure| (&closure.key, "Ok"))
+        .chain(self.status.as_ref().map(|status| (&status.key, "Err")));
+        for (key, over) in keys {
+            errors.push(syn::Error::new(
+                key.span(),
+                format!(
+                    "`{key}` is a closure over the {over} value, but `fn {}` does not return a `Result`; closures over the returned value need `-> Result<T, E>` (or `stream`, for closures over each chunk)",
+                    signature.ident
+                ),
+            ));
+        }
+    }
+}
+
+/// `stream` needs a function that returns a stream of a shape the wrapper fits, and a
+/// call that is not a whole realtime session.
+fn check_stream(
+    flag: &Ident,
+    signature: &syn::Signature,
+    shape: &BodyShape,
+    is_realtime: bool,
+    errors: &mut Errors,
+) {
+    if is_realtime {
+        errors.push(syn::Error::new(
+            flag.span(),
+            "`stream` does not apply to `operation = \"realtime\"`: a realtime session is recorded as one call from its start to its end, with per-turn latency from `record_realtime_latency`; use `operation = \"tts\"` or `\"transcription\"` for a streamed call",
+        ));
+    }
+    if let BodyShape::ReturnsFuture { .. } = shape {
+        errors.push(syn::Error::new(
+            signature.output.span(),
+            format!(
+                "`stream` cannot instrument `fn {}`: it returns a future of a stream; make it an `async fn` that returns the stream",
+                signature.ident
+            ),
+        ));
+        return;
+    }
+    if shape.stream_return().is_none() {
+        let span = match &signature.output {
+            syn::ReturnType::Default => flag.span(),
+            syn::ReturnType::Type(_, ty) => ty.span(),
+        };
+        errors.push(syn::Error::new(
+            span,
+            "`stream` needs the function to return a stream it can wrap: `impl Stream<Item = Result<C, E>>`, `Pin<Box<dyn Stream<Item = Result<C, E>>>>`, `BoxStream<'_, Result<C, E>>` or `LocalBoxStream`, or a `Result` of one; a named stream type cannot be wrapped without changing the function's type, so return `impl Stream` instead",
+        ));
     }
 }
 

@@ -21,11 +21,11 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, ItemFn};
+use syn::{Expr, ItemFn, ReturnType};
 
-use crate::args::{AudioMetricArgs, Errors, KeyClosure, SizeArg, StatusArg};
+use crate::args::{AudioMetricArgs, Errors, KeyClosure, MeasureArg, StatusArg};
 use crate::runtime::support_module;
-use crate::shape::{BodyShape, annotation};
+use crate::shape::{BodyShape, StreamReturn, annotation};
 
 pub(crate) fn audio_metric(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
@@ -51,7 +51,7 @@ pub(crate) fn audio_metric(args: TokenStream, item: TokenStream) -> syn::Result<
         ));
     }
     let shape = BodyShape::of(&function);
-    args.check_against(&function.sig, shape.returns_result(), &mut errors);
+    args.check_against(&function.sig, &shape, &mut errors);
     errors.finish()?;
     Ok(expand(&args, function, shape))
 }
@@ -65,38 +65,40 @@ fn first_token_span(item: &TokenStream) -> Span {
 
 fn expand(args: &AudioMetricArgs, mut function: ItemFn, shape: BodyShape) -> TokenStream {
     let private = support_module(args.krate.as_ref());
+    let declared = match &function.sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some(&**ty),
+    };
+    let recording = Recording {
+        args,
+        private: &private,
+        returns_result: shape.returns_result(),
+        stream: args.stream.as_ref().and(shape.stream_return()),
+        // Type errors about what the function returns point at its return type.
+        return_span: declared.map_or_else(Span::call_site, Spanned::span),
+    };
     let annotated = annotation(shape.output());
     let value_type = annotated.as_ref().map(|ty| quote!(: #ty));
-
-    let instrumented = |body: TokenStream| -> TokenStream {
-        let recording = Recording {
-            args,
-            private: &private,
-            returns_result: shape.returns_result(),
-        };
+    let instrumented = |body: TokenStream, probe: bool| -> TokenStream {
         let start = recording.start();
-        let size_before = recording.size_before_body();
-        let outcome = recording.outcome();
+        let end = recording.end(probe);
         quote! {
             #start
-            #size_before
             let __conduit_result #value_type = #body;
-            #outcome
-            __conduit_call.finish_with(__conduit_outcome);
-            __conduit_result
+            #end
         }
     };
 
     match &shape {
         BodyShape::Async { .. } => {
             let block = &function.block;
-            let body = instrumented(quote!(async move #block.await));
+            let body = instrumented(quote!(async move #block.await), true);
             *function.block = syn::parse_quote!({ #body });
         }
         BodyShape::Sync { .. } => {
             let block = &function.block;
             let returns = annotated.as_ref().map(|ty| quote!(-> #ty));
-            let body = instrumented(quote!((move || #returns #block)()));
+            let body = instrumented(quote!((move || #returns #block)()), true);
             *function.block = syn::parse_quote!({
                 #[allow(clippy::redundant_closure_call)]
                 { #body }
@@ -106,13 +108,42 @@ fn expand(args: &AudioMetricArgs, mut function: ItemFn, shape: BodyShape) -> Tok
             if let Some(syn::Stmt::Expr(Expr::Call(call), None)) = function.block.stmts.last_mut() {
                 if let Some(Expr::Async(inner)) = call.args.first_mut() {
                     let original = inner.clone();
-                    let body = instrumented(quote!(#original.await));
+                    let body = instrumented(quote!(#original.await), false);
                     *inner = syn::parse_quote!(async move { #body });
                 }
             }
         }
+        BodyShape::ReturnsFuture { boxed, .. } => {
+            // The future runs after the function returns: it is wrapped, and its output
+            // picks the outcome when it completes.
+            let block = &function.block;
+            let returns = annotation(declared).map(|ty| quote!(-> #ty));
+            let start = recording.start();
+            let outcome = recording.outcome(&quote!(__conduit_result));
+            let future = quote_spanned! {recording.return_span=>
+                #private::instrument_future(__conduit_future, __conduit_call, move |__conduit_result| {
+                    #outcome
+                    __conduit_outcome
+                })
+            };
+            let future = boxed_if(*boxed, future);
+            *function.block = syn::parse_quote!({
+                #start
+                #[allow(clippy::redundant_closure_call)]
+                let __conduit_future = (move || #returns #block)();
+                #future
+            });
+        }
     }
     quote!(#function)
+}
+
+fn boxed_if(boxed: bool, value: TokenStream) -> TokenStream {
+    if boxed {
+        quote!(::std::boxed::Box::pin(#value))
+    } else {
+        value
+    }
 }
 
 /// Generates the statements around the body.
@@ -120,9 +151,13 @@ struct Recording<'a> {
     args: &'a AudioMetricArgs,
     private: &'a TokenStream,
     returns_result: bool,
+    /// Set for `stream` calls.
+    stream: Option<StreamReturn>,
+    return_span: Span,
 }
 
 impl Recording<'_> {
+    /// The call site, the started call, and what is evaluated before the body.
     fn start(&self) -> TokenStream {
         let private = self.private;
         let Some(operation) = &self.args.operation else {
@@ -139,32 +174,101 @@ impl Recording<'_> {
             self.args.provider.as_ref().map(
                 |provider| quote_spanned!(provider.span()=> #private::provider_str(&(#provider))),
             );
+        let characters = self.args.characters.as_ref().map(|characters| {
+            let value = quote_spanned!(characters.span()=> #private::characters(#characters));
+            quote!(__conduit_call.add_characters(#value);)
+        });
+        let size = self
+            .args
+            .size
+            .as_ref()
+            .and_then(MeasureArg::before_body)
+            .map(|size| {
+                let value = quote_spanned!(size.span()=> #private::size_of(#size));
+                quote!(let __conduit_size: u64 = #value;)
+            });
+        let audio_seconds = self
+            .args
+            .audio_seconds
+            .as_ref()
+            .and_then(MeasureArg::before_body)
+            .map(|seconds| {
+                let value = quote_spanned!(seconds.span()=> #private::audio_seconds(#seconds));
+                quote!(let __conduit_audio_seconds: f64 = #value;)
+            });
         quote! {
             static __CONDUIT_CALL_SITE: #private::CallSite =
                 #private::CallSite::new(#private::Operation::#variant);
             let __conduit_call = __CONDUIT_CALL_SITE.#start(#provider);
+            #characters
+            #size
+            #audio_seconds
         }
     }
 
-    fn size_before_body(&self) -> TokenStream {
+    /// What follows the body: the outcome and the returned value, or the stream wrapped.
+    fn end(&self, probe: bool) -> TokenStream {
+        if let Some(stream) = self.stream {
+            return self.wrap_stream(stream);
+        }
+        let outcome = self.outcome(&quote!(&__conduit_result));
+        let probe = probe.then(|| self.probe());
+        quote! {
+            #outcome
+            #probe
+            __conduit_call.finish_with(__conduit_outcome);
+            __conduit_result
+        }
+    }
+
+    /// `.size(..)` and `.audio_seconds(..)` of what was evaluated before the body.
+    fn before_body(&self) -> TokenStream {
+        let size = self
+            .args
+            .size
+            .as_ref()
+            .and_then(MeasureArg::before_body)
+            .map(|_| quote!(.size(__conduit_size)));
+        let seconds = self
+            .args
+            .audio_seconds
+            .as_ref()
+            .and_then(MeasureArg::before_body)
+            .map(|_| quote!(.audio_seconds(__conduit_audio_seconds)));
+        quote!(#size #seconds)
+    }
+
+    /// The status of `__conduit_error: &E`, as an expression.
+    fn error_status(&self) -> TokenStream {
         let private = self.private;
-        match &self.args.size {
-            Some(SizeArg::BeforeBody(size)) => {
-                let value = quote_spanned!(size.span()=> #private::size_of(#size));
-                quote!(let __conduit_size: u64 = #value;)
+        match &self.args.status {
+            Some(StatusArg { value, .. }) => {
+                let status =
+                    quote_spanned!(value.span()=> #private::status_of(__conduit_error, #value));
+                // `status = |e| status_in_chain::<E>(e)` is the documented form: the
+                // closure is the user's choice, not a lint to fix.
+                quote! {{
+                    #[allow(clippy::redundant_closure)]
+                    let __conduit_status = #status;
+                    __conduit_status
+                }}
             }
-            _ => TokenStream::new(),
+            None => quote! {{
+                #[allow(unused_imports)]
+                use #private::{StatusFallback as _, StatusFromImpl as _};
+                (&#private::ErrorStatus(__conduit_error)).status()
+            }},
         }
     }
 
-    fn outcome(&self) -> TokenStream {
+    /// `let __conduit_outcome = match <scrutinee> { .. };` for the returned value.
+    fn outcome(&self, scrutinee: &TokenStream) -> TokenStream {
         let private = self.private;
-        let size_before = matches!(self.args.size, Some(SizeArg::BeforeBody(_)))
-            .then(|| quote!(.size(__conduit_size)));
+        let before_body = self.before_body();
         if !self.returns_result {
             return quote! {
                 let __conduit_outcome =
-                    #private::CallOutcome::new(#private::Status::Success) #size_before;
+                    #private::CallOutcome::new(#private::Status::Success) #before_body;
             };
         }
         let of_ok = |closure: Option<&KeyClosure>, method: &str, helper: &str| {
@@ -176,10 +280,16 @@ impl Recording<'_> {
                 quote!(.#method(#value))
             })
         };
-        let size_ok = match &self.args.size {
-            Some(SizeArg::OfOk(closure)) => of_ok(Some(closure), "size", "size_of_ok"),
-            _ => None,
-        };
+        let size_ok = of_ok(
+            self.args.size.as_ref().and_then(MeasureArg::of_ok),
+            "size",
+            "size_of_ok",
+        );
+        let seconds_ok = of_ok(
+            self.args.audio_seconds.as_ref().and_then(MeasureArg::of_ok),
+            "audio_seconds",
+            "audio_seconds_of_ok",
+        );
         let cost = of_ok(self.args.cost.as_ref(), "cost", "cost_of");
         let cache_hit = of_ok(self.args.cache_hit.as_ref(), "cache_hit", "cache_hit_of");
         let reason = of_ok(
@@ -187,42 +297,132 @@ impl Recording<'_> {
             "disconnect_reason",
             "disconnect_reason_of",
         );
-        let uses_value =
-            size_ok.is_some() || cost.is_some() || cache_hit.is_some() || reason.is_some();
-        let error_status = match &self.args.status {
-            Some(StatusArg { value, .. }) => {
-                let status =
-                    quote_spanned!(value.span()=> #private::status_of(__conduit_error, #value));
-                // `status = |e| status_in_chain::<E>(e)` is the documented form: the
-                // closure is the user's choice, not a lint to fix.
-                quote! {
-                    #[allow(clippy::redundant_closure)]
-                    let __conduit_status = #status;
-                    #private::CallOutcome::new(__conduit_status) #size_before
-                }
-            }
-            None => quote! {
-                #[allow(unused_imports)]
-                use #private::{StatusFallback as _, StatusFromImpl as _};
-                #private::CallOutcome::new((&#private::ErrorStatus(__conduit_error)).status())
-                    #size_before
-            },
-        };
+        let uses_value = [&size_ok, &seconds_ok, &cost, &cache_hit, &reason]
+            .iter()
+            .any(|part| part.is_some());
         let ok_pattern = if uses_value {
             quote!(__conduit_value)
         } else {
             quote!(_)
         };
+        let error_status = self.error_status();
         quote! {
-            let __conduit_outcome = match &__conduit_result {
+            let __conduit_outcome = match #scrutinee {
                 ::core::result::Result::Ok(#ok_pattern) => {
                     #private::CallOutcome::new(#private::Status::Success)
-                        #size_before #size_ok #cost #cache_hit #reason
+                        #before_body #size_ok #seconds_ok #cost #cache_hit #reason
                 }
                 ::core::result::Result::Err(__conduit_error) => {
-                    #error_status
+                    #private::CallOutcome::new(#error_status) #before_body
                 }
             };
+        }
+    }
+
+    /// A compile-time check that the value is not a future or a stream, which would end
+    /// the call before its work does (see the runtime's `ReturnedValue`).
+    fn probe(&self) -> TokenStream {
+        let private = self.private;
+        let check = |value: TokenStream| {
+            quote_spanned! {self.return_span=>
+                #private::returns_a_plain_value((&&&#private::ReturnedValue(#value)).kind());
+            }
+        };
+        let check = if self.returns_result {
+            let check = check(quote!(__conduit_value));
+            quote! {
+                if let ::core::result::Result::Ok(__conduit_value) = &__conduit_result {
+                    #check
+                }
+            }
+        } else {
+            check(quote!(&__conduit_result))
+        };
+        quote! {{
+            #[allow(unused_imports)]
+            use #private::{ProbeFuture as _, ProbeStream as _, ProbeValue as _};
+            #check
+        }}
+    }
+
+    /// The stream in `__conduit_result` (or its Ok value) wrapped so the call lasts as
+    /// long as it does.
+    fn wrap_stream(&self, stream: StreamReturn) -> TokenStream {
+        let private = self.private;
+        let before_body = self.before_body();
+        let observe = self.observe_item();
+        let wrapped = |value: TokenStream| {
+            boxed_if(
+                stream.boxed,
+                quote_spanned! {self.return_span=>
+                    #private::instrument_stream(
+                        #value,
+                        __conduit_call,
+                        #private::CallOutcome::new(#private::Status::Success) #before_body,
+                        #observe,
+                    )
+                },
+            )
+        };
+        if !stream.in_result {
+            return wrapped(quote!(__conduit_result));
+        }
+        let wrapped = wrapped(quote!(__conduit_stream));
+        let error_status = self.error_status();
+        quote! {
+            match __conduit_result {
+                ::core::result::Result::Ok(__conduit_stream) => ::core::result::Result::Ok(#wrapped),
+                ::core::result::Result::Err(__conduit_err) => {
+                    let __conduit_error = &__conduit_err;
+                    __conduit_call.finish_with(
+                        #private::CallOutcome::new(#error_status) #before_body
+                    );
+                    ::core::result::Result::Err(__conduit_err)
+                }
+            }
+        }
+    }
+
+    /// The closure that reads each stream item into the tally: the per-chunk closures
+    /// over an Ok item, the status of an Err item.
+    fn observe_item(&self) -> TokenStream {
+        let private = self.private;
+        let per_chunk = |closure: Option<&KeyClosure>, method: &str, helper: &str| {
+            closure.map(|KeyClosure { closure, .. }| {
+                let method = syn::Ident::new(method, Span::call_site());
+                let helper = syn::Ident::new(helper, Span::call_site());
+                let value =
+                    quote_spanned!(closure.span()=> #private::#helper(__conduit_chunk, #closure));
+                quote!(__conduit_tally.#method(#value);)
+            })
+        };
+        let parts = [
+            per_chunk(
+                self.args.size.as_ref().and_then(MeasureArg::of_ok),
+                "add_size",
+                "chunk_size",
+            ),
+            per_chunk(
+                self.args.audio_seconds.as_ref().and_then(MeasureArg::of_ok),
+                "add_audio_seconds",
+                "audio_seconds_of_ok",
+            ),
+            per_chunk(self.args.cost.as_ref(), "add_cost", "cost_of"),
+            per_chunk(self.args.cache_hit.as_ref(), "cache_hit", "cache_hit_of"),
+        ];
+        let chunk_pattern = if parts.iter().any(Option::is_some) {
+            quote!(__conduit_chunk)
+        } else {
+            quote!(_)
+        };
+        let parts = parts.into_iter().flatten();
+        let error_status = self.error_status();
+        let item = quote_spanned!(self.return_span=> #private::StreamItem::parts(__conduit_item));
+        quote! {
+            |__conduit_item, __conduit_tally| match #item {
+                ::core::result::Result::Ok(#chunk_pattern) => { #(#parts)* }
+                ::core::result::Result::Err(__conduit_error) => __conduit_tally.fail(#error_status),
+            }
         }
     }
 }
@@ -264,13 +464,22 @@ mod tests {
                         )
                     }
                     ::core::result::Result::Err(__conduit_error) => {
-                        #[allow(unused_imports)]
-                        use ::conduit_metrics_runtime::__private_v0_1_0::{StatusFallback as _, StatusFromImpl as _};
-                        ::conduit_metrics_runtime::__private_v0_1_0::CallOutcome::new(
+                        ::conduit_metrics_runtime::__private_v0_1_0::CallOutcome::new({
+                            #[allow(unused_imports)]
+                            use ::conduit_metrics_runtime::__private_v0_1_0::{StatusFallback as _, StatusFromImpl as _};
                             (&::conduit_metrics_runtime::__private_v0_1_0::ErrorStatus(__conduit_error)).status()
-                        )
+                        })
                     }
                 };
+                {
+                    #[allow(unused_imports)]
+                    use ::conduit_metrics_runtime::__private_v0_1_0::{ProbeFuture as _, ProbeStream as _, ProbeValue as _};
+                    if let ::core::result::Result::Ok(__conduit_value) = &__conduit_result {
+                        ::conduit_metrics_runtime::__private_v0_1_0::returns_a_plain_value(
+                            (& & &::conduit_metrics_runtime::__private_v0_1_0::ReturnedValue(__conduit_value)).kind()
+                        );
+                    }
+                }
                 __conduit_call.finish_with(__conduit_outcome);
                 __conduit_result
             }

@@ -48,6 +48,9 @@ pub const REALTIME_DURATION_BUCKETS: [f64; 10] = [
 ];
 /// Bounds of `conduit_audio_realtime_latency_seconds`.
 pub const REALTIME_LATENCY_BUCKETS: [f64; 9] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0];
+/// Bounds of `conduit_audio_time_to_first_byte_seconds` (the realtime latency bounds:
+/// both measure how long a listener waits for audio to start).
+pub const TIME_TO_FIRST_BYTE_BUCKETS: [f64; 9] = REALTIME_LATENCY_BUCKETS;
 
 macro_rules! families {
     ($( $(#[$doc:meta])* $ident:ident = $name:literal, $kind:ident, [$($label:literal),*], $buckets:expr, $help:literal; )+) => {
@@ -102,6 +105,16 @@ families! {
     /// Accumulated cost.
     COST_DOLLARS = "conduit_audio_cost_dollars", Counter, ["operation"], &[],
         "Cost of audio operations in US dollars.";
+    /// Time from the start of a streamed call to its first item.
+    TIME_TO_FIRST_BYTE_SECONDS = "conduit_audio_time_to_first_byte_seconds", Histogram, ["operation", "provider"],
+        &TIME_TO_FIRST_BYTE_BUCKETS,
+        "Time in seconds from the start of a streamed audio call to its first item (chunk or error).";
+    /// Seconds of audio processed or produced.
+    AUDIO_SECONDS_TOTAL = "conduit_audio_audio_seconds_total", Counter, ["operation", "provider"], &[],
+        "Seconds of audio processed or produced by audio calls (the denominator of the real-time factor).";
+    /// Characters sent to synthesis.
+    CHARACTERS_TOTAL = "conduit_audio_characters_total", Counter, ["operation", "provider"], &[],
+        "Characters of text sent to audio calls, the unit most text-to-speech APIs bill by.";
     /// Cache lookups by result (the counters behind the hit ratio).
     CACHE_LOOKUPS_TOTAL = "conduit_audio_cache_lookups_total", Counter, ["operation", "result"], &[],
         "Cache lookups by operation and result (hit or miss).";
@@ -114,6 +127,9 @@ families! {
     /// Cost amounts refused because they were negative or not finite.
     COST_REJECTED_TOTAL = "conduit_audio_cost_rejected_total", Counter, ["operation"], &[],
         "Cost amounts rejected because they were negative, NaN or infinite.";
+    /// Audio durations refused because they were negative or not finite.
+    AUDIO_SECONDS_REJECTED_TOTAL = "conduit_audio_audio_seconds_rejected_total", Counter, ["operation"], &[],
+        "Audio durations rejected because they were negative, NaN or infinite.";
 }
 
 /// Series recorded through the `metrics` facade that a render left out. Written after the
@@ -142,27 +158,44 @@ pub const GUIDE_FAMILIES: [Family; 11] = [
     COST_DOLLARS,
 ];
 
+/// The families of streamed and synthesized audio, the three figures voice frameworks
+/// report for every TTS call: time to first byte (`stream` calls), audio seconds
+/// (`audio_seconds`) and characters (`characters`). Their series appear on first use.
+pub const STREAMING_FAMILIES: [Family; 3] = [
+    TIME_TO_FIRST_BYTE_SECONDS,
+    AUDIO_SECONDS_TOTAL,
+    CHARACTERS_TOTAL,
+];
+
 /// The supporting families: raw counters behind the ratios, and the runtime's own
 /// self-monitoring.
-pub const SUPPORT_FAMILIES: [Family; 4] = [
+pub const SUPPORT_FAMILIES: [Family; 5] = [
     CACHE_LOOKUPS_TOTAL,
     HEALTH_CHECKS_TOTAL,
     PROVIDER_LABELS_FOLDED_TOTAL,
     COST_REJECTED_TOTAL,
+    AUDIO_SECONDS_REJECTED_TOTAL,
 ];
 
-/// Every family `install` may write: the guide's, the supporting ones, and
-/// [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so none can be forgotten.
-pub const ALL_FAMILIES: [Family; GUIDE_FAMILIES.len() + SUPPORT_FAMILIES.len() + 1] = {
-    let mut all = [FACADE_SERIES_DROPPED_TOTAL; GUIDE_FAMILIES.len() + SUPPORT_FAMILIES.len() + 1];
+const REGISTRY_FAMILY_COUNT: usize =
+    GUIDE_FAMILIES.len() + STREAMING_FAMILIES.len() + SUPPORT_FAMILIES.len();
+
+/// Every family `install` may write, in export order: the guide's, the streaming ones,
+/// the supporting ones, and [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so
+/// none can be forgotten.
+pub const ALL_FAMILIES: [Family; REGISTRY_FAMILY_COUNT + 1] = {
+    let mut all = [FACADE_SERIES_DROPPED_TOTAL; REGISTRY_FAMILY_COUNT + 1];
+    let lists: [&[Family]; 3] = [&GUIDE_FAMILIES, &STREAMING_FAMILIES, &SUPPORT_FAMILIES];
     let mut i = 0;
-    while i < GUIDE_FAMILIES.len() {
-        all[i] = GUIDE_FAMILIES[i];
-        i += 1;
-    }
-    while i < GUIDE_FAMILIES.len() + SUPPORT_FAMILIES.len() {
-        all[i] = SUPPORT_FAMILIES[i - GUIDE_FAMILIES.len()];
-        i += 1;
+    let mut list = 0;
+    while list < lists.len() {
+        let mut j = 0;
+        while j < lists[list].len() {
+            all[i] = lists[list][j];
+            i += 1;
+            j += 1;
+        }
+        list += 1;
     }
     all
 };
@@ -173,7 +206,7 @@ mod tests {
 
     #[test]
     fn bucket_bounds_increase_strictly() {
-        for family in GUIDE_FAMILIES.iter().chain(SUPPORT_FAMILIES.iter()) {
+        for family in &ALL_FAMILIES {
             assert_eq!(
                 family.kind == FamilyType::Histogram,
                 !family.buckets.is_empty(),
@@ -190,7 +223,7 @@ mod tests {
 
     #[test]
     fn counters_end_in_total_except_the_guides_cost_counter() {
-        for family in GUIDE_FAMILIES.iter().chain(SUPPORT_FAMILIES.iter()) {
+        for family in &ALL_FAMILIES {
             if family.kind == FamilyType::Counter && family.name != COST_DOLLARS.name {
                 assert!(family.name.ends_with("_total"), "{}", family.name);
             }

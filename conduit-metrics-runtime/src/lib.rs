@@ -110,6 +110,43 @@ pub mod registry {
     pub use crate::store::{Registry, global};
 }
 
+/// Streams and returned futures recorded as one call.
+///
+/// `#[audio_metric(stream)]` and `#[audio_metric]` on a plain `fn` that returns a future
+/// use these; write them by hand where the macro does not fit. The call lasts as long as
+/// the stream: its first item is observed in `conduit_audio_time_to_first_byte_seconds`,
+/// its first `Err` item sets the status, its end finishes it, and dropping it early
+/// records `cancelled`.
+///
+/// ```
+/// use conduit_metrics_runtime::streaming::{StreamItem, instrument_stream};
+/// use conduit_metrics_runtime::{CallOutcome, Operation, Status, start_call};
+///
+/// # fn chunks() -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+/// #     struct Once(Option<Result<Vec<u8>, std::io::Error>>);
+/// #     impl futures_core::Stream for Once {
+/// #         type Item = Result<Vec<u8>, std::io::Error>;
+/// #         fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>)
+/// #             -> std::task::Poll<Option<Self::Item>> { std::task::Poll::Ready(self.0.take()) }
+/// #     }
+/// #     Once(Some(Ok(vec![0; 960])))
+/// # }
+/// let call = start_call(Operation::Tts, "elevenlabs");
+/// let audio = instrument_stream(chunks(), call, CallOutcome::new(Status::Success), |item, tally| {
+///     match item.parts() {
+///         Ok(chunk) => tally.add_size(chunk.len() as u64),
+///         Err(_) => tally.fail(Status::Error),
+///     }
+/// });
+/// # drop(audio);
+/// ```
+pub mod streaming {
+    pub use crate::recording::{
+        InstrumentedFuture, InstrumentedStream, StreamItem, StreamTally, instrument_future,
+        instrument_stream,
+    };
+}
+
 /// The axum version [`MetricsHandle::router`] returns a router of.
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]

@@ -3,7 +3,10 @@
 //! known types, so type errors point at the user's code. Not a public API.
 
 pub use crate::labels::{AudioStatus, DisconnectReason, Operation, Status};
-pub use crate::recording::{ActiveCall, CallOutcome, CallSite};
+pub use crate::recording::{
+    ActiveCall, CallOutcome, CallSite, StreamItem, StreamTally, instrument_future,
+    instrument_stream,
+};
 
 use crate::labels::error_status;
 
@@ -74,6 +77,171 @@ pub fn size_of<S: AudioSize>(size: S) -> u64 {
 #[inline]
 pub fn size_of_ok<T: ?Sized, S: AudioSize>(value: &T, closure: impl FnOnce(&T) -> S) -> u64 {
     closure(value).audio_size()
+}
+
+/// Durations an `audio_seconds` expression or closure may produce: seconds as `f64` or
+/// `f32`, or a `Duration`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a duration of audio",
+    label = "`audio_seconds` must give seconds as `f64` (or `f32`), or a `std::time::Duration`",
+    note = "e.g. `audio_seconds = |chunk| chunk.samples.len() as f64 / 24_000.0`"
+)]
+pub trait AudioSeconds {
+    /// The duration in seconds.
+    fn audio_seconds(self) -> f64;
+}
+
+impl AudioSeconds for f64 {
+    #[inline]
+    fn audio_seconds(self) -> f64 {
+        self
+    }
+}
+
+impl AudioSeconds for f32 {
+    #[inline]
+    fn audio_seconds(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl AudioSeconds for std::time::Duration {
+    #[inline]
+    fn audio_seconds(self) -> f64 {
+        self.as_secs_f64()
+    }
+}
+
+/// An `audio_seconds = expr` value in seconds.
+#[inline]
+pub fn audio_seconds<S: AudioSeconds>(seconds: S) -> f64 {
+    seconds.audio_seconds()
+}
+
+/// An `audio_seconds = |v| ...` closure's value in seconds.
+#[inline]
+pub fn audio_seconds_of_ok<T: ?Sized, S: AudioSeconds>(
+    value: &T,
+    closure: impl FnOnce(&T) -> S,
+) -> f64 {
+    closure(value).audio_seconds()
+}
+
+/// Character counts a `characters = expr` may produce.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a count of characters",
+    label = "`characters` must give an unsigned integer such as `usize`",
+    note = "e.g. `characters = text.chars().count()`"
+)]
+pub trait CharacterCount {
+    /// The count.
+    fn character_count(self) -> u64;
+}
+
+macro_rules! character_count_from {
+    ($($t:ty),*) => {$(
+        impl CharacterCount for $t {
+            #[inline]
+            fn character_count(self) -> u64 {
+                // usize and smaller fit in u64 on every supported target.
+                self as u64
+            }
+        }
+    )*};
+}
+character_count_from!(usize, u64, u32, u16, u8);
+
+/// A `characters = expr` value.
+#[inline]
+pub fn characters<C: CharacterCount>(count: C) -> u64 {
+    count.character_count()
+}
+
+/// A per-chunk closure's value: the chunk passes through a signature that fixes its type
+/// (`&C`), so `|chunk| chunk.len()` type-checks and a wrong return type is reported at
+/// the closure. `size` chunks give bytes.
+#[inline]
+pub fn chunk_size<C: ?Sized, S: AudioSize>(chunk: &C, closure: impl FnOnce(&C) -> S) -> u64 {
+    closure(chunk).audio_size()
+}
+
+/// What a returned value is, found at compile time by [`ReturnedValue`].
+pub struct IsAFuture;
+/// See [`IsAFuture`].
+pub struct IsAStream;
+/// See [`IsAFuture`].
+pub struct IsAValue;
+
+/// Kinds of value a function marked `#[audio_metric]` (without `stream`) may return.
+#[diagnostic::on_unimplemented(
+    message = "this function returns a future that `#[audio_metric]` cannot wait for",
+    label = "the call would be counted when the future is created, not when it completes",
+    note = "make it an `async fn`, or return `impl Future<Output = ..>` or `Pin<Box<dyn Future<Output = ..>>>` (those are timed until they complete)"
+)]
+pub trait NotAFuture {}
+
+/// Kinds of value a function marked `#[audio_metric]` without `stream` may return.
+#[diagnostic::on_unimplemented(
+    message = "this function returns a stream: add `stream` to `#[audio_metric(..)]`",
+    label = "without `stream`, the call would end when the stream is created, not when it ends",
+    note = "`#[audio_metric(operation = \"tts\", stream)]` times the stream to its first item and to its end"
+)]
+pub trait NotAStream {}
+
+impl NotAFuture for IsAValue {}
+impl NotAStream for IsAValue {}
+impl NotAFuture for IsAStream {}
+impl NotAStream for IsAFuture {}
+
+/// Fails to compile unless `kind` is [`IsAValue`], with the message of the trait it
+/// lacks.
+#[inline]
+pub fn returns_a_plain_value<K: NotAFuture + NotAStream>(kind: K) {
+    let _ = kind;
+}
+
+/// Probes a returned value: `(&&&ReturnedValue(&v)).kind()` picks the first impl whose
+/// bounds hold (method resolution tries the receiver as written before dereferencing it),
+/// so futures give [`IsAFuture`], streams [`IsAStream`] and the rest [`IsAValue`].
+pub struct ReturnedValue<'a, T: ?Sized>(pub &'a T);
+
+/// Chosen when the value is a future.
+pub trait ProbeFuture {
+    /// [`IsAFuture`].
+    fn kind(&self) -> IsAFuture;
+}
+
+impl<T: std::future::Future + ?Sized> ProbeFuture for &&ReturnedValue<'_, T> {
+    #[inline]
+    fn kind(&self) -> IsAFuture {
+        IsAFuture
+    }
+}
+
+/// Chosen when the value is a stream.
+pub trait ProbeStream {
+    /// [`IsAStream`].
+    fn kind(&self) -> IsAStream;
+}
+
+impl<T: futures_core::Stream + ?Sized> ProbeStream for &ReturnedValue<'_, T> {
+    #[inline]
+    fn kind(&self) -> IsAStream {
+        IsAStream
+    }
+}
+
+/// Chosen for every other value.
+pub trait ProbeValue {
+    /// [`IsAValue`].
+    fn kind(&self) -> IsAValue;
+}
+
+impl<T: ?Sized> ProbeValue for ReturnedValue<'_, T> {
+    #[inline]
+    fn kind(&self) -> IsAValue {
+        IsAValue
+    }
 }
 
 /// Values a `provider = expr` may have: anything that is `AsRef<str>`.

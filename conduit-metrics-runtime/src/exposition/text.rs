@@ -192,6 +192,70 @@ fn write_registry(registry: &Registry, out: &mut String) {
         );
     }
 
+    // The streaming families appear per series on first use: most call sites never
+    // stream or count audio seconds, and a series of zeros would only cost memory.
+    header(out, &catalogue::TIME_TO_FIRST_BYTE_SECONDS);
+    for (series, _) in &providers {
+        for &operation in Operation::ALL {
+            if let Some(calls) = series.calls_if_used(operation) {
+                let snapshot = calls.first_byte();
+                if snapshot.count() > 0 {
+                    histogram(
+                        out,
+                        &catalogue::TIME_TO_FIRST_BYTE_SECONDS,
+                        &[
+                            ("operation", operation.as_str()),
+                            ("provider", series.label()),
+                        ],
+                        &snapshot,
+                    );
+                }
+            }
+        }
+    }
+
+    header(out, &catalogue::AUDIO_SECONDS_TOTAL);
+    for (series, _) in &providers {
+        for &operation in Operation::ALL {
+            if let Some(calls) = series.calls_if_used(operation) {
+                let seconds = calls.audio_seconds();
+                if seconds > 0.0 {
+                    sample(
+                        out,
+                        catalogue::AUDIO_SECONDS_TOTAL.name,
+                        "",
+                        &[
+                            ("operation", operation.as_str()),
+                            ("provider", series.label()),
+                        ],
+                        Value::Float(seconds),
+                    );
+                }
+            }
+        }
+    }
+
+    header(out, &catalogue::CHARACTERS_TOTAL);
+    for (series, _) in &providers {
+        for &operation in Operation::ALL {
+            if let Some(calls) = series.calls_if_used(operation) {
+                let characters = calls.characters();
+                if characters > 0 {
+                    sample(
+                        out,
+                        catalogue::CHARACTERS_TOTAL.name,
+                        "",
+                        &[
+                            ("operation", operation.as_str()),
+                            ("provider", series.label()),
+                        ],
+                        Value::Int(characters),
+                    );
+                }
+            }
+        }
+    }
+
     header(out, &catalogue::CACHE_LOOKUPS_TOTAL);
     for &operation in Operation::ALL {
         let (hits, misses) = registry.operation(operation).lookups();
@@ -231,16 +295,26 @@ fn write_registry(registry: &Registry, out: &mut String) {
         Value::Int(registry.folded_calls()),
     );
 
-    header(out, &catalogue::COST_REJECTED_TOTAL);
-    for &operation in Operation::ALL {
-        let rejected = registry.operation(operation).rejected_costs();
-        sample(
-            out,
-            catalogue::COST_REJECTED_TOTAL.name,
-            "",
-            &[("operation", operation.as_str())],
-            Value::Int(rejected),
-        );
+    for family in [
+        &catalogue::COST_REJECTED_TOTAL,
+        &catalogue::AUDIO_SECONDS_REJECTED_TOTAL,
+    ] {
+        header(out, family);
+        for &operation in Operation::ALL {
+            let cells = registry.operation(operation);
+            let rejected = if family == &catalogue::COST_REJECTED_TOTAL {
+                cells.rejected_costs()
+            } else {
+                cells.rejected_audio_seconds()
+            };
+            sample(
+                out,
+                family.name,
+                "",
+                &[("operation", operation.as_str())],
+                Value::Int(rejected),
+            );
+        }
     }
 }
 

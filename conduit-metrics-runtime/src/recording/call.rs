@@ -1,11 +1,11 @@
 //! Recording one call: start it (the active gauge goes up), finish it with an outcome
-//! (counter, duration, size, cost, cache hit; the gauge goes down). The returned guard
-//! finishes the call as `cancelled` when dropped unfinished, or `panic` when dropped by
-//! unwinding, so every call is counted once whatever happens to it.
+//! (counter, duration, size, cost, audio seconds, cache hit; the gauge goes down). The
+//! returned guard finishes the call as `cancelled` when dropped unfinished, or `panic`
+//! when dropped by unwinding, so every call is counted once whatever happens to it.
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use super::costs::record_cost_in;
+use super::costs::{record_audio_seconds_in, record_cost_in};
 
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation, Status};
@@ -24,6 +24,7 @@ pub struct CallOutcome {
     status: Status,
     size: Option<u64>,
     cost: Option<f64>,
+    audio_seconds: Option<f64>,
     cache_hit: Option<bool>,
     disconnect_reason: Option<DisconnectReason>,
 }
@@ -35,6 +36,7 @@ impl CallOutcome {
             status,
             size: None,
             cost: None,
+            audio_seconds: None,
             cache_hit: None,
             disconnect_reason: None,
         }
@@ -49,6 +51,13 @@ impl CallOutcome {
     /// Adds `dollars` to `conduit_audio_cost_dollars` (rejected if negative or not finite).
     pub const fn cost(mut self, dollars: f64) -> Self {
         self.cost = Some(dollars);
+        self
+    }
+
+    /// Adds `seconds` of audio processed or produced to
+    /// `conduit_audio_audio_seconds_total` (rejected if negative or not finite).
+    pub const fn audio_seconds(mut self, seconds: f64) -> Self {
+        self.audio_seconds = Some(seconds);
         self
     }
 
@@ -68,6 +77,32 @@ impl CallOutcome {
     /// The status.
     pub const fn status(&self) -> Status {
         self.status
+    }
+
+    /// The same outcome with another status (a streamed call's first error).
+    pub(crate) const fn with_status(mut self, status: Status) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The bytes given so far, if any.
+    pub(crate) const fn size_so_far(&self) -> Option<u64> {
+        self.size
+    }
+
+    /// The dollars given so far, if any.
+    pub(crate) const fn cost_so_far(&self) -> Option<f64> {
+        self.cost
+    }
+
+    /// The audio seconds given so far, if any.
+    pub(crate) const fn audio_seconds_so_far(&self) -> Option<f64> {
+        self.audio_seconds
+    }
+
+    /// Whether a cache lookup was given.
+    pub(crate) const fn has_cache_hit(&self) -> bool {
+        self.cache_hit.is_some()
     }
 
     /// The disconnect reason of a realtime call: the one given, else what the status
@@ -115,6 +150,7 @@ pub struct ActiveCall<'r> {
     stripe: usize,
     started: Timestamp,
     finished: bool,
+    first_byte_seen: bool,
 }
 
 impl<'r> ActiveCall<'r> {
@@ -135,6 +171,26 @@ impl<'r> ActiveCall<'r> {
             stripe,
             started: Timestamp::now(),
             finished: false,
+            first_byte_seen: false,
+        }
+    }
+
+    /// Adds `characters` sent to the call (text to synthesize) to
+    /// `conduit_audio_characters_total`, at once: they count whatever the outcome.
+    #[inline]
+    pub fn add_characters(&self, characters: u64) {
+        self.cells.at(self.stripe).add_characters(characters);
+    }
+
+    /// Records the time from the call's start to now in
+    /// `conduit_audio_time_to_first_byte_seconds`, the first time it is called; later
+    /// calls do nothing. A streamed call calls it at its first item.
+    #[inline]
+    pub fn mark_first_byte(&mut self) {
+        if !self.first_byte_seen {
+            self.first_byte_seen = true;
+            let elapsed = self.started.elapsed_nanos();
+            self.cells.at(self.stripe).observe_first_byte(elapsed);
         }
     }
 
@@ -166,6 +222,9 @@ impl<'r> ActiveCall<'r> {
         operation.leave();
         if let Some(dollars) = outcome.cost {
             record_cost_in(self.registry, operation, self.operation, dollars);
+        }
+        if let Some(seconds) = outcome.audio_seconds {
+            record_audio_seconds_in(self.registry, cells, operation, self.operation, seconds);
         }
         if let Some(hit) = outcome.cache_hit {
             operation.count_lookup(hit);

@@ -1,8 +1,8 @@
-//! Costs, cache lookups and health checks: the counters recorded beside calls, by the
-//! macro's `cost`/`cache_hit` closures or by hand.
+//! Costs, audio seconds, cache lookups and health checks: the counters recorded beside
+//! calls, by the macro's `cost`/`audio_seconds`/`cache_hit` arguments or by hand.
 
 use crate::labels::Operation;
-use crate::store::{OperationCells, Registry, global};
+use crate::store::{CallCells, OperationCells, Registry, global};
 
 impl Registry {
     /// Adds to `conduit_audio_cost_dollars{operation}`. Negative, NaN and infinite
@@ -47,6 +47,35 @@ pub(crate) fn record_cost_in(
                 dollars,
                 rejected_so_far = rejected,
                 "conduit-metrics: rejected a cost that is negative or not finite (see conduit_audio_cost_rejected_total)"
+            );
+        }
+        false
+    }
+}
+
+/// Adds seconds of audio to one stripe of a call series, or refuses them: negative, NaN
+/// and infinite durations are counted in `conduit_audio_audio_seconds_rejected_total`
+/// and logged as rejected costs are.
+#[inline]
+pub(crate) fn record_audio_seconds_in(
+    registry: &Registry,
+    calls: &CallCells,
+    operation_cells: &OperationCells,
+    operation: Operation,
+    seconds: f64,
+) -> bool {
+    if seconds.is_finite() && seconds >= 0.0 {
+        calls.add_audio_seconds(seconds);
+        true
+    } else {
+        operation_cells.count_rejected_audio_seconds();
+        let rejected = registry.count_rejected_audio_seconds();
+        if rejected.is_power_of_two() {
+            tracing::warn!(
+                operation = operation.as_str(),
+                seconds,
+                rejected_so_far = rejected,
+                "conduit-metrics: rejected an audio duration that is negative or not finite (see conduit_audio_audio_seconds_rejected_total)"
             );
         }
         false

@@ -1,14 +1,20 @@
 //! Recording: what the hot path does. Calls (`call`: start, finish with an outcome, the
-//! guard that records `cancelled` and `panic`), realtime sessions (`session`), held
-//! resources (`resources`), and costs, cache lookups and health checks (`costs`). Each
-//! writes the store's cells through their methods.
+//! guard that records `cancelled` and `panic`), streams and returned futures recorded as
+//! one call (`stream`), realtime sessions (`session`), held resources (`resources`), and
+//! costs, audio seconds, cache lookups and health checks (`costs`). Each writes the
+//! store's cells through their methods.
 
 mod call;
 mod costs;
 mod resources;
 mod session;
+mod stream;
 
 pub use call::{ActiveCall, CallOutcome, CallSite, start_call};
 pub use costs::{record_cache_lookup, record_cost, record_health_check};
 pub use resources::{ResourceGuard, hold_resource};
 pub use session::{RealtimeSession, realtime_session, record_realtime_latency};
+pub use stream::{
+    InstrumentedFuture, InstrumentedStream, StreamItem, StreamTally, instrument_future,
+    instrument_stream,
+};

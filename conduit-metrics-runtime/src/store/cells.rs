@@ -107,6 +107,8 @@ const SIZE_CELLS: usize = 6;
 const SESSION_CELLS: usize = 11;
 /// Buckets of the realtime latency histogram (9 bounds and +Inf).
 const LATENCY_CELLS: usize = 10;
+/// Buckets of the time-to-first-byte histogram (9 bounds and +Inf).
+const FIRST_BYTE_CELLS: usize = 10;
 
 const DURATION_BOUNDS_NS: [u64; DURATION_CELLS] =
     integer_bounds(catalogue::REQUEST_DURATION_BUCKETS, NANOS_PER_SECOND);
@@ -115,6 +117,13 @@ const SESSION_BOUNDS_NS: [u64; SESSION_CELLS] =
     integer_bounds(catalogue::REALTIME_DURATION_BUCKETS, NANOS_PER_SECOND);
 const LATENCY_BOUNDS_NS: [u64; LATENCY_CELLS] =
     integer_bounds(catalogue::REALTIME_LATENCY_BUCKETS, NANOS_PER_SECOND);
+const FIRST_BYTE_BOUNDS_NS: [u64; FIRST_BYTE_CELLS] =
+    integer_bounds(catalogue::TIME_TO_FIRST_BYTE_BUCKETS, NANOS_PER_SECOND);
+
+/// Audio seconds are kept in microseconds: exact sums of chunk durations (which are
+/// whole samples, far coarser than a nanosecond) and 584,000 years before a stripe's
+/// cell wraps.
+const MICROS_PER_SECOND: f64 = 1e6;
 
 /// What one stripe holds for one (operation, provider) pair.
 #[derive(Debug, Default)]
@@ -122,6 +131,9 @@ pub(crate) struct CallCells {
     requests: [AtomicU64; Status::COUNT],
     duration: HistogramCells<DURATION_CELLS>,
     size: HistogramCells<SIZE_CELLS>,
+    first_byte: HistogramCells<FIRST_BYTE_CELLS>,
+    audio_micros: AtomicU64,
+    characters: AtomicU64,
 }
 
 impl CallCells {
@@ -142,6 +154,26 @@ impl CallCells {
     pub(crate) fn observe_size(&self, bytes: u64) {
         self.size.observe(&SIZE_BOUNDS, bytes);
     }
+
+    /// Observes the time from a streamed call's start to its first item.
+    #[inline]
+    pub(crate) fn observe_first_byte(&self, nanos: u64) {
+        self.first_byte.observe(&FIRST_BYTE_BOUNDS_NS, nanos);
+    }
+
+    /// Adds seconds of audio (already checked to be finite and not negative).
+    #[inline]
+    pub(crate) fn add_audio_seconds(&self, seconds: f64) {
+        // `as` saturates, so an absurdly large value cannot wrap the cell.
+        let micros = (seconds * MICROS_PER_SECOND).round() as u64;
+        self.audio_micros.fetch_add(micros, Relaxed);
+    }
+
+    /// Adds characters sent to the call.
+    #[inline]
+    pub(crate) fn add_characters(&self, characters: u64) {
+        self.characters.fetch_add(characters, Relaxed);
+    }
 }
 
 impl Striped<CallCells> {
@@ -159,6 +191,21 @@ impl Striped<CallCells> {
     pub(crate) fn size(&self) -> HistogramSnapshot {
         HistogramSnapshot::read(self.iter().map(|c| &c.size), 1.0)
     }
+
+    /// The time-to-first-byte histogram, in seconds.
+    pub(crate) fn first_byte(&self) -> HistogramSnapshot {
+        HistogramSnapshot::read(self.iter().map(|c| &c.first_byte), NANOS_PER_SECOND)
+    }
+
+    /// Seconds of audio so far.
+    pub(crate) fn audio_seconds(&self) -> f64 {
+        sum_u64(self, |c| &c.audio_micros) as f64 / MICROS_PER_SECOND
+    }
+
+    /// Characters so far.
+    pub(crate) fn characters(&self) -> u64 {
+        sum_u64(self, |c| &c.characters)
+    }
 }
 
 /// What one stripe holds for one operation, whatever the provider.
@@ -168,6 +215,7 @@ pub(crate) struct OperationCells {
     /// Dollars as `f64` bits; only this stripe's writers add to it.
     cost: AtomicU64,
     cost_rejected: AtomicU64,
+    audio_seconds_rejected: AtomicU64,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
 }
@@ -200,6 +248,12 @@ impl OperationCells {
         self.cost_rejected.fetch_add(1, Relaxed);
     }
 
+    /// Counts an audio duration that was refused.
+    #[inline]
+    pub(crate) fn count_rejected_audio_seconds(&self) {
+        self.audio_seconds_rejected.fetch_add(1, Relaxed);
+    }
+
     /// Counts a cache lookup as a hit or a miss.
     #[inline]
     pub(crate) fn count_lookup(&self, hit: bool) {
@@ -228,6 +282,11 @@ impl Striped<OperationCells> {
     /// Costs refused so far.
     pub(crate) fn rejected_costs(&self) -> u64 {
         sum_u64(self, |c| &c.cost_rejected)
+    }
+
+    /// Audio durations refused so far.
+    pub(crate) fn rejected_audio_seconds(&self) -> u64 {
+        sum_u64(self, |c| &c.audio_seconds_rejected)
     }
 
     /// Cache lookups so far: (hits, misses).
@@ -317,6 +376,8 @@ mod tests {
             [1024, 10240, 102400, 1048576, 10485760, u64::MAX]
         );
         assert_eq!(LATENCY_BOUNDS_NS[0], 50_000_000);
+        assert_eq!(FIRST_BYTE_BOUNDS_NS[0], 50_000_000);
+        assert_eq!(FIRST_BYTE_BOUNDS_NS[8], 5_000_000_000);
         assert_eq!(SESSION_BOUNDS_NS[9], 3_600_000_000_000);
     }
 

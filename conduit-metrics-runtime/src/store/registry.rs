@@ -42,6 +42,8 @@ pub struct Registry {
     clock: Arc<dyn Clock>,
     /// All rejected costs, for spacing out the warnings.
     costs_rejected: AtomicU64,
+    /// All rejected audio durations, for spacing out the warnings.
+    audio_seconds_rejected: AtomicU64,
 }
 
 impl Registry {
@@ -66,6 +68,7 @@ impl Registry {
             ratios: Mutex::new(Ratios::default()),
             clock,
             costs_rejected: AtomicU64::new(0),
+            audio_seconds_rejected: AtomicU64::new(0),
         }
     }
 
@@ -125,6 +128,12 @@ impl Registry {
     /// (the log is spaced out on it).
     pub(crate) fn count_rejected_cost(&self) -> u64 {
         self.costs_rejected.fetch_add(1, Relaxed) + 1
+    }
+
+    /// Counts one refused audio duration process-wide and returns how many were refused
+    /// so far (the log is spaced out on it).
+    pub(crate) fn count_rejected_audio_seconds(&self) -> u64 {
+        self.audio_seconds_rejected.fetch_add(1, Relaxed) + 1
     }
 
     /// The held count of a resource name, created at zero on first use.
