@@ -334,9 +334,13 @@ fn check_stream(
             "`stream` does not apply to `operation = \"realtime\"`: a realtime session is recorded as one call from its start to its end, with per-turn latency from `record_realtime_latency`; use `operation = \"tts\"` or `\"transcription\"` for a streamed call",
         ));
     }
+    let return_type_span = match &signature.output {
+        syn::ReturnType::Default => flag.span(),
+        syn::ReturnType::Type(_, ty) => ty.span(),
+    };
     if let BodyShape::ReturnsFuture { .. } = shape {
         errors.push(syn::Error::new(
-            signature.output.span(),
+            return_type_span,
             format!(
                 "`stream` cannot instrument `fn {}`: it returns a future of a stream; make it an `async fn` that returns the stream",
                 signature.ident
@@ -345,12 +349,8 @@ fn check_stream(
         return;
     }
     if shape.stream_return().is_none() {
-        let span = match &signature.output {
-            syn::ReturnType::Default => flag.span(),
-            syn::ReturnType::Type(_, ty) => ty.span(),
-        };
         errors.push(syn::Error::new(
-            span,
+            return_type_span,
             "`stream` needs the function to return a stream it can wrap: `impl Stream<Item = Result<C, E>>`, `Pin<Box<dyn Stream<Item = Result<C, E>>>>`, `BoxStream<'_, Result<C, E>>` or `LocalBoxStream`, or a `Result` of one; a named stream type cannot be wrapped without changing the function's type, so return `impl Stream` instead",
         ));
     }

@@ -24,7 +24,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ItemFn, ReturnType};
 
 use crate::args::{AudioMetricArgs, Errors, KeyClosure, MeasureArg, StatusArg};
-use crate::runtime::support_module;
+use crate::runtime::{support_module, support_module_at};
 use crate::shape::{BodyShape, StreamReturn, annotation};
 
 pub(crate) fn audio_metric(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
@@ -73,7 +73,7 @@ fn expand(args: &AudioMetricArgs, mut function: ItemFn, shape: BodyShape) -> Tok
         args,
         private: &private,
         returns_result: shape.returns_result(),
-        stream: args.stream.as_ref().and(shape.stream_return()),
+        stream: args.stream.as_ref().and_then(|_| shape.stream_return()),
         // Type errors about what the function returns point at its return type.
         return_span: declared.map_or_else(Span::call_site, Spanned::span),
     };
@@ -208,7 +208,7 @@ impl Recording<'_> {
 
     /// What follows the body: the outcome and the returned value, or the stream wrapped.
     fn end(&self, probe: bool) -> TokenStream {
-        if let Some(stream) = self.stream {
+        if let Some(stream) = &self.stream {
             return self.wrap_stream(stream);
         }
         let outcome = self.outcome(&quote!(&__conduit_result));
@@ -274,9 +274,7 @@ impl Recording<'_> {
         let of_ok = |closure: Option<&KeyClosure>, method: &str, helper: &str| {
             closure.map(|KeyClosure { closure, .. }| {
                 let method = syn::Ident::new(method, Span::call_site());
-                let helper = syn::Ident::new(helper, Span::call_site());
-                let value =
-                    quote_spanned!(closure.span()=> #private::#helper(__conduit_value, #closure));
+                let value = self.closure_call(closure, helper, quote!(__conduit_value));
                 quote!(.#method(#value))
             })
         };
@@ -319,6 +317,21 @@ impl Recording<'_> {
         }
     }
 
+    /// `helper(value, closure)`: the runtime helper that gives the closure's parameter
+    /// its type and checks its result. An unmet bound on the result is reported at the
+    /// called path, so the call is spanned at the closure's body to point there.
+    fn closure_call(
+        &self,
+        closure: &syn::ExprClosure,
+        helper: &str,
+        value: TokenStream,
+    ) -> TokenStream {
+        let span = closure.body.span();
+        let private = support_module_at(self.args.krate.as_ref(), span);
+        let helper = syn::Ident::new(helper, span);
+        quote_spanned!(span=> #private::#helper(#value, #closure))
+    }
+
     /// A compile-time check that the value is not a future or a stream, which would end
     /// the call before its work does (see the runtime's `ReturnedValue`).
     fn probe(&self) -> TokenStream {
@@ -347,27 +360,40 @@ impl Recording<'_> {
 
     /// The stream in `__conduit_result` (or its Ok value) wrapped so the call lasts as
     /// long as it does.
-    fn wrap_stream(&self, stream: StreamReturn) -> TokenStream {
+    fn wrap_stream(&self, stream: &StreamReturn) -> TokenStream {
         let private = self.private;
         let before_body = self.before_body();
         let observe = self.observe_item();
-        let wrapped = |value: TokenStream| {
-            boxed_if(
-                stream.boxed,
-                quote_spanned! {self.return_span=>
-                    #private::instrument_stream(
-                        #value,
-                        __conduit_call,
-                        #private::CallOutcome::new(#private::Status::Success) #before_body,
-                        #observe,
-                    )
-                },
-            )
+        let item = stream.item.as_ref().map(|item| quote!(::<#item, _, _>));
+        let call_path = support_module_at(self.args.krate.as_ref(), self.return_span);
+        let instrumented = |value: TokenStream| {
+            quote_spanned! {self.return_span=>
+                #call_path::instrument_stream #item(
+                    #value,
+                    __conduit_call,
+                    #private::CallOutcome::new(#private::Status::Success) #before_body,
+                    #observe,
+                )
+            }
+        };
+        // A boxed stream is coerced to the declared type where it is bound, since an
+        // `#[async_trait]` body gives no expected type to coerce to.
+        let returned = |value: TokenStream| {
+            let instrumented = instrumented(value);
+            if stream.boxed {
+                let ty = &stream.ty;
+                quote! {{
+                    let __conduit_boxed: #ty = ::std::boxed::Box::pin(#instrumented);
+                    __conduit_boxed
+                }}
+            } else {
+                instrumented
+            }
         };
         if !stream.in_result {
-            return wrapped(quote!(__conduit_result));
+            return returned(quote!(__conduit_result));
         }
-        let wrapped = wrapped(quote!(__conduit_stream));
+        let wrapped = returned(quote!(__conduit_stream));
         let error_status = self.error_status();
         quote! {
             match __conduit_result {
@@ -386,13 +412,10 @@ impl Recording<'_> {
     /// The closure that reads each stream item into the tally: the per-chunk closures
     /// over an Ok item, the status of an Err item.
     fn observe_item(&self) -> TokenStream {
-        let private = self.private;
         let per_chunk = |closure: Option<&KeyClosure>, method: &str, helper: &str| {
             closure.map(|KeyClosure { closure, .. }| {
                 let method = syn::Ident::new(method, Span::call_site());
-                let helper = syn::Ident::new(helper, Span::call_site());
-                let value =
-                    quote_spanned!(closure.span()=> #private::#helper(__conduit_chunk, #closure));
+                let value = self.closure_call(closure, helper, quote!(__conduit_chunk));
                 quote!(__conduit_tally.#method(#value);)
             })
         };
@@ -417,9 +440,10 @@ impl Recording<'_> {
         };
         let parts = parts.into_iter().flatten();
         let error_status = self.error_status();
-        let item = quote_spanned!(self.return_span=> #private::StreamItem::parts(__conduit_item));
-        quote! {
-            |__conduit_item, __conduit_tally| match #item {
+        // Spanned at the return type, with the call it is passed to, so a stream whose
+        // items are not `Result`s is reported there once.
+        quote_spanned! {self.return_span=>
+            |__conduit_item, __conduit_tally| match __conduit_item {
                 ::core::result::Result::Ok(#chunk_pattern) => { #(#parts)* }
                 ::core::result::Result::Err(__conduit_error) => __conduit_tally.fail(#error_status),
             }
@@ -516,5 +540,55 @@ mod tests {
             expanded.contains("let __conduit_result = (move | | {"),
             "{expanded}"
         );
+    }
+
+    #[test]
+    fn stream_expansion_wraps_the_stream_and_names_its_item_type() {
+        let expanded = expand_text(
+            quote!(
+                operation = "tts",
+                provider = "p",
+                stream,
+                size = |c| c.len()
+            ),
+            quote!(
+                fn speak() -> impl Stream<Item = Result<Vec<u8>, E>> {
+                    chunks()
+                }
+            ),
+        );
+        assert!(
+            expanded.contains("instrument_stream :: < Result < Vec < u8 > , E > , _ , _ > (__conduit_result , __conduit_call"),
+            "{expanded}"
+        );
+        assert!(
+            expanded.contains("chunk_size (__conduit_chunk"),
+            "{expanded}"
+        );
+        // The stream ends the call, not the function: no finish, no value probe.
+        assert!(!expanded.contains("finish_with"), "{expanded}");
+        assert!(!expanded.contains("ReturnedValue"), "{expanded}");
+    }
+
+    #[test]
+    fn a_returned_future_is_wrapped_not_finished() {
+        let expanded = expand_text(
+            quote!(operation = "tts", provider = "p"),
+            quote!(
+                fn speak() -> Pin<Box<dyn Future<Output = Result<u8, E>> + Send>> {
+                    let future = async { Ok(1) };
+                    Box::pin(future)
+                }
+            ),
+        );
+        assert!(
+            expanded.contains(":: std :: boxed :: Box :: pin (:: conduit_metrics_runtime"),
+            "{expanded}"
+        );
+        assert!(
+            expanded.contains("instrument_future (__conduit_future , __conduit_call"),
+            "{expanded}"
+        );
+        assert!(!expanded.contains("finish_with"), "{expanded}");
     }
 }

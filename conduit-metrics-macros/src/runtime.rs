@@ -1,7 +1,7 @@
 //! Where generated code finds the runtime.
 
-use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
 use syn::Path;
 
 /// The runtime's hidden support module for this exact macro version, under the runtime's
@@ -12,9 +12,18 @@ use syn::Path;
 /// version, so a runtime and macros of different versions cannot meet: the generated
 /// code would name a module that does not exist, rather than call an API that changed.
 pub(crate) fn support_module(krate: Option<&Path>) -> TokenStream {
-    let krate = krate.map_or_else(|| quote!(::conduit_metrics_runtime), |path| quote!(#path));
-    let module = format_ident!("{}", support_module_name());
-    quote!(#krate::#module)
+    support_module_at(krate, Span::call_site())
+}
+
+/// The support module with `span` on its tokens, for a call whose unmet bound should be
+/// reported at the user's code (rustc points at the called path).
+pub(crate) fn support_module_at(krate: Option<&Path>, span: Span) -> TokenStream {
+    let krate = krate.map_or_else(
+        || quote_spanned!(span=> ::conduit_metrics_runtime),
+        |path| quote!(#path),
+    );
+    let module = format_ident!("{}", support_module_name(), span = span);
+    quote_spanned!(span=> #krate::#module)
 }
 
 /// `__private_v` and the crate version with every non-alphanumeric character as `_`.

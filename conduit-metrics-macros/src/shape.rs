@@ -20,12 +20,17 @@ pub(crate) enum BodyShape {
 }
 
 /// How a `stream` function returns its stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub(crate) struct StreamReturn {
+    /// The stream's type as declared.
+    pub(crate) ty: Type,
     /// `Pin<Box<dyn Stream>>` or an alias of it: the wrapper is boxed to fit.
     pub(crate) boxed: bool,
     /// The stream is the Ok value of a `Result`.
     pub(crate) in_result: bool,
+    /// The item type of `impl Stream<Item = ..>` with `impl` parts as `_`, when it says
+    /// something: a body like `stream::empty()` learns its item type from it.
+    pub(crate) item: Option<Type>,
 }
 
 impl BodyShape {
@@ -75,22 +80,30 @@ impl BodyShape {
             return None;
         }
         let output = self.output()?;
-        if let Some(boxed) = stream_type(output) {
-            return Some(StreamReturn {
-                boxed,
-                in_result: false,
-            });
-        }
-        if !is_result_type(output) {
-            return None;
-        }
-        let Type::Path(path) = output else {
+        let (ty, in_result) = if stream_type(output).is_some() {
+            (output, false)
+        } else if is_result_type(output) {
+            let Type::Path(path) = output else {
+                return None;
+            };
+            (single_type_argument(path.path.segments.last()?)?, true)
+        } else {
             return None;
         };
-        let boxed = stream_type(single_type_argument(path.path.segments.last()?)?)?;
+        let boxed = stream_type(ty)?;
+        let item = match ty {
+            Type::ImplTrait(object) => object
+                .bounds
+                .iter()
+                .find_map(|bound| trait_assoc(bound, "Stream", "Item"))
+                .and_then(|item| annotation(Some(&item))),
+            _ => None,
+        };
         Some(StreamReturn {
+            ty: ty.clone(),
             boxed,
-            in_result: true,
+            in_result,
+            item,
         })
     }
 
@@ -185,6 +198,11 @@ fn names_trait(bound: &syn::TypeParamBound, name: &str) -> bool {
 
 /// `T` of a bound `Future<Output = T>` (named `name`).
 fn trait_output(bound: &syn::TypeParamBound, name: &str) -> Option<Type> {
+    trait_assoc(bound, name, "Output")
+}
+
+/// `T` of a bound `Trait<Assoc = T>` whose trait is named `name`.
+fn trait_assoc(bound: &syn::TypeParamBound, name: &str, assoc_name: &str) -> Option<Type> {
     let syn::TypeParamBound::Trait(bound) = bound else {
         return None;
     };
@@ -196,7 +214,9 @@ fn trait_output(bound: &syn::TypeParamBound, name: &str) -> Option<Type> {
         return None;
     };
     arguments.args.iter().find_map(|argument| match argument {
-        syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
+        syn::GenericArgument::AssocType(assoc) if assoc.ident == assoc_name => {
+            Some(assoc.ty.clone())
+        }
         _ => None,
     })
 }
@@ -430,6 +450,17 @@ mod tests {
             let found = shape_of(function.clone())
                 .stream_return()
                 .map(|r| (r.boxed, r.in_result));
+            // `impl Stream<Item = R>` gives the item type.
+            if let Some((false, _)) = found {
+                let item = shape_of(function.clone()).stream_return().unwrap().item;
+                let item = item.map(|ty| quote!(#ty).to_string());
+                let expected_item = if function.to_string().contains("Item = R >") {
+                    Some("R".to_owned())
+                } else {
+                    Some("Result < u8 , E >".to_owned())
+                };
+                assert_eq!(item, expected_item, "{function}");
+            }
             assert_eq!(found, expected, "{function}");
         }
     }

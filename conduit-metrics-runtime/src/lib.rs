@@ -119,7 +119,7 @@ pub mod registry {
 /// records `cancelled`.
 ///
 /// ```
-/// use conduit_metrics_runtime::streaming::{StreamItem, instrument_stream};
+/// use conduit_metrics_runtime::streaming::instrument_stream;
 /// use conduit_metrics_runtime::{CallOutcome, Operation, Status, start_call};
 ///
 /// # fn chunks() -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
@@ -133,7 +133,7 @@ pub mod registry {
 /// # }
 /// let call = start_call(Operation::Tts, "elevenlabs");
 /// let audio = instrument_stream(chunks(), call, CallOutcome::new(Status::Success), |item, tally| {
-///     match item.parts() {
+///     match item {
 ///         Ok(chunk) => tally.add_size(chunk.len() as u64),
 ///         Err(_) => tally.fail(Status::Error),
 ///     }

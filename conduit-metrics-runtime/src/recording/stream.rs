@@ -136,18 +136,20 @@ pub struct InstrumentedStream<S, F> {
 }
 
 /// Wraps `stream` so it is recorded as `call`: `before` holds what was known before the
-/// stream existed (a request size), and `observe` reads each item into the tally.
+/// stream existed (a request size), and `observe` reads each item, as a chunk or an
+/// error, into the tally. `I`, the item type, may be given where the stream's own type
+/// does not fix it yet.
 #[inline]
-pub fn instrument_stream<S, F>(
+pub fn instrument_stream<I, S, F>(
     stream: S,
     call: ActiveCall<'static>,
     before: CallOutcome,
     observe: F,
 ) -> InstrumentedStream<S, F>
 where
-    S: Stream,
-    S::Item: StreamItem,
-    F: FnMut(&S::Item, &mut StreamTally),
+    I: StreamItem,
+    S: Stream<Item = I>,
+    F: FnMut(Result<&I::Chunk, &I::Error>, &mut StreamTally),
 {
     InstrumentedStream {
         stream,
@@ -160,7 +162,11 @@ where
 impl<S, F> Stream for InstrumentedStream<S, F>
 where
     S: Stream,
-    F: FnMut(&S::Item, &mut StreamTally),
+    S::Item: StreamItem,
+    F: FnMut(
+        Result<&<S::Item as StreamItem>::Chunk, &<S::Item as StreamItem>::Error>,
+        &mut StreamTally,
+    ),
 {
     type Item = S::Item;
 
@@ -180,7 +186,7 @@ where
                 if let Some(call) = unwinding.0.as_mut() {
                     call.mark_first_byte();
                 }
-                (this.observe)(item, &mut this.tally);
+                (this.observe)(item.parts(), &mut this.tally);
             }
             Poll::Ready(None) => {
                 if let Some(call) = unwinding.0.take() {
@@ -201,7 +207,11 @@ where
 impl<S, F> FusedStream for InstrumentedStream<S, F>
 where
     S: FusedStream,
-    F: FnMut(&S::Item, &mut StreamTally),
+    S::Item: StreamItem,
+    F: FnMut(
+        Result<&<S::Item as StreamItem>::Chunk, &<S::Item as StreamItem>::Error>,
+        &mut StreamTally,
+    ),
 {
     fn is_terminated(&self) -> bool {
         self.stream.is_terminated()
