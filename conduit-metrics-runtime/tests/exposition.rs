@@ -5,7 +5,9 @@ mod common;
 use std::time::Duration;
 
 use common::{sample, value};
-use conduit_metrics_runtime::catalogue::{self, FamilyType, GUIDE_FAMILIES};
+use conduit_metrics_runtime::catalogue::{
+    self, ALL_FAMILIES, FamilyType, GUIDE_FAMILIES, STREAMING_FAMILIES,
+};
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::{CallOutcome, DisconnectReason, MetricsConfig, Operation, Status};
 
@@ -16,7 +18,8 @@ fn registry() -> Registry {
 #[test]
 fn every_family_has_help_and_type_even_when_empty() {
     let text = registry().render();
-    for family in GUIDE_FAMILIES {
+    // All but the facade's dropped-series counter, which `install` writes.
+    for family in &ALL_FAMILIES[..ALL_FAMILIES.len() - 1] {
         let help = format!("# HELP {} ", family.name);
         let kind = format!("# TYPE {} {}\n", family.name, family.kind.as_str());
         assert!(text.contains(&help), "missing HELP of {}", family.name);
@@ -107,6 +110,87 @@ fn histograms_have_the_guides_buckets_exactly() {
     );
     // Histograms, never summaries: no quantile lines anywhere.
     assert!(!text.contains("quantile="));
+}
+
+#[test]
+fn streaming_families_have_their_names_types_and_buckets() {
+    assert_eq!(
+        STREAMING_FAMILIES.map(|f| (f.name, f.kind, f.labels)),
+        [
+            (
+                "conduit_audio_time_to_first_byte_seconds",
+                FamilyType::Histogram,
+                &["operation", "provider"][..]
+            ),
+            (
+                "conduit_audio_audio_seconds_total",
+                FamilyType::Counter,
+                &["operation", "provider"][..]
+            ),
+            (
+                "conduit_audio_characters_total",
+                FamilyType::Counter,
+                &["operation", "provider"][..]
+            ),
+        ]
+    );
+    let registry = registry();
+    // No series until something streamed, counted seconds or characters.
+    registry
+        .start_call(Operation::Tts, "cartesia")
+        .finish(Status::Success);
+    let text = registry.render();
+    for family in STREAMING_FAMILIES {
+        assert!(
+            !text.lines().any(|l| l.starts_with(family.name)),
+            "{} has a series before first use",
+            family.name
+        );
+    }
+    let mut call = registry.start_call(Operation::Tts, "cartesia");
+    call.add_characters(42);
+    call.mark_first_byte();
+    call.mark_first_byte(); // only the first counts
+    call.finish_with(CallOutcome::new(Status::Success).audio_seconds(1.25));
+    let text = registry.render();
+    assert_eq!(
+        le_values(
+            &text,
+            "conduit_audio_time_to_first_byte_seconds_bucket{operation=\"tts\",provider=\"cartesia\""
+        ),
+        [
+            "0.05", "0.1", "0.2", "0.3", "0.5", "0.75", "1", "2", "5", "+Inf"
+        ]
+    );
+    let series = |family: &str| format!("{family}{{operation=\"tts\",provider=\"cartesia\"}}");
+    assert_eq!(
+        value(
+            &text,
+            &series("conduit_audio_time_to_first_byte_seconds_count")
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&text, &series("conduit_audio_audio_seconds_total")),
+        1.25
+    );
+    assert_eq!(
+        value(&text, &series("conduit_audio_characters_total")),
+        42.0
+    );
+    // Microsecond cells: many small chunk durations add up without float drift.
+    for _ in 0..1000 {
+        registry
+            .start_call(Operation::Tts, "cartesia")
+            .finish_with(CallOutcome::new(Status::Success).audio_seconds(0.02));
+    }
+    assert_eq!(
+        value(
+            &registry.render(),
+            &series("conduit_audio_audio_seconds_total")
+        ),
+        21.25
+    );
 }
 
 #[test]
