@@ -202,6 +202,28 @@ async fn the_first_err_item_sets_the_status_and_items_keep_flowing() {
 }
 
 #[tokio::test]
+async fn a_consumer_that_stops_at_the_first_error_records_the_error_not_a_cancel() {
+    let items = vec![
+        Ok(Chunk::of_millis(100)),
+        Err(SynthesisError::Timeout),
+        Ok(Chunk::of_millis(100)),
+    ];
+    let stream = synthesize("stream-question-mark", "hi", Duration::ZERO, items).await;
+    // What `while let Some(chunk) = stream.next().await { chunk?; }` does.
+    let consume = async {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = stream.next().await {
+            chunk?;
+        }
+        Ok::<(), SynthesisError>(())
+    };
+    assert!(consume.await.is_err());
+    assert_eq!(requests("tts", "stream-question-mark", "timeout"), 1.0);
+    assert_eq!(requests("tts", "stream-question-mark", "cancelled"), 0.0);
+    assert_eq!(duration_count("tts", "stream-question-mark"), 1.0);
+}
+
+#[tokio::test]
 async fn a_first_item_that_is_an_error_still_marks_the_first_byte() {
     let items = vec![Err(SynthesisError::Timeout)];
     let chunks: Vec<_> = synthesize("stream-err-first", "hi", Duration::ZERO, items)

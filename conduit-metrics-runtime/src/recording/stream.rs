@@ -3,6 +3,9 @@
 //! own the call's [`ActiveCall`], so the call lasts as long as the stream or the future:
 //! it ends when the stream ends or the future completes, `cancelled` when the wrapper is
 //! dropped first, `panic` when polling unwinds.
+//!
+//! A stream dropped after an `Err` item ends with that error's status, not `cancelled`:
+//! the usual consumer stops at the first error (`item?`), and the call did fail.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -127,7 +130,7 @@ impl Drop for FinishOnUnwind<'_> {
 #[derive(Debug)]
 #[must_use = "a stream that is dropped at once is recorded as cancelled"]
 pub struct InstrumentedStream<S, F> {
-    /// Structurally pinned: never moved out, and the type has no `Drop` impl.
+    /// Structurally pinned: never moved out (its `Drop` touches only `call` and `tally`).
     stream: S,
     /// `None` once the stream ended.
     call: Option<ActiveCall<'static>>,
@@ -201,6 +204,18 @@ where
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.stream.size_hint()
+    }
+}
+
+impl<S, F> Drop for InstrumentedStream<S, F> {
+    fn drop(&mut self) {
+        // Ended early after an error: the error is the outcome. Otherwise the call's own
+        // guard records `cancelled` (or `panic` while unwinding).
+        if self.tally.failed {
+            if let Some(call) = self.call.take() {
+                call.finish_with(self.tally.outcome());
+            }
+        }
     }
 }
 
