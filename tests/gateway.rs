@@ -286,3 +286,296 @@ async fn http_client_errors_are_counted_by_what_the_client_saw() {
     running.shutdown().await.unwrap();
     metrics.shutdown().unwrap();
 }
+
+/// A streamed response read to its end (or to where the server cut it): the head, the
+/// body's chunks decoded, and whether the body ended properly (the zero-size chunk).
+struct Streamed {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+    complete: bool,
+}
+
+fn decode_chunked(raw: &[u8]) -> Streamed {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut rest = &raw[split + 4..];
+    let mut body = Vec::new();
+    let mut complete = false;
+    while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        if size == 0 {
+            complete = true;
+            break;
+        }
+        let start = line_end + 2;
+        if rest.len() < start + size + 2 {
+            break;
+        }
+        body.extend_from_slice(&rest[start..start + size]);
+        rest = &rest[start + size + 2..];
+    }
+    Streamed {
+        status,
+        head,
+        body,
+        complete,
+    }
+}
+
+async fn post_streamed(api: SocketAddr, path: &str, headers: &str, body: &[u8]) -> Streamed {
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {api}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(api).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut raw = Vec::new();
+    // A body cut short ends in a reset or an early close; both end the read.
+    let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut raw).await;
+    decode_chunked(&raw)
+}
+
+fn labelled(family: &str, operation: &str, provider: &str) -> String {
+    format!("{family}{{operation=\"{operation}\",provider=\"{provider}\"}}")
+}
+
+/// Streamed speech (chunked PCM) and streamed transcription (Server-Sent Events): exact
+/// deltas for a full stream, a stream that fails midway, and a client that disconnects
+/// mid-stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_calls_cause_exact_deltas() {
+    let (metrics, metrics_addr, running) = start().await;
+    let api = running.addr;
+    let before = scrape(metrics_addr).await;
+    let json = "Content-Type: application/json\r\n";
+
+    // A full stream: 21 characters make 1.4 s of audio, 14 chunks of 100 ms, each 100 ms
+    // apart, so the first byte comes well before the end.
+    let speech = br#"{"input":"Hello streaming world","provider":"openai","stream":true}"#;
+    let full = post_streamed(
+        api,
+        "/v1/audio/speech",
+        &format!("{json}X-Simulate-Latency-Ms: 100\r\n"),
+        speech,
+    )
+    .await;
+    assert_eq!(full.status, 200, "{}", full.head);
+    assert!(
+        full.head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+    );
+    assert!(full.complete);
+    assert_eq!(full.body.len(), 14 * 3200);
+
+    // Fails after 3 chunks: the body is cut short; the call is an error.
+    let speech = br#"{"input":"Hello streaming world","provider":"azure","stream":true}"#;
+    let failed = post_streamed(
+        api,
+        "/v1/audio/speech",
+        &format!("{json}X-Simulate-Fail-After-Chunks: 3\r\nX-Simulate-Failure: error\r\n"),
+        speech,
+    )
+    .await;
+    assert_eq!(failed.status, 200);
+    assert!(
+        !failed.complete,
+        "a failed stream must not end like a whole one"
+    );
+    assert!(failed.body.len() <= 3 * 3200);
+
+    // The client leaves after the first chunk of a 3.3 s stream.
+    let input = "x".repeat(100);
+    let body = format!(r#"{{"input":"{input}","provider":"deepgram","stream":true}}"#);
+    let mut stream = tokio::net::TcpStream::connect(api).await.unwrap();
+    let head = format!(
+        "POST /v1/audio/speech HTTP/1.1\r\nHost: {api}\r\n{json}X-Simulate-Latency-Ms: 50\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 8192];
+    while received.len() < 3200 {
+        let read = tokio::io::AsyncReadExt::read(&mut stream, &mut buffer)
+            .await
+            .unwrap();
+        assert!(read > 0, "the stream ended before its first chunk");
+        received.extend_from_slice(&buffer[..read]);
+    }
+    drop(stream);
+    let cancelled = requests("tts", "deepgram", "cancelled");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while delta(&before, &scrape(metrics_addr).await, &cancelled) < 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the disconnected stream was not recorded as cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Streamed transcription: 2 s of audio, one partial a second, then the whole text.
+    let sse = post_streamed(
+        api,
+        "/v1/audio/transcriptions?provider=deepgram&stream=true",
+        "Content-Type: audio/wav\r\n",
+        &[0u8; 64_000],
+    )
+    .await;
+    assert_eq!(sse.status, 200);
+    assert!(
+        sse.head
+            .to_ascii_lowercase()
+            .contains("content-type: text/event-stream")
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8(sse.body)
+        .unwrap()
+        .split("\n\n")
+        .filter_map(|event| event.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "transcript.text.delta",
+            "transcript.text.delta",
+            "transcript.text.done"
+        ]
+    );
+    assert_eq!(
+        events[2]["text"],
+        "[deepgram segment 1] [deepgram segment 2]"
+    );
+
+    // Streamed transcription failing after one partial: an error event ends it.
+    let sse = post_streamed(
+        api,
+        "/v1/audio/transcriptions?provider=azure&stream=true",
+        "Content-Type: audio/wav\r\nX-Simulate-Fail-After-Chunks: 1\r\nX-Simulate-Failure: rate_limited\r\n",
+        &[0u8; 96_000],
+    )
+    .await;
+    let text = String::from_utf8(sse.body).unwrap();
+    assert!(sse.complete);
+    assert_eq!(text.matches("transcript.text.delta").count(), 1, "{text}");
+    assert!(text.contains(r#""type":"error""#), "{text}");
+    assert!(!text.contains("transcript.text.done"), "{text}");
+
+    let after = scrape(metrics_addr).await;
+    let d = |series: &str| delta(&before, &after, series);
+    // The full stream.
+    assert_eq!(d(&requests("tts", "openai", "success")), 1.0);
+    let first_byte = |operation: &str, provider: &str| {
+        d(&labelled(
+            "conduit_audio_time_to_first_byte_seconds_count",
+            operation,
+            provider,
+        ))
+    };
+    assert_eq!(first_byte("tts", "openai"), 1.0);
+    let first_byte_sum = d(&labelled(
+        "conduit_audio_time_to_first_byte_seconds_sum",
+        "tts",
+        "openai",
+    ));
+    let duration_sum = d(&labelled(
+        "conduit_audio_request_duration_seconds_sum",
+        "tts",
+        "openai",
+    ));
+    assert!(first_byte_sum >= 0.1, "{first_byte_sum}");
+    // 13 more chunks 100 ms apart after the first.
+    assert!(
+        duration_sum - first_byte_sum >= 1.3,
+        "{duration_sum} {first_byte_sum}"
+    );
+    assert_eq!(
+        d(&labelled("conduit_audio_characters_total", "tts", "openai")),
+        21.0
+    );
+    assert_eq!(
+        d(&labelled(
+            "conduit_audio_audio_seconds_total",
+            "tts",
+            "openai"
+        )),
+        1.4
+    );
+    assert_eq!(
+        d(&labelled(
+            "conduit_audio_request_size_bytes_sum",
+            "tts",
+            "openai"
+        )),
+        44_800.0
+    );
+    // The stream that failed midway: an error, timed, with the 3 chunks it sent.
+    assert_eq!(d(&requests("tts", "azure", "error")), 1.0);
+    assert_eq!(d(&requests("tts", "azure", "success")), 0.0);
+    assert_eq!(first_byte("tts", "azure"), 1.0);
+    assert_eq!(
+        d(&labelled(
+            "conduit_audio_request_duration_seconds_count",
+            "tts",
+            "azure"
+        )),
+        1.0
+    );
+    assert_eq!(
+        d(&labelled(
+            "conduit_audio_request_size_bytes_sum",
+            "tts",
+            "azure"
+        )),
+        9_600.0
+    );
+    // The client that left: cancelled, its first byte kept, no duration.
+    assert_eq!(d(&requests("tts", "deepgram", "cancelled")), 1.0);
+    assert_eq!(d(&requests("tts", "deepgram", "success")), 0.0);
+    assert_eq!(first_byte("tts", "deepgram"), 1.0);
+    assert_eq!(
+        d(&labelled(
+            "conduit_audio_request_duration_seconds_count",
+            "tts",
+            "deepgram"
+        )),
+        0.0
+    );
+    assert_eq!(
+        value(&after, "conduit_audio_active_operations{operation=\"tts\"}"),
+        0.0
+    );
+    // Streamed transcriptions.
+    assert_eq!(d(&requests("transcription", "deepgram", "success")), 1.0);
+    assert_eq!(first_byte("transcription", "deepgram"), 1.0);
+    assert_eq!(
+        d(&labelled(
+            "conduit_audio_audio_seconds_total",
+            "transcription",
+            "deepgram"
+        )),
+        2.0
+    );
+    assert_eq!(
+        d(&labelled(
+            "conduit_audio_request_size_bytes_sum",
+            "transcription",
+            "deepgram"
+        )),
+        64_000.0
+    );
+    assert_eq!(d(&requests("transcription", "azure", "rate_limited")), 1.0);
+    assert_eq!(d(&requests("transcription", "azure", "cancelled")), 0.0);
+
+    running.shutdown().await.unwrap();
+    metrics.shutdown().unwrap();
+}

@@ -15,6 +15,7 @@ use super::providers::{ProviderError, SimulatedProvider, Simulation, Transcript}
 use super::realtime;
 use super::request::{ApiError, ProviderQuery, simulation};
 use super::state::Gateway;
+use super::stream_api;
 
 /// Largest audio upload (OpenAI's limit).
 const MAX_AUDIO_BYTES: usize = 25 * 1024 * 1024;
@@ -51,34 +52,53 @@ async fn index(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
     }))
 }
 
-/// Audio from a multipart form (`file`, optional `provider`) or a raw body.
-async fn audio_upload(request: Request) -> Result<(Bytes, Option<String>), ApiError> {
+/// An uploaded audio file and the form's fields.
+struct Upload {
+    audio: Bytes,
+    provider: Option<String>,
+    /// The form's `stream` field (OpenAI's streamed transcription).
+    stream: bool,
+}
+
+/// Audio from a multipart form (`file`, optional `provider` and `stream`) or a raw body.
+async fn audio_upload(request: Request) -> Result<Upload, ApiError> {
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !is_multipart {
-        let body = Bytes::from_request(request, &())
+        let audio = Bytes::from_request(request, &())
             .await
             .map_err(ApiError::from_rejection)?;
-        return Ok((body, None));
+        return Ok(Upload {
+            audio,
+            provider: None,
+            stream: false,
+        });
     }
     let mut form = Multipart::from_request(request, &())
         .await
         .map_err(ApiError::from_rejection)?;
-    let (mut audio, mut provider) = (None, None);
+    let (mut audio, mut provider, mut stream) = (None, None, false);
     while let Some(field) = form.next_field().await.map_err(ApiError::from_rejection)? {
         match field.name() {
             Some("file") => audio = Some(field.bytes().await.map_err(ApiError::from_rejection)?),
             Some("provider") => {
                 provider = Some(field.text().await.map_err(ApiError::from_rejection)?)
             }
+            Some("stream") => {
+                stream = field.text().await.map_err(ApiError::from_rejection)? == "true"
+            }
             _ => {}
         }
     }
     let audio = audio.ok_or_else(|| ApiError::invalid("the form has no `file` field"))?;
-    Ok((audio, provider))
+    Ok(Upload {
+        audio,
+        provider,
+        stream,
+    })
 }
 
 type AudioCall = for<'a> fn(
@@ -89,17 +109,33 @@ type AudioCall = for<'a> fn(
     Box<dyn std::future::Future<Output = Result<Transcript, ProviderError>> + Send + 'a>,
 >;
 
+/// Answers a streamed transcription (Server-Sent Events).
+type StreamedCall = fn(
+    Arc<SimulatedProvider>,
+    Bytes,
+    Simulation,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response, ApiError>> + Send>,
+>;
+
 async fn audio_endpoint(
     gateway: Arc<Gateway>,
     query: ProviderQuery,
     request: Request,
     call: AudioCall,
+    stream_transcript: Option<StreamedCall>,
 ) -> Result<Response, ApiError> {
     let simulation = simulation(request.headers(), query.simulate.as_deref())?;
-    let (audio, form_provider) = audio_upload(request).await?;
+    let upload = audio_upload(request).await?;
     let provider = gateway
-        .route(form_provider.as_deref().or(query.provider.as_deref()))
+        .route(upload.provider.as_deref().or(query.provider.as_deref()))
         .map_err(ApiError::invalid)?;
+    if let Some(stream) = stream_transcript {
+        if upload.stream || query.stream == Some(true) {
+            return stream(provider, upload.audio, simulation).await;
+        }
+    }
+    let audio = upload.audio;
     let transcript = call(&provider, &audio, &simulation)
         .await
         .map_err(|error| ApiError::from_provider(provider.name(), &error))?;
@@ -111,9 +147,13 @@ async fn transcriptions(
     Query(query): Query<ProviderQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    audio_endpoint(gateway, query, request, |p, a, s| {
-        Box::pin(p.transcribe(a, s))
-    })
+    audio_endpoint(
+        gateway,
+        query,
+        request,
+        |p, a, s| Box::pin(p.transcribe(a, s)),
+        Some(|p, a, s| Box::pin(stream_api::transcription(p, a, s))),
+    )
     .await
 }
 
@@ -122,9 +162,13 @@ async fn translations(
     Query(query): Query<ProviderQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    audio_endpoint(gateway, query, request, |p, a, s| {
-        Box::pin(p.translate(a, s))
-    })
+    audio_endpoint(
+        gateway,
+        query,
+        request,
+        |p, a, s| Box::pin(p.translate(a, s)),
+        None,
+    )
     .await
 }
 
@@ -136,6 +180,9 @@ struct SpeechRequest {
     voice: String,
     #[serde(default)]
     provider: Option<String>,
+    /// Send the audio in chunks as it is synthesized.
+    #[serde(default)]
+    stream: bool,
 }
 
 fn default_voice() -> String {
@@ -153,6 +200,9 @@ async fn speech(
     let provider = gateway
         .route(request.provider.as_deref().or(query.provider.as_deref()))
         .map_err(ApiError::invalid)?;
+    if request.stream {
+        return stream_api::speech(provider, request.input, simulation).await;
+    }
     let speech = provider
         .speak(&request.input, &request.voice, &simulation)
         .await

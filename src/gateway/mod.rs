@@ -22,6 +22,8 @@ mod realtime;
 mod request;
 pub mod sim;
 mod state;
+mod stream_api;
+pub mod streaming;
 pub mod traffic;
 pub mod upstream;
 

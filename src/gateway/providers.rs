@@ -55,7 +55,7 @@ pub enum Failure {
 
 impl Failure {
     /// The error a simulated (not HTTP) provider fails with.
-    fn error(self) -> ProviderError {
+    pub(super) fn error(self) -> ProviderError {
         match self {
             Failure::Timeout => ProviderError::Timeout,
             Failure::RateLimited => ProviderError::RateLimited,
@@ -85,8 +85,11 @@ impl std::fmt::Display for ProviderError {
 pub struct Simulation {
     /// Fail this way instead of rolling the dice.
     pub failure: Option<Failure>,
-    /// Take this long instead of a random latency.
+    /// Take this long instead of a random latency (for a stream: before its first chunk,
+    /// and between chunks).
     pub latency: Option<Duration>,
+    /// For a stream: fail (as `failure` says, else `error`) after this many chunks.
+    pub fail_after_chunks: Option<usize>,
 }
 
 impl Simulation {
@@ -126,6 +129,10 @@ pub struct Profile {
     pub price_per_character: f64,
     /// Chance a health check fails.
     pub unhealthy_rate: f64,
+    /// Median time to the first chunk of a streamed call.
+    pub first_byte_median: Duration,
+    /// Spread of the time to first chunk (sigma of its log).
+    pub first_byte_spread: f64,
 }
 
 /// A transcription result.
@@ -234,7 +241,27 @@ impl SimulatedProvider {
         self.name
     }
 
-    fn roll(&self) -> (Duration, Option<Failure>) {
+    /// The profile.
+    pub(super) fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// A duration as this provider's latency scale makes it.
+    pub(super) fn scaled(&self, duration: Duration) -> Duration {
+        duration.mul_f64(self.latency_scale)
+    }
+
+    /// A random time to first chunk from the provider's distribution, scaled.
+    pub(super) fn roll_first_byte(&self) -> Duration {
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let first_byte = rng.latency(
+            self.profile.first_byte_median,
+            self.profile.first_byte_spread,
+        );
+        self.scaled(first_byte)
+    }
+
+    pub(super) fn roll(&self) -> (Duration, Option<Failure>) {
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
         let latency = rng.latency(self.profile.median_latency, self.profile.latency_spread);
         let dice = rng.unit();
@@ -475,6 +502,8 @@ pub const HTTP_PROVIDER: &str = "elevenlabs";
 
 fn demo_providers(latency_scale: f64) -> Vec<SimulatedProvider> {
     let profile = |median_ms: u64, spread: f64, timeout_s: u64| Profile {
+        first_byte_median: Duration::from_millis(median_ms * 2 / 3),
+        first_byte_spread: spread * 0.8,
         median_latency: Duration::from_millis(median_ms),
         latency_spread: spread,
         error_rate: 0.01,
@@ -492,6 +521,7 @@ fn demo_providers(latency_scale: f64) -> Vec<SimulatedProvider> {
             "openai",
             Profile {
                 price_per_audio_second: 0.0001,
+                first_byte_median: Duration::from_millis(280),
                 ..profile(350, 0.4, 30)
             },
             latency_scale,
@@ -503,6 +533,7 @@ fn demo_providers(latency_scale: f64) -> Vec<SimulatedProvider> {
             Profile {
                 timeout_rate: 0.03,
                 price_per_audio_second: 0.000072,
+                first_byte_median: Duration::from_millis(110),
                 ..profile(180, 0.3, 10)
             },
             latency_scale,
@@ -514,6 +545,7 @@ fn demo_providers(latency_scale: f64) -> Vec<SimulatedProvider> {
             Profile {
                 rate_limit_rate: 0.06,
                 price_per_character: 0.00003,
+                first_byte_median: Duration::from_millis(190),
                 ..profile(600, 0.5, 30)
             },
             latency_scale,
@@ -525,6 +557,8 @@ fn demo_providers(latency_scale: f64) -> Vec<SimulatedProvider> {
             Profile {
                 unavailable_rate: 0.04,
                 unhealthy_rate: 0.08,
+                first_byte_median: Duration::from_millis(650),
+                first_byte_spread: 0.6,
                 ..profile(900, 0.6, 20)
             },
             latency_scale,

@@ -11,11 +11,13 @@ use conduit_metrics_runtime::{AudioStatus as _, Status};
 
 use super::providers::{ProviderError, Simulation};
 
-/// The `?provider=` and `?simulate=` query.
+/// The `?provider=`, `?simulate=` and `?stream=` query.
 #[derive(Debug, Deserialize, Default)]
 pub(super) struct ProviderQuery {
     pub(super) provider: Option<String>,
     pub(super) simulate: Option<String>,
+    /// Stream the answer (transcriptions: Server-Sent Events).
+    pub(super) stream: Option<bool>,
 }
 
 /// An OpenAI-style error: `{"error": {"message", "type", "provider"}}`.
@@ -108,5 +110,15 @@ pub(super) fn simulation(
             |_| ApiError::invalid("X-Simulate-Latency-Ms must be a whole number of milliseconds"),
         )?)),
     };
-    Ok(Simulation { failure, latency })
+    let fail_after_chunks = match text("x-simulate-fail-after-chunks") {
+        None => None,
+        Some(chunks) => Some(chunks.parse().map_err(|_| {
+            ApiError::invalid("X-Simulate-Fail-After-Chunks must be a whole number of chunks")
+        })?),
+    };
+    Ok(Simulation {
+        failure,
+        latency,
+        fail_after_chunks,
+    })
 }

@@ -26,7 +26,8 @@ const PHRASES: [&str; 6] = [
 
 /// Sends about `per_second` requests a second to the API at `api` until `stop` resolves:
 /// transcriptions of sizes across the size buckets, cached and uncached speech,
-/// translations, and realtime sessions of a few turns.
+/// translations, and realtime sessions of a few turns. About a third of the speech and
+/// transcription requests are streamed (chunked audio, Server-Sent Events).
 pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Future<Output = ()>) {
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
@@ -45,13 +46,12 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
         if dice < 0.45 {
             let seconds = [0.02, 0.2, 2.0, 20.0, 120.0][rng.below(5)];
             let audio = vec![0u8; (seconds * BYTES_PER_AUDIO_SECOND as f64) as usize];
-            tokio::spawn(post(
-                client,
-                api,
-                "/v1/audio/transcriptions",
-                "audio/wav",
-                audio,
-            ));
+            let path = if rng.unit() < 0.3 {
+                "/v1/audio/transcriptions?stream=true"
+            } else {
+                "/v1/audio/transcriptions"
+            };
+            tokio::spawn(post(client, api, path, "audio/wav", audio));
         } else if dice < 0.55 {
             let audio = vec![0u8; BYTES_PER_AUDIO_SECOND * (1 + rng.below(30))];
             tokio::spawn(post(
@@ -66,6 +66,7 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
             let body = serde_json::json!({
                 "input": PHRASES[rng.below(PHRASES.len())],
                 "voice": voice,
+                "stream": rng.unit() < 0.35,
             });
             tokio::spawn(post(
                 client,
