@@ -30,7 +30,7 @@ fn promtool(args: &[&str]) -> String {
 fn prometheus_configs_are_valid() {
     let main = docs("prometheus/prometheus.yml");
     let text = promtool(&["check", "config", main.to_str().unwrap()]);
-    assert!(text.contains("SUCCESS: 10 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 11 rules found"), "{text}");
     // The fleet variant names credential and CA files that live on the Prometheus host.
     let fleet = docs("prometheus/prometheus-fleet.yml");
     promtool(&["check", "config", "--syntax-only", fleet.to_str().unwrap()]);
@@ -42,7 +42,7 @@ fn prometheus_configs_are_valid() {
 fn alert_rules_are_valid_and_their_unit_tests_pass() {
     let rules = docs("prometheus/audio-alerts.yml");
     let text = promtool(&["check", "rules", rules.to_str().unwrap()]);
-    assert!(text.contains("SUCCESS: 10 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 11 rules found"), "{text}");
     let tests = docs("prometheus/audio-alerts.test.yml");
     let text = promtool(&["test", "rules", tests.to_str().unwrap()]);
     assert!(text.contains("SUCCESS"), "{text}");
@@ -147,6 +147,10 @@ fn dashboard_is_importable_with_the_guides_panels() {
         ("Cost Analysis", "currencyUSD"),
         ("Active Operations", "short"),
         ("System Resources: Memory", "bytes"),
+        // Streaming.
+        ("Time to First Byte", "s"),
+        ("Real-Time Factor", "short"),
+        ("Characters Synthesized", "cps"),
     ] {
         assert_eq!(
             find(title)["fieldConfig"]["defaults"]["unit"],
@@ -161,6 +165,14 @@ fn dashboard_is_importable_with_the_guides_panels() {
         .map(|t| t["legendFormat"].as_str().unwrap())
         .collect();
     assert_eq!(latency, ["P50", "P95", "P99"]);
+    let first_byte: Vec<&str> = find("Time to First Byte")["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["expr"].as_str().unwrap())
+        .collect();
+    assert!(first_byte[0].starts_with("histogram_quantile(0.50, sum by (provider, le)"));
+    assert!(first_byte[1].starts_with("histogram_quantile(0.95, sum by (provider, le)"));
     for panel in panels.iter().filter(|p| p["type"] != "row") {
         assert_eq!(
             panel["datasource"]["uid"], "${datasource}",

@@ -123,6 +123,26 @@ async fn realtime(api: SocketAddr, provider: &'static str, turns: usize, sent: &
     *sent.entry(provider).or_default() += 1;
 }
 
+/// Speech streamed in chunks as it is synthesized.
+async fn speak_streamed(api: SocketAddr, provider: &'static str, text: &str, sent: &mut Sent) {
+    let body = serde_json::json!({"input": text, "provider": provider, "stream": true});
+    post(
+        api,
+        "/v1/audio/speech",
+        "Content-Type: application/json\r\n",
+        body.to_string().as_bytes(),
+    )
+    .await;
+    *sent.entry(provider).or_default() += 1;
+}
+
+/// A transcription streamed as Server-Sent Events of partial transcripts.
+async fn transcribe_streamed(api: SocketAddr, provider: &'static str, sent: &mut Sent) {
+    let path = format!("/v1/audio/transcriptions?provider={provider}&stream=true");
+    post(api, &path, "Content-Type: audio/wav\r\n", &[0u8; 96_000]).await;
+    *sent.entry(provider).or_default() += 1;
+}
+
 /// A mix of every kind of request.
 async fn traffic(api: SocketAddr, round: u64, sent: &mut Sent) {
     transcribe(api, "deepgram", 20_000 + round as usize * 1000, sent).await;
@@ -136,6 +156,8 @@ async fn traffic(api: SocketAddr, round: u64, sent: &mut Sent) {
         sent,
     )
     .await; // misses
+    speak_streamed(api, "openai", "Streaming to you live", sent).await;
+    transcribe_streamed(api, "deepgram", sent).await;
     realtime(api, "openai", 2, sent).await;
 }
 
@@ -318,7 +340,7 @@ fn alert_expressions() -> Vec<(String, String, String)> {
             alerts.push((name.clone(), expr.to_owned(), measure.to_owned()));
         }
     }
-    assert_eq!(alerts.len(), 10);
+    assert_eq!(alerts.len(), 11);
     alerts
 }
 
@@ -459,7 +481,7 @@ scrape_configs:
     assert_eq!(status, 200);
     let rules: serde_json::Value = serde_json::from_str(&rules).unwrap();
     let loaded = rules["data"]["groups"][0]["rules"].as_array().unwrap();
-    assert_eq!(loaded.len(), 10);
+    assert_eq!(loaded.len(), 11);
     assert!(loaded.iter().all(|r| r["health"] == "ok"), "{loaded:#?}");
 
     let _ = stop.send(());

@@ -334,7 +334,13 @@ impl SimulatedProvider {
     }
 
     /// Speech to text.
-    #[audio_metric(operation = "transcription", provider = self.name, size = audio.len(), cost = |t| t.cost_usd)]
+    #[audio_metric(
+        operation = "transcription",
+        provider = self.name,
+        size = audio.len(),
+        audio_seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64,
+        cost = |t| t.cost_usd,
+    )]
     pub async fn transcribe(
         &self,
         audio: &[u8],
@@ -344,7 +350,13 @@ impl SimulatedProvider {
     }
 
     /// Speech to English text (priced 20% above transcription).
-    #[audio_metric(operation = "translation", provider = self.name, size = audio.len(), cost = |t| t.cost_usd)]
+    #[audio_metric(
+        operation = "translation",
+        provider = self.name,
+        size = audio.len(),
+        audio_seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64,
+        cost = |t| t.cost_usd,
+    )]
     pub async fn translate(
         &self,
         audio: &[u8],
@@ -377,7 +389,9 @@ impl SimulatedProvider {
     #[audio_metric(
         operation = "tts",
         provider = self.name,
+        characters = text.chars().count(),
         size = |speech| speech.audio.len(),
+        audio_seconds = |speech| speech.audio.len().saturating_sub(44) as f64 / BYTES_PER_AUDIO_SECOND as f64,
         cost = |speech| speech.cost_usd,
         cache_hit = |speech| speech.from_cache,
     )]
