@@ -189,12 +189,56 @@ pub use axum;
 /// Arguments: `operation` (required: `"transcription"`, `"tts"`, `"translation"`,
 /// `"realtime"`); `provider` (any `AsRef<str>` expression, evaluated once before the body;
 /// defaults to a parameter named `provider`); `size` (an expression evaluated before the
-/// body, or a closure over `&T` of the Ok value); `cost`, `cache_hit` (closures over
-/// `&T`); `disconnect_reason` (realtime only); `crate` (path of this crate if renamed).
+/// body, or a closure over `&T` of the Ok value); `audio_seconds` (the same two forms:
+/// seconds as `f64`/`f32` or a `Duration`); `characters` (an expression evaluated before
+/// the body, counted whatever the outcome); `cost`, `cache_hit` (closures over `&T`);
+/// `status` (a closure or function over `&E`); `disconnect_reason` (realtime only);
+/// `stream` (a flag, see below); `crate` (path of this crate if renamed).
 ///
 /// Statuses: `Ok`/non-`Result` → `success`; `Err(e)` → `e`'s [`AudioStatus`], else
 /// `error`; a future dropped before completion → `cancelled`; a panic → `panic` (the panic
-/// still propagates).
+/// still propagates). A plain `fn` that returns a future (`impl Future`,
+/// `Pin<Box<dyn Future>>`, `BoxFuture`) is timed until the future completes; one that
+/// returns a future or a stream of a type it cannot wrap is a compile error.
+///
+/// # Streams
+/// With `stream`, a function (async or not) that returns `impl Stream<Item = Result<C, E>>`,
+/// a boxed stream (`Pin<Box<dyn Stream>>`, `BoxStream`, `LocalBoxStream`) or a `Result` of
+/// one is recorded until the stream ends: its first item observes
+/// `conduit_audio_time_to_first_byte_seconds`, its first `Err` item sets the status (items
+/// keep flowing), its end counts the call, and dropping it earlier records `cancelled`
+/// (or the error, if one came). `size`, `audio_seconds` and `cost` closures take each chunk
+/// (`&C`) and are summed; `cache_hit` reads the first chunk.
+///
+/// ```
+/// use conduit_metrics_runtime::audio_metric;
+/// use futures_core::Stream;
+///
+/// struct Chunk { pcm: Vec<u8> }
+///
+/// #[audio_metric(
+///     operation = "tts",
+///     stream,
+///     characters = text.chars().count(),
+///     size = |chunk| chunk.pcm.len(),
+///     audio_seconds = |chunk| chunk.pcm.len() as f64 / 48_000.0, // 24 kHz, 16-bit
+/// )]
+/// async fn synthesize(
+///     provider: &str,
+///     text: &str,
+/// ) -> Result<impl Stream<Item = Result<Chunk, std::io::Error>> + use<>, std::io::Error> {
+///     # struct Chunks(u8);
+///     # impl Stream for Chunks {
+///     #     type Item = Result<Chunk, std::io::Error>;
+///     #     fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>)
+///     #         -> std::task::Poll<Option<Self::Item>> {
+///     #         self.0 = self.0.saturating_sub(1);
+///     #         std::task::Poll::Ready((self.0 > 0).then(|| Ok(Chunk { pcm: vec![0; 960] })))
+///     #     }
+///     # }
+///     Ok(Chunks(4)) // the provider's chunks, as they are synthesized
+/// }
+/// ```
 pub use conduit_metrics_macros::audio_metric;
 
 /// Implements [`AudioStatus`] for an error type: `#[audio_status("timeout")]` on a
