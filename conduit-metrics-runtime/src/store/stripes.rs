@@ -99,3 +99,18 @@ impl<T: Default> Default for Striped<T> {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CallCells, RealtimeCells};
+
+    /// The per-stripe block sizes that `tests/memory.rs` and the README's memory figures
+    /// are computed from.
+    #[test]
+    fn cell_blocks_have_the_documented_sizes() {
+        assert_eq!(std::mem::size_of::<CallCells>(), 312);
+        assert_eq!(std::mem::size_of::<CachePadded<CallCells>>(), 384);
+        assert_eq!(std::mem::size_of::<CachePadded<RealtimeCells>>(), 256);
+    }
+}
