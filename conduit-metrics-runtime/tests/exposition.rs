@@ -453,7 +453,7 @@ fn bad_costs_are_rejected_logged_and_counted() {
     // Logged at the 1st, 2nd and 4th rejection: a flood of bad costs cannot flood the log.
     assert_eq!(logged.matches("rejected a cost").count(), 3, "{logged}");
     assert!(
-        logged.contains("dollars=-1") && logged.contains("dollars=NaN"),
+        logged.contains("amount=-1") && logged.contains("amount=NaN"),
         "{logged}"
     );
     assert!(logged.contains("rejected_so_far=4"), "{logged}");

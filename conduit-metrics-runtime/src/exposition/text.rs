@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use crate::catalogue::{self, Family};
 use crate::labels::{DisconnectReason, Operation, Status};
-use crate::store::{HistogramSnapshot, ProviderSeries, Registry};
+use crate::store::{CallCells, HistogramSnapshot, ProviderSeries, Registry, Striped};
 
 impl Registry {
     /// The exposition text of the audio families (Prometheus text format 0.0.4).
@@ -51,39 +51,20 @@ fn write_registry(registry: &Registry, out: &mut String) {
     }
 
     header(out, &catalogue::REQUEST_DURATION_SECONDS);
-    for (series, _) in &providers {
-        for &operation in Operation::ALL {
-            if let Some(calls) = series.calls_if_used(operation) {
-                histogram(
-                    out,
-                    &catalogue::REQUEST_DURATION_SECONDS,
-                    &[
-                        ("operation", operation.as_str()),
-                        ("provider", series.label()),
-                    ],
-                    &calls.duration(),
-                );
-            }
-        }
+    for (labels, calls) in used_calls(&providers) {
+        histogram(
+            out,
+            &catalogue::REQUEST_DURATION_SECONDS,
+            &labels,
+            &calls.duration(),
+        );
     }
 
     header(out, &catalogue::REQUEST_SIZE_BYTES);
-    for (series, _) in &providers {
-        for &operation in Operation::ALL {
-            if let Some(calls) = series.calls_if_used(operation) {
-                let snapshot = calls.size();
-                if snapshot.count() > 0 {
-                    histogram(
-                        out,
-                        &catalogue::REQUEST_SIZE_BYTES,
-                        &[
-                            ("operation", operation.as_str()),
-                            ("provider", series.label()),
-                        ],
-                        &snapshot,
-                    );
-                }
-            }
+    for (labels, calls) in used_calls(&providers) {
+        let snapshot = calls.size();
+        if snapshot.count() > 0 {
+            histogram(out, &catalogue::REQUEST_SIZE_BYTES, &labels, &snapshot);
         }
     }
 
@@ -195,64 +176,31 @@ fn write_registry(registry: &Registry, out: &mut String) {
     // The streaming families appear per series on first use: most call sites never
     // stream or count audio seconds, and a series of zeros would only cost memory.
     header(out, &catalogue::TIME_TO_FIRST_BYTE_SECONDS);
-    for (series, _) in &providers {
-        for &operation in Operation::ALL {
-            if let Some(calls) = series.calls_if_used(operation) {
-                let snapshot = calls.first_byte();
-                if snapshot.count() > 0 {
-                    histogram(
-                        out,
-                        &catalogue::TIME_TO_FIRST_BYTE_SECONDS,
-                        &[
-                            ("operation", operation.as_str()),
-                            ("provider", series.label()),
-                        ],
-                        &snapshot,
-                    );
-                }
-            }
+    for (labels, calls) in used_calls(&providers) {
+        let snapshot = calls.first_byte();
+        if snapshot.count() > 0 {
+            histogram(
+                out,
+                &catalogue::TIME_TO_FIRST_BYTE_SECONDS,
+                &labels,
+                &snapshot,
+            );
         }
     }
-
     header(out, &catalogue::AUDIO_SECONDS_TOTAL);
-    for (series, _) in &providers {
-        for &operation in Operation::ALL {
-            if let Some(calls) = series.calls_if_used(operation) {
-                let seconds = calls.audio_seconds();
-                if seconds > 0.0 {
-                    sample(
-                        out,
-                        catalogue::AUDIO_SECONDS_TOTAL.name,
-                        "",
-                        &[
-                            ("operation", operation.as_str()),
-                            ("provider", series.label()),
-                        ],
-                        Value::Float(seconds),
-                    );
-                }
-            }
+    for (labels, calls) in used_calls(&providers) {
+        let seconds = calls.audio_seconds();
+        if seconds > 0.0 {
+            let name = catalogue::AUDIO_SECONDS_TOTAL.name;
+            sample(out, name, "", &labels, Value::Float(seconds));
         }
     }
-
     header(out, &catalogue::CHARACTERS_TOTAL);
-    for (series, _) in &providers {
-        for &operation in Operation::ALL {
-            if let Some(calls) = series.calls_if_used(operation) {
-                let characters = calls.characters();
-                if characters > 0 {
-                    sample(
-                        out,
-                        catalogue::CHARACTERS_TOTAL.name,
-                        "",
-                        &[
-                            ("operation", operation.as_str()),
-                            ("provider", series.label()),
-                        ],
-                        Value::Int(characters),
-                    );
-                }
-            }
+    for (labels, calls) in used_calls(&providers) {
+        let characters = calls.characters();
+        if characters > 0 {
+            let name = catalogue::CHARACTERS_TOTAL.name;
+            sample(out, name, "", &labels, Value::Int(characters));
         }
     }
 
@@ -316,6 +264,23 @@ fn write_registry(registry: &Registry, out: &mut String) {
             );
         }
     }
+}
+
+/// The (operation, provider) call series that were used, providers in label order, with
+/// their two labels.
+fn used_calls<'a>(
+    providers: &'a [(&'a ProviderSeries, usize)],
+) -> impl Iterator<Item = ([(&'static str, &'a str); 2], &'a Striped<CallCells>)> + 'a {
+    providers.iter().flat_map(|(series, _)| {
+        Operation::ALL.iter().filter_map(|&operation| {
+            let calls = series.calls_if_used(operation)?;
+            let labels = [
+                ("operation", operation.as_str()),
+                ("provider", series.label()),
+            ];
+            Some((labels, calls))
+        })
+    })
 }
 
 pub(super) fn header(out: &mut String, family: &Family) {

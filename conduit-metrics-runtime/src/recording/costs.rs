@@ -1,6 +1,7 @@
 //! Costs, audio seconds, cache lookups and health checks: the counters recorded beside
 //! calls, by the macro's `cost`/`audio_seconds`/`cache_hit` arguments or by hand.
 
+use crate::catalogue;
 use crate::labels::Operation;
 use crate::store::{CallCells, OperationCells, Registry, global};
 
@@ -24,7 +25,36 @@ impl Registry {
     }
 }
 
-/// Adds a cost to one stripe of an operation's cells, or refuses it.
+/// Whether an amount can be added to a counter: finite and not negative.
+#[inline]
+fn is_addable(amount: f64) -> bool {
+    amount.is_finite() && amount >= 0.0
+}
+
+/// Logs a refused amount. `rejected_so_far` is a process-wide count, so a provider that
+/// returns NaN on every call logs at the 1st, 2nd, 4th, 8th, ... rejection rather than
+/// flooding the log from the hot path.
+#[cold]
+fn warn_rejected(
+    operation: Operation,
+    what: &'static str,
+    counted_in: &'static str,
+    amount: f64,
+    rejected_so_far: u64,
+) {
+    if rejected_so_far.is_power_of_two() {
+        tracing::warn!(
+            operation = operation.as_str(),
+            amount,
+            rejected_so_far,
+            counted_in,
+            "conduit-metrics: rejected {what} that is negative or not finite"
+        );
+    }
+}
+
+/// Adds a cost to one stripe of an operation's cells, or refuses it (counted in
+/// `conduit_audio_cost_rejected_total`, and logged).
 #[inline]
 pub(crate) fn record_cost_in(
     registry: &Registry,
@@ -32,30 +62,19 @@ pub(crate) fn record_cost_in(
     operation: Operation,
     dollars: f64,
 ) -> bool {
-    if dollars.is_finite() && dollars >= 0.0 {
+    if is_addable(dollars) {
         cells.add_cost(dollars);
-        true
-    } else {
-        // Counted per stripe; the log uses a process-wide count so a provider that
-        // returns NaN on every call logs at the 1st, 2nd, 4th, 8th, ... rejection
-        // rather than flooding the log from the hot path.
-        cells.count_rejected_cost();
-        let rejected = registry.count_rejected_cost();
-        if rejected.is_power_of_two() {
-            tracing::warn!(
-                operation = operation.as_str(),
-                dollars,
-                rejected_so_far = rejected,
-                "conduit-metrics: rejected a cost that is negative or not finite (see conduit_audio_cost_rejected_total)"
-            );
-        }
-        false
+        return true;
     }
+    cells.count_rejected_cost();
+    let rejected = registry.count_rejected_cost();
+    let counted_in = catalogue::COST_REJECTED_TOTAL.name;
+    warn_rejected(operation, "a cost", counted_in, dollars, rejected);
+    false
 }
 
-/// Adds seconds of audio to one stripe of a call series, or refuses them: negative, NaN
-/// and infinite durations are counted in `conduit_audio_audio_seconds_rejected_total`
-/// and logged as rejected costs are.
+/// Adds seconds of audio to one stripe of a call series, or refuses them (counted in
+/// `conduit_audio_audio_seconds_rejected_total`, and logged as rejected costs are).
 #[inline]
 pub(crate) fn record_audio_seconds_in(
     registry: &Registry,
@@ -64,22 +83,21 @@ pub(crate) fn record_audio_seconds_in(
     operation: Operation,
     seconds: f64,
 ) -> bool {
-    if seconds.is_finite() && seconds >= 0.0 {
+    if is_addable(seconds) {
         calls.add_audio_seconds(seconds);
-        true
-    } else {
-        operation_cells.count_rejected_audio_seconds();
-        let rejected = registry.count_rejected_audio_seconds();
-        if rejected.is_power_of_two() {
-            tracing::warn!(
-                operation = operation.as_str(),
-                seconds,
-                rejected_so_far = rejected,
-                "conduit-metrics: rejected an audio duration that is negative or not finite (see conduit_audio_audio_seconds_rejected_total)"
-            );
-        }
-        false
+        return true;
     }
+    operation_cells.count_rejected_audio_seconds();
+    let rejected = registry.count_rejected_audio_seconds();
+    let counted_in = catalogue::AUDIO_SECONDS_REJECTED_TOTAL.name;
+    warn_rejected(
+        operation,
+        "an audio duration",
+        counted_in,
+        seconds,
+        rejected,
+    );
+    false
 }
 
 /// Adds to `conduit_audio_cost_dollars{operation}` on the global registry; see
