@@ -1,6 +1,7 @@
 //! `install`: errors for a taken port and a second install, the endpoint over real HTTP,
-//! and the facade's metrics beside the audio families. One test function, because
-//! install is once per process.
+//! the facade's metrics beside the audio families, and the health probes' share of the
+//! intervals. Install is once per process: each test installs once, and the test command
+//! (nextest) runs each test in a process of its own.
 
 mod common;
 
@@ -116,5 +117,56 @@ fn install_serves_once_and_fails_clearly_otherwise() {
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "the endpoint still accepts after shutdown"
+    );
+}
+
+/// `HealthProbeShare = 0.25`: the probes run in a quarter of the ExportIntervals, evenly
+/// spread, so four replicas probe a provider as often as one would.
+#[test]
+fn health_probes_run_in_their_share_of_the_intervals() {
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .export_interval(Duration::from_millis(40))
+        .health_probe_share(0.25)
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = runs.clone();
+    let started = std::time::Instant::now();
+    handle.register_health_probe(HealthProbe::new(
+        "quarter",
+        Duration::from_secs(1),
+        move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            async { true }
+        },
+    ));
+    std::thread::sleep(Duration::from_millis(2_000));
+    let ran = runs.load(std::sync::atomic::Ordering::Relaxed);
+    let intervals = started.elapsed().as_millis() as u64 / 40;
+    // A quarter of the intervals that passed, give or take the first and last one; a
+    // busy machine delays ticks (never adds them), so at most a quarter plus one.
+    assert!(
+        ran <= intervals / 4 + 1,
+        "{ran} runs in {intervals} intervals"
+    );
+    assert!(ran >= 4, "{ran} runs in {intervals} intervals");
+    let passed = common::value(
+        &handle.render(),
+        "conduit_audio_health_checks_total{provider=\"quarter\",result=\"pass\"}",
+    );
+    assert_eq!(passed, ran as f64);
+    handle.shutdown().unwrap();
+
+    let error = MetricsConfig::builder()
+        .health_probe_share(1.5)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("HealthProbeShare") && error.contains("1.5"),
+        "{error}"
     );
 }

@@ -144,6 +144,13 @@ impl MetricsConfigBuilder {
         self
     }
 
+    /// Share of ExportIntervals in which the health probes run, from 0 to 1 (see
+    /// [`MetricsConfig::health_probe_share`]).
+    pub fn health_probe_share(mut self, share: f64) -> Self {
+        self.config.health_probe_share = share;
+        self
+    }
+
     /// Bucket bounds (finite, strictly increasing) of histograms recorded through the
     /// `metrics` facade.
     pub fn facade_histogram_buckets(mut self, bounds: impl IntoIterator<Item = f64>) -> Self {

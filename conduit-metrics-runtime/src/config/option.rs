@@ -60,11 +60,15 @@ pub enum ConfigOption {
     FacadeRecorder,
     /// Bucket bounds of histograms recorded through the `metrics` facade.
     FacadeHistogramBuckets,
+    /// Share of ExportIntervals in which this process runs its health probes, from 0
+    /// (never) to 1 (every interval): `1/N` on each of N replicas keeps the probes a
+    /// provider sees at one per interval for the whole fleet.
+    HealthProbeShare,
 }
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 23] = [
+    pub const ALL: [ConfigOption; 24] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
@@ -88,6 +92,7 @@ impl ConfigOption {
         ConfigOption::PushCaCertificate,
         ConfigOption::FacadeRecorder,
         ConfigOption::FacadeHistogramBuckets,
+        ConfigOption::HealthProbeShare,
     ];
 
     /// The guide's name (`ExportInterval`), used in `appsettings.json` and in errors.
@@ -116,6 +121,7 @@ impl ConfigOption {
             ConfigOption::PushCaCertificate => "PushCaCertificate",
             ConfigOption::FacadeRecorder => "FacadeRecorder",
             ConfigOption::FacadeHistogramBuckets => "FacadeHistogramBuckets",
+            ConfigOption::HealthProbeShare => "HealthProbeShare",
         }
     }
 
@@ -145,6 +151,7 @@ impl ConfigOption {
             ConfigOption::PushCaCertificate => "push_ca_certificate",
             ConfigOption::FacadeRecorder => "facade_recorder",
             ConfigOption::FacadeHistogramBuckets => "facade_histogram_buckets",
+            ConfigOption::HealthProbeShare => "health_probe_share",
         }
     }
 

@@ -121,6 +121,14 @@ impl MetricsConfig {
                     _ => return Err(invalid("expected true or false".to_owned())),
                 }
             }
+            ConfigOption::HealthProbeShare => {
+                self.health_probe_share = text.parse().map_err(|_| {
+                    invalid(
+                        "expected a number from 0 to 1, such as 0.25 for one replica in four"
+                            .to_owned(),
+                    )
+                })?;
+            }
             ConfigOption::FacadeHistogramBuckets => {
                 let bounds = text
                     .split(',')

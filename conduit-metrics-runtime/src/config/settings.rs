@@ -48,6 +48,7 @@ pub struct MetricsConfig {
     pub(super) push_password: Option<Secret>,
     pub(super) push_ca_certificate: Option<PathBuf>,
     pub(super) facade_recorder: bool,
+    pub(super) health_probe_share: f64,
     pub(super) facade_histogram_buckets: HistogramBuckets,
 }
 
@@ -78,6 +79,7 @@ impl Default for MetricsConfig {
             push_password: None,
             push_ca_certificate: None,
             facade_recorder: cfg!(feature = "recorder"),
+            health_probe_share: 1.0,
             facade_histogram_buckets: HistogramBuckets::default(),
         }
     }
@@ -177,6 +179,14 @@ impl MetricsConfig {
     /// application, and the endpoint serves the audio families only.
     pub fn facade_recorder(&self) -> bool {
         self.facade_recorder
+    }
+
+    /// Share of ExportIntervals in which the registered health probes run, from 0 (never)
+    /// to 1 (every interval, the default). With N replicas, `1/N` each keeps the probes a
+    /// provider receives at about one per interval for the whole fleet; the intervals
+    /// chosen are spread evenly, from a random phase per process.
+    pub fn health_probe_share(&self) -> f64 {
+        self.health_probe_share
     }
 
     /// Bucket bounds of histograms recorded through the `metrics` facade (default: the

@@ -47,6 +47,13 @@ impl MetricsConfig {
                 ),
             );
         }
+        if !(0.0..=1.0).contains(&self.health_probe_share) {
+            invalid(
+                ConfigOption::HealthProbeShare,
+                self.health_probe_share.to_string(),
+                "must be a number from 0 (never) to 1 (every ExportInterval)".to_owned(),
+            );
+        }
         if !self.path.starts_with('/')
             || self.path.len() > 256
             || self

@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 
 use super::facade::ServedFacade;
-use crate::serving::HealthProbe;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "http-listener")]
 use crate::serving::{Endpoint, Tls, serve};
+use crate::serving::{HealthProbe, ProbeSchedule};
 use crate::store::Registry;
 use crate::sync::lock;
 
@@ -31,6 +31,8 @@ pub(super) struct Background {
     #[cfg(feature = "push-gateway")]
     pub(super) pusher: Option<Pusher>,
     pub(super) probes: Probes,
+    /// Which intervals run the probes (`HealthProbeShare`).
+    pub(super) probe_schedule: ProbeSchedule,
     pub(super) interval: std::time::Duration,
 }
 
@@ -67,14 +69,16 @@ impl Background {
         }
     }
 
-    fn on_tick(&self) {
+    fn on_tick(&mut self) {
         let registry = self.renderer.registry;
         registry.tick();
         self.renderer.run_upkeep();
         // Probes and pushes run as their own tasks: a slow one delays nothing.
-        let due = lock(&self.probes).clone();
-        for probe in due {
-            tokio::spawn(async move { probe.run(registry).await });
+        if self.probe_schedule.next_interval() {
+            let due = lock(&self.probes).clone();
+            for probe in due {
+                tokio::spawn(async move { probe.run(registry).await });
+            }
         }
         #[cfg(feature = "push-gateway")]
         if let Some(pusher) = self.pusher.clone() {

@@ -20,6 +20,7 @@ use self::facade::install_facade_recorder;
 use self::handle::HandleInner;
 pub use self::handle::MetricsHandle;
 use crate::config::MetricsConfig;
+use crate::serving::ProbeSchedule;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(any(feature = "http-listener", feature = "axum"))]
@@ -121,6 +122,7 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
         #[cfg(feature = "push-gateway")]
         pusher: pusher.clone(),
         probes: probes.clone(),
+        probe_schedule: ProbeSchedule::with_random_phase(config.health_probe_share()),
         interval: config.export_interval(),
     };
     let thread = thread.run(background.run(shutdown_rx));

@@ -1,6 +1,6 @@
-//! Health probes: async checks of a provider run every ExportInterval with a timeout,
-//! feeding `conduit_audio_provider_uptime_ratio` through
-//! [`Registry::record_health_check`].
+//! Health probes: async checks of a provider run every ExportInterval (or the
+//! `HealthProbeShare` of them) with a timeout, feeding `conduit_audio_provider_uptime_ratio`
+//! through [`Registry::record_health_check`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -99,5 +99,88 @@ impl HealthProbe {
         };
         registry.record_health_check(&self.provider, healthy);
         healthy
+    }
+}
+
+/// Decides in which ExportIntervals the probes run: `share` of them, evenly spread, from a
+/// phase in `[0, 1)` that differs per process, so replicas that each take `1/N` of the
+/// intervals take turns instead of probing together.
+#[derive(Debug, Clone)]
+pub(crate) struct ProbeSchedule {
+    share: f64,
+    credit: f64,
+}
+
+impl ProbeSchedule {
+    /// A schedule running `share` of the intervals (0 to 1), starting at `phase`.
+    pub(crate) fn new(share: f64, phase: f64) -> Self {
+        ProbeSchedule {
+            share: share.clamp(0.0, 1.0),
+            credit: phase.clamp(0.0, 1.0 - f64::EPSILON),
+        }
+    }
+
+    /// A schedule with a phase of its own (from the process's random hash keys).
+    pub(crate) fn with_random_phase(share: f64) -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let bits = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        ProbeSchedule::new(share, (bits >> 11) as f64 / (1u64 << 53) as f64)
+    }
+
+    /// Whether the probes run in the interval that starts now.
+    pub(crate) fn next_interval(&mut self) -> bool {
+        self.credit += self.share;
+        if self.credit >= 1.0 {
+            self.credit -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(mut schedule: ProbeSchedule, intervals: usize) -> Vec<bool> {
+        (0..intervals).map(|_| schedule.next_interval()).collect()
+    }
+
+    #[test]
+    fn the_share_of_intervals_is_exact_and_evenly_spread() {
+        assert!(
+            runs(ProbeSchedule::new(1.0, 0.7), 100)
+                .iter()
+                .all(|&run| run)
+        );
+        assert!(
+            runs(ProbeSchedule::new(0.0, 0.7), 100)
+                .iter()
+                .all(|&run| !run)
+        );
+        for phase in [0.0, 0.3, 0.99] {
+            let quarter = runs(ProbeSchedule::new(0.25, phase), 400);
+            assert_eq!(quarter.iter().filter(|&&run| run).count(), 100, "{phase}");
+            // Evenly spread: every run 4 intervals after the previous one.
+            let at: Vec<usize> = (0..400).filter(|&i| quarter[i]).collect();
+            assert!(at.windows(2).all(|w| w[1] - w[0] == 4), "{phase}: {at:?}");
+        }
+    }
+
+    #[test]
+    fn four_replicas_at_a_quarter_with_different_phases_take_turns() {
+        // Phases a quarter apart: together they probe exactly once per interval.
+        let replicas: Vec<Vec<bool>> = (0..4)
+            .map(|r| runs(ProbeSchedule::new(0.25, r as f64 * 0.25 + 0.01), 40))
+            .collect();
+        for interval in 0..40 {
+            let probing = replicas.iter().filter(|runs| runs[interval]).count();
+            assert_eq!(probing, 1, "interval {interval}");
+        }
+        let random = ProbeSchedule::with_random_phase(0.5);
+        assert!((0.0..1.0).contains(&random.credit));
     }
 }

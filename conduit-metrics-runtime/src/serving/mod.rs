@@ -65,6 +65,7 @@ pub use server::{EndpointServer, ServeError};
 
 #[cfg(any(feature = "http-listener", feature = "axum"))]
 pub(crate) use endpoint::Endpoint;
+pub(crate) use health::ProbeSchedule;
 #[cfg(feature = "push-gateway")]
 pub(crate) use push::Pusher;
 #[cfg(feature = "axum")]
