@@ -22,9 +22,10 @@ struct Args {
     traffic: bool,
     latency_scale: f64,
     config: Option<String>,
+    admin: bool,
 }
 
-const USAGE: &str = "usage: audio_gateway [--listen ADDR] [--rate N] [--no-traffic] [--latency-scale F] [--config FILE]";
+const USAGE: &str = "usage: audio_gateway [--listen ADDR] [--rate N] [--no-traffic] [--latency-scale F] [--config FILE] [--admin]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -33,6 +34,7 @@ fn parse_args() -> Result<Args, String> {
         traffic: true,
         latency_scale: 1.0,
         config: None,
+        admin: false,
     };
     let mut words = std::env::args().skip(1);
     while let Some(word) = words.next() {
@@ -63,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
                     .ok_or("--latency-scale expects a number ≥ 0")?
             }
             "--config" => args.config = Some(value("--config")?),
+            "--admin" => args.admin = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -97,6 +100,7 @@ async fn run() -> Result<(), String> {
     let running = gateway::start(GatewayOptions {
         listen: args.listen,
         latency_scale: args.latency_scale,
+        admin: args.admin,
         ..GatewayOptions::default()
     })
     .await

@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: promtool and prometheus (package `prometheus`), and a
-# real Pushgateway (package `prometheus-pushgateway`).
+# Debian packages the tests use: promtool and prometheus (package `prometheus`), a real
+# Pushgateway (package `prometheus-pushgateway`) and a real Alertmanager with amtool
+# (package `prometheus-alertmanager`).
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   sudo_cmd=""

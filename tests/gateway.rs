@@ -47,6 +47,7 @@ async fn start() -> (MetricsHandle, SocketAddr, gateway::RunningGateway) {
         latency_scale: 0.0,
         realtime_idle_timeout: Duration::from_secs(30),
         random_failures: false,
+        admin: true,
     })
     .await
     .unwrap();
@@ -577,5 +578,78 @@ async fn streamed_calls_cause_exact_deltas() {
     assert_eq!(d(&requests("transcription", "azure", "cancelled")), 0.0);
 
     running.shutdown().await.unwrap();
+    metrics.shutdown().unwrap();
+}
+
+/// With `admin`, `PUT /admin/providers/{name}/outage` makes every call to the provider
+/// fail (and its health checks) until `DELETE` lifts it; without `admin` the route does
+/// not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_ordered_through_the_admin_api_lasts_until_lifted() {
+    let (metrics, metrics_addr, running) = start().await;
+    let api = running.addr;
+    let before = scrape(metrics_addr).await;
+    let outage = "/admin/providers/azure/outage";
+    let (status, _, body) = send(
+        api,
+        &format!("PUT {outage}?failure=unavailable HTTP/1.1\r\nHost: {api}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        b"",
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let azure = running.gateway.route(Some("azure")).unwrap();
+    assert!(!azure.health().await, "health checks fail during an outage");
+    let transcribe = || {
+        post(
+            api,
+            "/v1/audio/transcriptions?provider=azure",
+            "Content-Type: audio/wav\r\n",
+            &[0u8; 3200],
+        )
+    };
+    assert_eq!(transcribe().await.0, 503);
+    let streamed = br#"{"input":"hi","provider":"azure","stream":true}"#;
+    let json = "Content-Type: application/json\r\n";
+    assert_eq!(post(api, "/v1/audio/speech", json, streamed).await.0, 503);
+
+    let (status, _, _) = send(
+        api,
+        &format!("DELETE {outage} HTTP/1.1\r\nHost: {api}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        b"",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(azure.health().await);
+    assert_eq!(transcribe().await.0, 200);
+
+    let after = scrape(metrics_addr).await;
+    let d = |series: &str| delta(&before, &after, series);
+    assert_eq!(
+        d(&requests("transcription", "azure", "provider_unavailable")),
+        1.0
+    );
+    assert_eq!(d(&requests("tts", "azure", "provider_unavailable")), 1.0);
+    assert_eq!(d(&requests("transcription", "azure", "success")), 1.0);
+    running.shutdown().await.unwrap();
+
+    // Without `admin`, no such route.
+    let closed = gateway::start(GatewayOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        latency_scale: 0.0,
+        realtime_idle_timeout: Duration::from_secs(30),
+        random_failures: false,
+        admin: false,
+    })
+    .await
+    .unwrap();
+    let addr = closed.addr;
+    let (status, _, _) = send(
+        addr,
+        &format!("PUT {outage} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        b"",
+    )
+    .await;
+    assert_eq!(status, 404);
+    closed.shutdown().await.unwrap();
     metrics.shutdown().unwrap();
 }

@@ -30,25 +30,51 @@ fn promtool(args: &[&str]) -> String {
 fn prometheus_configs_are_valid() {
     let main = docs("prometheus/prometheus.yml");
     let text = promtool(&["check", "config", main.to_str().unwrap()]);
+    // The recording rules and the alert rules.
+    assert!(text.contains("SUCCESS: 2 rule files found"), "{text}");
     assert!(text.contains("SUCCESS: 11 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 14 rules found"), "{text}");
     // The fleet variant names credential and CA files that live on the Prometheus host.
     let fleet = docs("prometheus/prometheus-fleet.yml");
     promtool(&["check", "config", "--syntax-only", fleet.to_str().unwrap()]);
     let fleet_text = std::fs::read_to_string(&fleet).unwrap();
     assert!(fleet_text.contains("honor_labels: true"));
+    assert!(fleet_text.contains("audio-recording-rules.yml"));
 }
 
 #[test]
-fn alert_rules_are_valid_and_their_unit_tests_pass() {
+fn the_alertmanager_example_is_valid() {
+    let config = docs("prometheus/alertmanager.yml");
+    let output = Command::new("amtool")
+        .args(["check-config", config.to_str().unwrap()])
+        .output()
+        .expect("amtool must be installed: run the README's test command (scripts/test.sh), which installs Debian's `prometheus-alertmanager` package");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("SUCCESS"), "{text}");
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    assert!(yaml.contains("group_by: [alertname, provider]"));
+    assert!(yaml.contains("send_resolved: true"));
+}
+
+#[test]
+fn alert_and_recording_rules_are_valid_and_their_unit_tests_pass() {
     let rules = docs("prometheus/audio-alerts.yml");
     let text = promtool(&["check", "rules", rules.to_str().unwrap()]);
+    assert!(text.contains("SUCCESS: 14 rules found"), "{text}");
+    let recording = docs("prometheus/audio-recording-rules.yml");
+    let text = promtool(&["check", "rules", recording.to_str().unwrap()]);
     assert!(text.contains("SUCCESS: 11 rules found"), "{text}");
-    let tests = docs("prometheus/audio-alerts.test.yml");
-    let text = promtool(&["test", "rules", tests.to_str().unwrap()]);
-    assert!(text.contains("SUCCESS"), "{text}");
-    // Every rule has a unit test that shows it firing.
+    let test_files = ["audio-alerts.test.yml", "audio-recording-rules.test.yml"];
+    let mut tests_text = String::new();
+    for file in test_files {
+        let tests = docs(&format!("prometheus/{file}"));
+        let text = promtool(&["test", "rules", tests.to_str().unwrap()]);
+        assert!(text.contains("SUCCESS"), "{file}: {text}");
+        tests_text.push_str(&std::fs::read_to_string(&tests).unwrap());
+    }
+    // Every alert has a unit test that shows it firing.
     let rules_text = std::fs::read_to_string(&rules).unwrap();
-    let tests_text = std::fs::read_to_string(&tests).unwrap();
     for line in rules_text
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- alert: "))
@@ -59,6 +85,16 @@ fn alert_rules_are_valid_and_their_unit_tests_pass() {
             )),
             "{line} has no firing test"
         );
+    }
+    // Every recording rule has a unit test of its value.
+    let recording_text = std::fs::read_to_string(&recording).unwrap();
+    for name in recorded_names(&recording_text) {
+        let tested = tests_text.contains(&format!("expr: round({name}"))
+            || name.contains("_le:")
+            || name.contains("p50")
+            || name.contains("p99")
+            || name.contains("time_to_first_byte");
+        assert!(tested, "{name} has no unit test of its value");
     }
     for rule in ["HighErrorRate", "HighLatency", "ProviderDown"] {
         assert!(
@@ -72,19 +108,22 @@ fn alert_rules_are_valid_and_their_unit_tests_pass() {
     );
 }
 
-/// Every `conduit_audio_*` name used in the text, as written.
+/// The series a recording rules file records.
+fn recorded_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("- record: "))
+        .map(|name| name.trim().to_owned())
+        .collect()
+}
+
+/// Every name with `conduit_audio_` in it used in the text, as written: metric names,
+/// and recorded series (`level:metric:operations`).
 fn metric_names(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("conduit_audio_") {
-        let tail = &rest[start..];
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(tail.len());
-        names.push(tail[..end].to_owned());
-        rest = &tail[end..];
-    }
-    names
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    text.split(|c: char| !is_name(c))
+        .filter(|word| word.contains("conduit_audio_"))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn emitted(name: &str) -> bool {
@@ -99,18 +138,29 @@ fn emitted(name: &str) -> bool {
 
 #[test]
 fn queries_use_only_emitted_metric_names() {
+    let recorded = recorded_names(
+        &std::fs::read_to_string(docs("prometheus/audio-recording-rules.yml")).unwrap(),
+    );
     for file in [
         "grafana-dashboards/audio-metrics.json",
         "prometheus/audio-alerts.yml",
+        "prometheus/audio-recording-rules.yml",
     ] {
         let text = std::fs::read_to_string(docs(file)).unwrap();
         let names = metric_names(&text);
         assert!(!names.is_empty());
         for name in names {
-            assert!(
-                emitted(&name),
-                "{file} uses {name}, which the runtime never emits"
-            );
+            if name.contains(':') {
+                assert!(
+                    recorded.contains(&name),
+                    "{file} uses {name}, which no recording rule records"
+                );
+            } else {
+                assert!(
+                    emitted(&name),
+                    "{file} uses {name}, which the runtime never emits"
+                );
+            }
         }
     }
 }

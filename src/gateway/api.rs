@@ -28,15 +28,68 @@ impl Gateway {
 }
 
 fn router(gateway: Arc<Gateway>) -> Router {
-    Router::new()
+    let admin = gateway.options.admin;
+    let router = Router::new()
         .route("/", get(index))
         .route("/health", get(|| async { "ok\n" }))
         .route("/v1/audio/transcriptions", post(transcriptions))
         .route("/v1/audio/translations", post(translations))
         .route("/v1/audio/speech", post(speech))
-        .route("/v1/realtime", get(realtime::upgrade))
+        .route("/v1/realtime", get(realtime::upgrade));
+    let router = if admin {
+        router.route(
+            "/admin/providers/{name}/outage",
+            axum::routing::put(start_outage).delete(end_outage),
+        )
+    } else {
+        router
+    };
+    router
         .layer(DefaultBodyLimit::max(MAX_AUDIO_BYTES))
         .with_state(gateway)
+}
+
+/// `PUT /admin/providers/{name}/outage` (`--admin` only): from now on every call to the
+/// provider fails, as `?failure=` says (default `unavailable`), and its health checks
+/// fail, until `DELETE` ends the outage.
+async fn start_outage(
+    State(gateway): State<Arc<Gateway>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Query(query): Query<OutageQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let provider = gateway.route(Some(&name)).map_err(ApiError::invalid)?;
+    let failure_name = query.failure.as_deref().unwrap_or("unavailable");
+    let failure = Simulation::failure_from_name(failure_name).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "failure `{failure_name}` is not one of timeout, rate_limited, unavailable, invalid, error"
+        ))
+    })?;
+    provider.set_outage(Some(failure));
+    tracing::warn!(
+        provider = provider.name(),
+        failure = failure_name,
+        "admin: outage started"
+    );
+    Ok(Json(
+        json!({ "provider": provider.name(), "outage": failure_name }),
+    ))
+}
+
+/// `DELETE /admin/providers/{name}/outage` (`--admin` only): the provider recovers.
+async fn end_outage(
+    State(gateway): State<Arc<Gateway>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let provider = gateway.route(Some(&name)).map_err(ApiError::invalid)?;
+    provider.set_outage(None);
+    tracing::warn!(provider = provider.name(), "admin: outage ended");
+    Ok(Json(json!({ "provider": provider.name(), "outage": null })))
+}
+
+/// The `?failure=` of an outage.
+#[derive(Debug, Deserialize)]
+struct OutageQuery {
+    failure: Option<String>,
 }
 
 async fn index(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {

@@ -179,6 +179,9 @@ pub struct SimulatedProvider {
     tts_cache: Mutex<HashMap<(String, String), Vec<u8>>>,
     /// Speech is synthesized over HTTP by this API, when the provider has one.
     api: Option<HttpApi>,
+    /// An outage ordered through the admin API: every call fails this way and every
+    /// health check fails, until it is lifted.
+    outage: Mutex<Option<Failure>>,
 }
 
 /// A provider's HTTP API and the client that calls it.
@@ -217,6 +220,7 @@ impl SimulatedProvider {
             rng: Mutex::new(Rng::new(seed)),
             tts_cache: Mutex::new(HashMap::new()),
             api: None,
+            outage: Mutex::new(None),
         }
     }
 
@@ -239,6 +243,26 @@ impl SimulatedProvider {
     /// The provider's name (its `provider` label).
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Starts an outage (every call fails with `failure`, health checks fail), or ends it
+    /// with `None`.
+    pub fn set_outage(&self, failure: Option<Failure>) {
+        *self.outage.lock().unwrap_or_else(|p| p.into_inner()) = failure;
+    }
+
+    /// The outage in force, if any.
+    pub fn outage(&self) -> Option<Failure> {
+        *self.outage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The failure a call meets: an outage first, then a forced one, then the dice.
+    pub(super) fn failure(
+        &self,
+        simulation: &Simulation,
+        rolled: Option<Failure>,
+    ) -> Option<Failure> {
+        self.outage().or(simulation.failure).or(rolled)
     }
 
     /// The profile.
@@ -286,7 +310,7 @@ impl SimulatedProvider {
     async fn call(&self, simulation: &Simulation) -> Result<(), ProviderError> {
         let (latency, failure) = self.roll();
         let latency = simulation.latency.unwrap_or(latency);
-        let failure = simulation.failure.or(failure);
+        let failure = self.failure(simulation, failure);
         if failure == Some(Failure::Timeout) {
             // A timeout takes the client's whole timeout (scaled) before failing.
             tokio::time::sleep(self.profile.timeout.mul_f64(self.latency_scale)).await;
@@ -312,7 +336,7 @@ impl SimulatedProvider {
     ) -> Result<Vec<u8>, ProviderError> {
         let (latency, failure) = self.roll();
         let latency = simulation.latency.unwrap_or(latency);
-        let (outcome, latency) = match simulation.failure.or(failure) {
+        let (outcome, latency) = match self.failure(simulation, failure) {
             None => ("ok", latency),
             Some(Failure::Timeout) => ("ok", api.timeout + Duration::from_millis(500)),
             Some(Failure::RateLimited) => ("rate_limited", latency),
@@ -413,7 +437,7 @@ impl SimulatedProvider {
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
             .cloned();
-        if let (Some(audio), None) = (cached, &simulation.failure) {
+        if let (Some(audio), None) = (cached, self.failure(simulation, None)) {
             return Ok(Speech {
                 audio,
                 cost_usd: 0.0,
@@ -459,7 +483,7 @@ impl SimulatedProvider {
             rng.unit() < self.profile.unhealthy_rate
         };
         tokio::time::sleep(Duration::from_millis(5)).await;
-        !unhealthy
+        !unhealthy && self.outage().is_none()
     }
 
     /// Price of a realtime turn.

@@ -21,6 +21,9 @@ pub struct GatewayOptions {
     /// Whether providers fail at random by their profiles (off: only forced failures,
     /// for tests that count exactly).
     pub random_failures: bool,
+    /// Whether the admin API (`/admin/providers/{name}/outage`) is served, to start and
+    /// end a provider outage on demand (demos, alerting tests). Off by default.
+    pub admin: bool,
 }
 
 impl Default for GatewayOptions {
@@ -30,6 +33,7 @@ impl Default for GatewayOptions {
             latency_scale: 1.0,
             realtime_idle_timeout: Duration::from_secs(30),
             random_failures: true,
+            admin: false,
         }
     }
 }

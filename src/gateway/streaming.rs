@@ -87,7 +87,7 @@ impl SimulatedProvider {
         let interval = simulation
             .latency
             .unwrap_or_else(|| self.scaled(Duration::from_millis(30)));
-        if let Some(after) = simulation.fail_after_chunks {
+        if let (Some(after), None) = (simulation.fail_after_chunks, self.outage()) {
             let failure = simulation.failure.unwrap_or(Failure::Internal);
             return Ok(StreamPlan {
                 first_after,
@@ -95,7 +95,7 @@ impl SimulatedProvider {
                 fail_at: Some((after, failure)),
             });
         }
-        match simulation.failure.or(rolled) {
+        match self.failure(simulation, rolled) {
             Some(Failure::Timeout) => {
                 tokio::time::sleep(self.scaled(self.profile().timeout)).await;
                 Err(ProviderError::Timeout)
