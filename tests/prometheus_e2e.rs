@@ -8,71 +8,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{
-    Process, free_port, get, post, spawn, start_prometheus, start_pushgateway, wait_ready,
-};
+use common::{free_port, get, post, repo, start_instance, start_prometheus, start_pushgateway};
 use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// The example binary that `cargo test`/`nextest` built beside this test (built here if
-/// it is missing, e.g. when only this test target was built).
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let binary = profile_dir.join("examples").join("audio_gateway");
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "audio_gateway"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build the audio_gateway example");
-    }
-    binary
-}
-
-struct Instance {
-    api: SocketAddr,
-    metrics: SocketAddr,
-    _process: Process,
-}
-
-async fn start_instance() -> Instance {
-    let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let mut process = spawn(
-        "audio_gateway",
-        Command::new(example_binary())
-            .args([
-                "--listen",
-                &api.to_string(),
-                "--no-traffic",
-                "--latency-scale",
-                "0.02",
-            ])
-            .env("CONDUIT_METRICS_LISTEN", metrics.to_string())
-            .env("CONDUIT_METRICS_EXPORT_INTERVAL", "1s")
-            .env("CONDUIT_METRICS_METRICS_WINDOW", "1m")
-            .env("CONDUIT_METRICS_CACHE_EXPIRATION", "0s"),
-        "(built by cargo)",
-    );
-    wait_ready(&mut process, api, "/health").await;
-    wait_ready(&mut process, metrics, "/health").await;
-    Instance {
-        api,
-        metrics,
-        _process: process,
-    }
-}
 
 /// Requests sent per provider (every call is counted once, whatever its outcome).
 type Sent = BTreeMap<&'static str, u64>;

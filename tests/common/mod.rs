@@ -83,3 +83,67 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 pub async fn wait_ready(process: &mut Process, addr: SocketAddr, path: &str) {
     tokio::task::block_in_place(|| conduit_metrics_testkit::wait_ready(process, addr, path));
 }
+
+/// A path in the repository.
+pub fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The example binary that `cargo test`/`nextest` built beside this test (built here if
+/// it is missing, e.g. when only this test target was built).
+pub fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+    let binary = profile_dir.join("examples").join("audio_gateway");
+    if !binary.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--example", "audio_gateway"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build the audio_gateway example");
+    }
+    binary
+}
+
+/// A running instance of the gateway example: its API and metrics addresses.
+pub struct Instance {
+    pub api: SocketAddr,
+    pub metrics: SocketAddr,
+    _process: Process,
+}
+
+/// Starts the gateway example on ephemeral ports, without traffic, latencies scaled by
+/// 0.02, windowed gauges recomputed every second over a minute, no scrape cache.
+pub async fn start_instance() -> Instance {
+    start_instance_with(&[], &[]).await
+}
+
+/// [`start_instance`] with more arguments and `CONDUIT_METRICS_*` variables.
+pub async fn start_instance_with(args: &[&str], env: &[(&str, &str)]) -> Instance {
+    let api: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut command = std::process::Command::new(example_binary());
+    command
+        .args([
+            "--listen",
+            &api.to_string(),
+            "--no-traffic",
+            "--latency-scale",
+            "0.02",
+        ])
+        .args(args)
+        .env("CONDUIT_METRICS_LISTEN", metrics.to_string())
+        .env("CONDUIT_METRICS_EXPORT_INTERVAL", "1s")
+        .env("CONDUIT_METRICS_METRICS_WINDOW", "1m")
+        .env("CONDUIT_METRICS_CACHE_EXPIRATION", "0s")
+        .envs(env.iter().copied());
+    let mut process = spawn("audio_gateway", &mut command, "(built by cargo)");
+    wait_ready(&mut process, api, "/health").await;
+    wait_ready(&mut process, metrics, "/health").await;
+    Instance {
+        api,
+        metrics,
+        _process: process,
+    }
+}
