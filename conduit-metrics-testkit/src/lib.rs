@@ -226,13 +226,42 @@ pub fn wait_ready(process: &mut Process, addr: SocketAddr, path: &str) {
 /// Starts Prometheus on `addr` with the configuration file `config`, storing its data
 /// in `data`, and waits until it is ready. Blocking, like [`wait_ready`].
 pub fn start_prometheus(addr: SocketAddr, config: &Path, data: &Path) -> Process {
+    start_prometheus_with(addr, config, data, &[])
+}
+
+/// [`start_prometheus`] with more command-line flags (`--web.enable-remote-write-receiver`,
+/// `--rules.alert.resend-delay=1s`, ...).
+pub fn start_prometheus_with(
+    addr: SocketAddr,
+    config: &Path,
+    data: &Path,
+    flags: &[&str],
+) -> Process {
     let mut process = spawn(
         "prometheus",
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg(format!("--web.listen-address={addr}")),
+            .arg(format!("--web.listen-address={addr}"))
+            .args(flags),
         "prometheus",
+    );
+    wait_ready(&mut process, addr, "/-/ready");
+    process
+}
+
+/// Starts Alertmanager on `addr` with the configuration file `config`, storing its
+/// silences and notification log in `data`, with clustering off (nothing binds beyond
+/// `addr`), and waits until it is ready. Blocking, like [`wait_ready`].
+pub fn start_alertmanager(addr: SocketAddr, config: &Path, data: &Path) -> Process {
+    let mut process = spawn(
+        "prometheus-alertmanager",
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", data.display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--cluster.listen-address="),
+        "prometheus-alertmanager",
     );
     wait_ready(&mut process, addr, "/-/ready");
     process

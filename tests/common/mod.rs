@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 
 pub use conduit_metrics_testkit::{
-    Process, free_port, resident_bytes, sample, spawn, start_prometheus, start_pushgateway, value,
+    Process, free_port, resident_bytes, sample, spawn, start_alertmanager, start_prometheus,
+    start_prometheus_with, start_pushgateway, value,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

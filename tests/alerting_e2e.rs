@@ -1,0 +1,239 @@
+//! An alert reaches someone, and so does its resolution. The gateway example is told to
+//! fail a provider (`--admin`, `PUT /admin/providers/azure/outage`); a real Prometheus
+//! (Debian `prometheus`) scrapes it and evaluates the shipped recording and alert rules;
+//! a real Alertmanager (Debian `prometheus-alertmanager`) configured from
+//! `docs/prometheus/alertmanager.yml` delivers to a webhook receiver this test runs; the
+//! provider recovers (`DELETE`) and the resolved notification arrives.
+//!
+//! What the test changes in its copies of the shipped files, to finish in well under a
+//! minute: the rules' 5m windows become 15s and every `for:` 2s; Alertmanager's
+//! `group_wait`/`group_interval` become 1s and its receivers' URLs point at the test's
+//! webhook. Nothing else.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{
+    free_port, post, repo, send, start_alertmanager, start_instance_with, start_prometheus_with,
+};
+
+/// Notifications received by the webhook: (path, body).
+type Received = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// A webhook receiver on an ephemeral loopback port, as a chat or paging bridge would
+/// run one.
+async fn start_webhook() -> (SocketAddr, Received) {
+    let received = Received::default();
+    let store = received.clone();
+    let router =
+        axum::Router::new().fallback(move |uri: axum::http::Uri, body: axum::body::Bytes| {
+            let store = store.clone();
+            async move {
+                let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                store.lock().unwrap().push((uri.path().to_owned(), json));
+                "ok"
+            }
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (addr, received)
+}
+
+/// `text` with `from` replaced by `to`, failing if `from` is not there (so the shipped
+/// file and the test cannot drift apart silently).
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "expected `{from}` in the shipped file");
+    text.replace(from, to)
+}
+
+/// Waits for a notification at `path` with `status` that holds an alert named
+/// `alertname` whose labels include `labels`; returns the alert.
+async fn notification(
+    received: &Received,
+    path: &str,
+    status: &str,
+    alertname: &str,
+    labels: &[(&str, &str)],
+    deadline: Instant,
+) -> serde_json::Value {
+    loop {
+        let found = received.lock().unwrap().iter().find_map(|(at, body)| {
+            if at != path || body["status"] != status {
+                return None;
+            }
+            body["alerts"].as_array()?.iter().find_map(|alert| {
+                let matches = alert["labels"]["alertname"] == alertname
+                    && alert["status"] == status
+                    && labels
+                        .iter()
+                        .all(|(name, value)| alert["labels"][*name] == *value);
+                matches.then(|| alert.clone())
+            })
+        });
+        if let Some(alert) = found {
+            return alert;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {status} {alertname} notification at {path}; received: {:#?}",
+            received.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_alert_reaches_the_webhook_then_resolves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (webhook, received) = start_webhook().await;
+
+    // Alertmanager, from the shipped example.
+    let shipped = std::fs::read_to_string(repo("docs/prometheus/alertmanager.yml")).unwrap();
+    let config = replaced(&shipped, "group_wait: 30s", "group_wait: 1s");
+    let config = replaced(&config, "group_interval: 5m", "group_interval: 1s");
+    let config = replaced(
+        &config,
+        "http://alert-bridge.internal:5001",
+        &format!("http://{webhook}"),
+    );
+    let config = replaced(
+        &config,
+        "http://pager-bridge.internal:5001",
+        &format!("http://{webhook}"),
+    );
+    let alertmanager_config = dir.path().join("alertmanager.yml");
+    std::fs::write(&alertmanager_config, config).unwrap();
+    let alertmanager_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let alertmanager_data = dir.path().join("alertmanager");
+    let _alertmanager = tokio::task::block_in_place(|| {
+        start_alertmanager(alertmanager_addr, &alertmanager_config, &alertmanager_data)
+    });
+
+    // The gateway, with its admin API and a short window for its own gauges.
+    let gateway =
+        start_instance_with(&["--admin"], &[("CONDUIT_METRICS_METRICS_WINDOW", "10s")]).await;
+
+    // The shipped rules with short windows and `for`s.
+    let shorten = |file: &str| {
+        let text = std::fs::read_to_string(repo(&format!("docs/prometheus/{file}"))).unwrap();
+        let text = replaced(&text, "[5m]", "[15s]");
+        ["for: 5m", "for: 10m", "for: 15m"]
+            .iter()
+            .fold(text, |text, long| text.replace(long, "for: 2s"))
+    };
+    let recording = dir.path().join("audio-recording-rules.yml");
+    std::fs::write(&recording, shorten("audio-recording-rules.yml")).unwrap();
+    let alerts = dir.path().join("audio-alerts.yml");
+    std::fs::write(&alerts, shorten("audio-alerts.yml")).unwrap();
+    let prometheus_config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &prometheus_config,
+        format!(
+            r#"global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - {recording}
+  - {alerts}
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["{alertmanager_addr}"]
+scrape_configs:
+  - job_name: conduit-audio
+    static_configs:
+      - targets: ["{metrics}"]
+"#,
+            recording = recording.display(),
+            alerts = alerts.display(),
+            metrics = gateway.metrics,
+        ),
+    )
+    .unwrap();
+    let prometheus_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let _prometheus = tokio::task::block_in_place(|| {
+        start_prometheus_with(
+            prometheus_addr,
+            &prometheus_config,
+            &dir.path().join("prometheus"),
+            &["--rules.alert.resend-delay=1s"],
+        )
+    });
+
+    // Calls to azure keep flowing the whole time.
+    let api = gateway.api;
+    let traffic = tokio::spawn(async move {
+        loop {
+            post(
+                api,
+                "/v1/audio/transcriptions?provider=azure",
+                "Content-Type: audio/wav\r\n",
+                &[0u8; 3200],
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let admin = |method: &str| {
+        format!(
+            "{method} /admin/providers/azure/outage?failure=unavailable HTTP/1.1\r\nHost: {api}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    };
+    let (status, _, _) = send(api, &admin("PUT"), b"").await;
+    assert_eq!(status, 200);
+    let started = Instant::now();
+
+    // The fleet rule pages: a critical alert with its provider, at the pager receiver.
+    let fleet_down = [("provider", "azure"), ("severity", "critical")];
+    let firing = notification(
+        &received,
+        "/audio-pager",
+        "firing",
+        "AudioFleetProviderDown",
+        &fleet_down,
+        started + Duration::from_secs(90),
+    )
+    .await;
+    eprintln!("firing after {:?}: {firing}", started.elapsed());
+    assert_eq!(
+        firing["annotations"]["summary"],
+        "Provider azure fails its health checks across the fleet"
+    );
+    // The guide's per-instance rule pages too, with the instance that saw it.
+    let instance = gateway.metrics.to_string();
+    notification(
+        &received,
+        "/audio-pager",
+        "firing",
+        "ProviderDown",
+        &[
+            ("provider", "azure"),
+            ("severity", "critical"),
+            ("instance", &instance),
+        ],
+        started + Duration::from_secs(90),
+    )
+    .await;
+
+    // Recovery: the resolved notification follows.
+    let (status, _, _) = send(api, &admin("DELETE"), b"").await;
+    assert_eq!(status, 200);
+    let recovered = Instant::now();
+    notification(
+        &received,
+        "/audio-pager",
+        "resolved",
+        "AudioFleetProviderDown",
+        &fleet_down,
+        recovered + Duration::from_secs(90),
+    )
+    .await;
+    eprintln!("resolved after {:?}", recovered.elapsed());
+    traffic.abort();
+}
