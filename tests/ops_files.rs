@@ -40,6 +40,15 @@ fn prometheus_configs_are_valid() {
     let fleet_text = std::fs::read_to_string(&fleet).unwrap();
     assert!(fleet_text.contains("honor_labels: true"));
     assert!(fleet_text.contains("audio-recording-rules.yml"));
+    // The global view: edges that remote-write, and the central store they write to.
+    let edge = docs("prometheus/prometheus-edge.yml");
+    let text = promtool(&["check", "config", edge.to_str().unwrap()]);
+    assert!(text.contains("SUCCESS: 2 rule files found"), "{text}");
+    let edge_text = std::fs::read_to_string(&edge).unwrap();
+    assert!(edge_text.contains("external_labels:") && edge_text.contains("remote_write:"));
+    let central = docs("prometheus/prometheus-central.yml");
+    let text = promtool(&["check", "config", central.to_str().unwrap()]);
+    assert!(text.contains("SUCCESS: 1 rule files found"), "{text}");
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! An alert reaches someone, and so does its resolution. The gateway example is told to
+//! A fleet against the real servers, all on loopback.
+//!
+//! Alerting: an alert reaches someone, and so does its resolution. The gateway example is told to
 //! fail a provider (`--admin`, `PUT /admin/providers/azure/outage`); a real Prometheus
 //! (Debian `prometheus`) scrapes it and evaluates the shipped recording and alert rules;
 //! a real Alertmanager (Debian `prometheus-alertmanager`) configured from
@@ -9,6 +11,13 @@
 //! minute: the rules' 5m windows become 15s and every `for:` 2s; Alertmanager's
 //! `group_wait`/`group_interval` become 1s and its receivers' URLs point at the test's
 //! webhook. Nothing else.
+//!
+//! The global view: two edge Prometheus servers (Debian `prometheus`), configured from
+//! `docs/prometheus/prometheus-edge.yml`, each scrape one gateway replica and
+//! remote-write into a central one started with `--web.enable-remote-write-receiver`
+//! (`prometheus-central.yml`); there, `sum by (provider)` equals what both replicas
+//! counted. The test's copies change the addresses, the cluster names and the intervals
+//! (15s to 1s).
 
 mod common;
 
@@ -17,7 +26,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    free_port, post, repo, send, start_alertmanager, start_instance_with, start_prometheus_with,
+    free_port, post, repo, send, start_alertmanager, start_instance, start_instance_with,
+    start_prometheus_with,
 };
 
 /// Notifications received by the webhook: (path, body).
@@ -236,4 +246,137 @@ scrape_configs:
     .await;
     eprintln!("resolved after {:?}", recovered.elapsed());
     traffic.abort();
+}
+
+/// Runs an instant query; returns its series.
+fn query(prometheus: SocketAddr, promql: &str) -> Vec<conduit_metrics_testkit::Series> {
+    tokio::task::block_in_place(|| conduit_metrics_testkit::prometheus_query(prometheus, promql))
+        .unwrap_or_else(|error| panic!("{promql}: {error}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edges_remote_write_into_a_central_prometheus_that_sees_the_whole_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    for rules in ["audio-recording-rules.yml", "audio-alerts.yml"] {
+        std::fs::copy(
+            repo(&format!("docs/prometheus/{rules}")),
+            dir.path().join(rules),
+        )
+        .unwrap();
+    }
+    let central: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let central_config = dir.path().join("prometheus-central.yml");
+    std::fs::copy(
+        repo("docs/prometheus/prometheus-central.yml"),
+        &central_config,
+    )
+    .unwrap();
+    let _central = tokio::task::block_in_place(|| {
+        start_prometheus_with(
+            central,
+            &central_config,
+            &dir.path().join("central"),
+            &["--web.enable-remote-write-receiver"],
+        )
+    });
+
+    let replicas = [start_instance().await, start_instance().await];
+    let shipped = std::fs::read_to_string(repo("docs/prometheus/prometheus-edge.yml")).unwrap();
+    let mut edges = Vec::new();
+    for (replica, cluster) in replicas.iter().zip(["edge-a", "edge-b"]) {
+        let config = replaced(
+            &shipped,
+            "cluster: eu-west-1",
+            &format!("cluster: {cluster}"),
+        );
+        let config = replaced(&config, "scrape_interval: 15s", "scrape_interval: 1s");
+        let config = replaced(
+            &config,
+            "evaluation_interval: 15s",
+            "evaluation_interval: 1s",
+        );
+        let config = replaced(
+            &config,
+            "- audio-gateway-1.internal:9000\n          - audio-gateway-2.internal:9000",
+            &format!("- {}", replica.metrics),
+        );
+        let config = replaced(
+            &config,
+            "url: http://prometheus-central.internal:9090/api/v1/write",
+            &format!("url: http://{central}/api/v1/write"),
+        );
+        // No Alertmanager in this test: a port where nothing listens.
+        let config = replaced(
+            &config,
+            "alertmanager.internal:9093",
+            &format!("127.0.0.1:{}", free_port()),
+        );
+        let path = dir.path().join(format!("prometheus-{cluster}.yml"));
+        std::fs::write(&path, config).unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let data = dir.path().join(cluster);
+        edges.push(tokio::task::block_in_place(|| {
+            start_prometheus_with(addr, &path, &data, &[])
+        }));
+    }
+
+    // Known traffic: different providers and amounts on each replica.
+    let mut sent = std::collections::BTreeMap::<&str, f64>::new();
+    for (replica, calls) in replicas.iter().zip([[5, 3, 0], [2, 4, 6]]) {
+        for (provider, count) in ["openai", "deepgram", "azure"].into_iter().zip(calls) {
+            for _ in 0..count {
+                let path = format!("/v1/audio/transcriptions?provider={provider}");
+                let (status, _, _) = post(
+                    replica.api,
+                    &path,
+                    "Content-Type: audio/wav\r\n",
+                    &[0u8; 3200],
+                )
+                .await;
+                assert_eq!(status, 200);
+                *sent.entry(provider).or_default() += 1.0;
+            }
+        }
+    }
+
+    // The central store sees exactly what both replicas counted, per provider.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let fleet = "sum by (provider) (conduit_audio_requests_total)";
+    loop {
+        let seen: std::collections::BTreeMap<String, f64> = query(central, fleet)
+            .iter()
+            .map(|s| (s.labels["provider"].clone(), s.value))
+            .collect();
+        let expected: std::collections::BTreeMap<String, f64> =
+            sent.iter().map(|(p, n)| (p.to_string(), *n)).collect();
+        if seen == expected {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the central store saw {seen:?}, the replicas counted {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Both clusters arrived, told apart by their external label.
+    let clusters = query(central, "count by (cluster) (conduit_audio_requests_total)");
+    let mut names: Vec<&str> = clusters
+        .iter()
+        .map(|s| s.labels["cluster"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["edge-a", "edge-b"]);
+    // The edges' recorded series stayed home (write_relabel_configs); the central one
+    // records its own, over both clusters.
+    assert!(query(central, r#"{__name__=~".+:.+", cluster!=""}"#).is_empty());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let recorded = r#"provider_operation:conduit_audio_requests:rate5m{provider="deepgram"}"#;
+    while query(central, recorded).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the central store records nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop(edges);
 }
