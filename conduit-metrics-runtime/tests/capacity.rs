@@ -1,0 +1,132 @@
+//! Capacity planning from a real scrape: the series an instance exports as a formula of
+//! its providers, checked exactly against what the endpoint serves over HTTP, and the
+//! bytes of a scrape, plain and gzip, at 4 and 32 providers (printed for the README's
+//! "Running a fleet" table).
+//!
+//! The profile is a full gateway's: every provider serves every operation (speech
+//! streamed), with request sizes, realtime sessions with turn latencies, health checks
+//! and a TTS cache.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::serving::EndpointServer;
+use conduit_metrics_runtime::{CallOutcome, DisconnectReason, MetricsConfig, Operation, Status};
+
+/// Series of one provider in this profile:
+/// - 4 (operation, provider) pairs, each 8 statuses + a duration histogram of 10 buckets,
+///   `_sum` and `_count`: 4 × 20 = 80;
+/// - request sizes on the 3 non-realtime pairs, 6 buckets + 2: 3 × 8 = 24;
+/// - streamed speech: time to first byte (12), audio seconds (1), characters (1): 14;
+/// - realtime: sessions by 6 reasons, session length (13), turn latency (12): 31;
+/// - error rate, uptime, and health checks by pass and fail: 4.
+const SERIES_PER_PROVIDER: u64 = 80 + 24 + 14 + 31 + 4;
+
+/// Series of the instance whatever its providers: active operations (4), cost (4), cache
+/// lookups by hit and miss (8), rejected costs (4) and audio durations (4), folded calls
+/// (1), and the TTS cache hit ratio (1).
+const SERIES_PER_INSTANCE: u64 = 4 + 4 + 8 + 4 + 4 + 1 + 1;
+
+/// A registry after one ExportInterval of the profile's traffic.
+fn profile(providers: usize) -> &'static Registry {
+    let config = MetricsConfig::builder()
+        .max_providers(providers)
+        .build()
+        .unwrap();
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new(&config)));
+    for index in 0..providers {
+        let provider = format!("provider-{index:02}");
+        for operation in [Operation::Transcription, Operation::Translation] {
+            registry
+                .start_call(operation, &provider)
+                .finish_with(CallOutcome::new(Status::Success).size(96_000));
+        }
+        let mut speech = registry.start_call(Operation::Tts, &provider);
+        speech.add_characters(42);
+        speech.mark_first_byte();
+        speech.finish_with(
+            CallOutcome::new(Status::Success)
+                .size(88_000)
+                .audio_seconds(2.75)
+                .cache_hit(index % 2 == 0),
+        );
+        let session = registry.realtime_session(&provider);
+        session.record_turn_latency(Duration::from_millis(320));
+        session.end(DisconnectReason::ClientDisconnect);
+        // A realtime call is also an (operation, provider) pair.
+        registry
+            .start_call(Operation::Realtime, &provider)
+            .finish(Status::Success);
+        registry.record_health_check(&provider, true);
+    }
+    registry.tick();
+    registry
+}
+
+/// `GET /metrics` over HTTP: (body bytes as sent, and the body decoded).
+fn scrape(server: &EndpointServer, gzip: bool) -> (usize, String) {
+    let addr = server.local_addr();
+    let encoding = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{encoding}Connection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let body = &raw[split + 4..];
+    assert_eq!(head.contains("content-encoding: gzip"), gzip, "{head}");
+    let mut text = String::new();
+    if gzip {
+        flate2::read::GzDecoder::new(body)
+            .read_to_string(&mut text)
+            .unwrap();
+    } else {
+        text = String::from_utf8(body.to_vec()).unwrap();
+    }
+    (body.len(), text)
+}
+
+#[test]
+fn series_per_instance_follow_the_formula_and_scrapes_stay_small() {
+    for providers in [4usize, 32] {
+        let registry = profile(providers);
+        let config = MetricsConfig::builder()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .cache_expiration(Duration::ZERO)
+            .build()
+            .unwrap();
+        let server = EndpointServer::start(&config, move || registry.render()).unwrap();
+        let (plain_bytes, text) = scrape(&server, false);
+        let (gzip_bytes, unzipped) = scrape(&server, true);
+        assert_eq!(text, unzipped);
+        let series = text.lines().filter(|l| !l.starts_with('#')).count() as u64;
+        assert_eq!(
+            series,
+            SERIES_PER_PROVIDER * providers as u64 + SERIES_PER_INSTANCE,
+            "{providers} providers"
+        );
+        // gzip pays: the exposition is repetitive text.
+        assert!(
+            gzip_bytes * 8 < plain_bytes,
+            "{gzip_bytes} vs {plain_bytes}"
+        );
+        eprintln!(
+            "{providers} providers: {series} series, {plain_bytes} bytes plain, {gzip_bytes} bytes gzip, {:.1} samples/s at a 15 s scrape",
+            series as f64 / 15.0
+        );
+        server.shutdown();
+    }
+}
