@@ -5,12 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: promtool and prometheus (package `prometheus`), a real
-# Pushgateway (package `prometheus-pushgateway`) and a real Alertmanager with amtool
-# (package `prometheus-alertmanager`).
+# Pushgateway (package `prometheus-pushgateway`), a real Alertmanager with amtool
+# (package `prometheus-alertmanager`) and Python's prometheus_client.
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+# An OpenMetrics parser independent of ours: Python's prometheus_client, for Debian's own
+# python3 (a python3 earlier on PATH, e.g. pyenv's, does not see it; the tests call
+# /usr/bin/python3).
+/usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1 || missing+=(python3-prometheus-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   sudo_cmd=""

@@ -162,3 +162,53 @@ fn the_facade_recorder_can_be_turned_off() {
     assert!(!body.contains("process_"), "{body}");
     assert_eq!(value(&application_handle.render(), "app_orders_total"), 1.0);
 }
+
+/// The facade's metrics (rendered by metrics-exporter-prometheus in text 0.0.4) are valid
+/// OpenMetrics too: counters named as OpenMetrics wants, or `unknown` when their name has
+/// no `_total` (so the stored name does not change), help escaped, one `# EOF` last.
+#[test]
+fn facade_metrics_are_valid_in_both_formats() {
+    let handle = install(MetricsConfig::builder());
+    conduit_metrics_runtime::start_call(Operation::Tts, "openai").finish(Status::Success);
+    metrics::describe_counter!("app_orders_total", "Orders \"placed\", by shop\\region");
+    metrics::counter!("app_orders_total", "shop" => "eu").increment(3);
+    metrics::counter!("app_retries").increment(2);
+    metrics::gauge!("app_queue_depth").set(7.0);
+    metrics::histogram!("app_job_seconds").record(0.2);
+    let openmetrics =
+        handle.render_format(conduit_metrics_runtime::serving::ExpositionFormat::OpenMetrics);
+    let families = common::python_openmetrics_families(&openmetrics)
+        .unwrap_or_else(|error| panic!("{error}\n{openmetrics}"));
+    assert!(families > 20, "{families}");
+    assert!(openmetrics.ends_with("# EOF\n") && openmetrics.matches("# EOF").count() == 1);
+    assert!(
+        openmetrics.contains("# TYPE app_orders counter\n"),
+        "{openmetrics}"
+    );
+    assert!(
+        openmetrics.contains(r#"# HELP app_orders Orders \"placed\", by shop\\region"#),
+        "{openmetrics}"
+    );
+    assert!(openmetrics.contains("app_orders_total{shop=\"eu\"} 3\n"));
+    assert!(openmetrics.contains("# TYPE app_retries unknown\n"));
+    assert!(openmetrics.contains("\napp_retries 2\n"));
+    assert!(openmetrics.contains("# TYPE conduit_audio_facade_series_dropped counter\n"));
+    // The same samples as text 0.0.4, which promtool accepts.
+    let text = handle.render();
+    let samples = |body: &str| -> std::collections::BTreeSet<String> {
+        body.lines()
+            .filter(|l| !l.starts_with('#'))
+            // Process metrics move between the two renders.
+            .filter(|l| !l.starts_with("process_"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(samples(&text), samples(&openmetrics));
+    let findings = promtool_findings(&text);
+    assert!(
+        findings
+            .iter()
+            .all(|f| f == common::ACCEPTED_PROMTOOL_FINDING || f.contains("app_")),
+        "{findings:#?}"
+    );
+}

@@ -13,7 +13,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::text::header;
+use super::format::ExpositionFormat;
+use super::text::{header, push_escaped_help};
 use crate::catalogue::{self, Family, FamilyType};
 use crate::sync::lock;
 
@@ -52,9 +53,10 @@ impl FacadeFamily<'_> {
 }
 
 impl FacadeFilter {
-    /// Appends `facade` (text format 0.0.4) to `out`: first the dropped-series counter,
-    /// then every facade family whose names collide with nothing.
-    pub(crate) fn append(&self, facade: &str, out: &mut String) {
+    /// Appends `facade` (text format 0.0.4, as metrics-exporter-prometheus renders it) to
+    /// `out` in `format`: first the dropped-series counter, then every facade family whose
+    /// names collide with nothing.
+    pub(crate) fn append(&self, facade: &str, out: &mut String, format: ExpositionFormat) {
         let families = split_families(facade);
         let reserved = audio_names();
         let claims: Vec<BTreeSet<String>> = families.iter().map(FacadeFamily::claims).collect();
@@ -84,7 +86,7 @@ impl FacadeFilter {
             }
         }
         let dropped = self.dropped.fetch_add(dropped_series, Relaxed) + dropped_series;
-        header(out, &catalogue::FACADE_SERIES_DROPPED_TOTAL);
+        header(out, format, &catalogue::FACADE_SERIES_DROPPED_TOTAL);
         let _ = writeln!(
             out,
             "{} {dropped}",
@@ -92,7 +94,10 @@ impl FacadeFilter {
         );
         for family in kept {
             for line in &family.lines {
-                out.push_str(line);
+                match format {
+                    ExpositionFormat::Text => out.push_str(line),
+                    ExpositionFormat::OpenMetrics => push_openmetrics_line(out, family, line),
+                }
                 out.push('\n');
             }
         }
@@ -156,6 +161,55 @@ fn split_families(text: &str) -> Vec<FacadeFamily<'_>> {
         }
     }
     families
+}
+
+/// Writes one line of a facade family as OpenMetrics: a counter family is named without
+/// `_total` (its samples keep it), or is `unknown` when its name lacks `_total`, so its
+/// samples keep the name they have in text format 0.0.4; `untyped` becomes `unknown`;
+/// `# HELP` gains OpenMetrics' escaping of `"`. Samples are written as they are.
+fn push_openmetrics_line(out: &mut String, family: &FacadeFamily<'_>, line: &str) {
+    let (name, kind) = match family.kind {
+        "counter" => match family.name.strip_suffix("_total") {
+            Some(stem) => (stem, "counter"),
+            None => (family.name, "unknown"),
+        },
+        "untyped" => (family.name, "unknown"),
+        kind => (family.name, kind),
+    };
+    if let Some(rest) = line.strip_prefix("# HELP ") {
+        let help = rest.split_once(' ').map_or("", |(_, help)| help);
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        // 0.0.4 escapes backslash and newline already; only `"` is new.
+        let help = unescape_text_help(help);
+        push_escaped_help(out, &help, ExpositionFormat::OpenMetrics);
+    } else if line.starts_with("# TYPE ") {
+        out.push_str("# TYPE ");
+        out.push_str(name);
+        out.push(' ');
+        out.push_str(kind);
+    } else {
+        out.push_str(line);
+    }
+}
+
+/// Undoes text format 0.0.4's `# HELP` escaping (`\\` and `\n`).
+fn unescape_text_help(help: &str) -> String {
+    let mut out = String::with_capacity(help.len());
+    let mut chars = help.chars();
+    while let Some(ch) = chars.next() {
+        if ch != '\\' {
+            out.push(ch);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// The metric name of a sample line (`name{labels} value` or `name value`).
@@ -238,7 +292,7 @@ conduit_audio_request_duration_seconds_count 2
     fn colliding_families_are_left_out_and_counted() {
         let filter = FacadeFilter::default();
         let mut out = String::new();
-        filter.append(FACADE, &mut out);
+        filter.append(FACADE, &mut out, ExpositionFormat::Text);
         // Kept: the families that collide with nothing.
         assert!(out.contains("# HELP app_jobs_total Jobs.\n# TYPE app_jobs_total counter\napp_jobs_total{kind=\"a\"} 2\n"));
         // Left out: an audio family's name, a name recorded as two types (both), a
@@ -259,7 +313,7 @@ conduit_audio_request_duration_seconds_count 2
         );
         // Added at each render.
         let mut again = String::new();
-        filter.append(FACADE, &mut again);
+        filter.append(FACADE, &mut again, ExpositionFormat::Text);
         assert!(again.contains("\nconduit_audio_facade_series_dropped_total 20\n"));
         // Each name is warned about once.
         assert_eq!(lock(&filter.warned).len(), 5);
@@ -288,7 +342,11 @@ conduit_audio_request_duration_seconds_count 2
     fn nothing_is_dropped_from_a_clean_facade() {
         let filter = FacadeFilter::default();
         let mut out = String::new();
-        filter.append("# TYPE app_up gauge\napp_up 1\n", &mut out);
+        filter.append(
+            "# TYPE app_up gauge\napp_up 1\n",
+            &mut out,
+            ExpositionFormat::Text,
+        );
         assert!(out.contains("\nconduit_audio_facade_series_dropped_total 0\n"));
         assert!(out.ends_with("# TYPE app_up gauge\napp_up 1\n"));
     }

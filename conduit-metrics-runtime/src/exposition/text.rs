@@ -1,4 +1,5 @@
-//! Writes the registry in the Prometheus text exposition format 0.0.4.
+//! Writes the registry in the Prometheus text exposition format 0.0.4 or in OpenMetrics
+//! 1.0, whose differences are in the metadata lines (`header`) and the end (`# EOF`).
 //!
 //! Every family of the catalogue gets its `# HELP` and `# TYPE` lines even before it has
 //! series, so a scrape always shows the whole catalogue. Series are sorted by provider
@@ -6,28 +7,46 @@
 
 use std::fmt::Write as _;
 
-use crate::catalogue::{self, Family};
+use super::format::ExpositionFormat;
+use crate::catalogue::{self, Family, FamilyType};
 use crate::labels::{DisconnectReason, Operation, Status};
 use crate::store::{CallCells, HistogramSnapshot, ProviderSeries, Registry, Striped};
 
 impl Registry {
     /// The exposition text of the audio families (Prometheus text format 0.0.4).
     pub fn render(&self) -> String {
+        self.render_format(ExpositionFormat::Text)
+    }
+
+    /// The exposition of the audio families in `format`; OpenMetrics ends with `# EOF`.
+    pub fn render_format(&self, format: ExpositionFormat) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        write_registry(self, &mut out);
+        self.write_families(&mut out, format);
+        if format == ExpositionFormat::OpenMetrics {
+            out.push_str(OPENMETRICS_EOF);
+        }
         out
+    }
+
+    /// Appends the audio families in `format` to `out`, without OpenMetrics' `# EOF`
+    /// (whoever writes the last family adds it).
+    pub(crate) fn write_families(&self, out: &mut String, format: ExpositionFormat) {
+        write_registry(self, out, format);
     }
 }
 
+/// The line that ends an OpenMetrics exposition.
+pub(crate) const OPENMETRICS_EOF: &str = "# EOF\n";
+
 /// Appends the exposition of `registry` to `out`.
-fn write_registry(registry: &Registry, out: &mut String) {
+fn write_registry(registry: &Registry, out: &mut String, format: ExpositionFormat) {
     let all = registry.provider_series();
     // (series, position in `all`) sorted by label; positions index the window ratios.
     let mut providers: Vec<(&ProviderSeries, usize)> = all.iter().copied().zip(0..).collect();
     providers.sort_by(|a, b| a.0.label().cmp(b.0.label()));
     let ratios = registry.ratios();
 
-    header(out, &catalogue::REQUESTS_TOTAL);
+    header(out, format, &catalogue::REQUESTS_TOTAL);
     for (series, _) in &providers {
         for &operation in Operation::ALL {
             let Some(calls) = series.calls_if_used(operation) else {
@@ -50,25 +69,32 @@ fn write_registry(registry: &Registry, out: &mut String) {
         }
     }
 
-    header(out, &catalogue::REQUEST_DURATION_SECONDS);
+    header(out, format, &catalogue::REQUEST_DURATION_SECONDS);
     for (labels, calls) in used_calls(&providers) {
         histogram(
             out,
+            format,
             &catalogue::REQUEST_DURATION_SECONDS,
             &labels,
             &calls.duration(),
         );
     }
 
-    header(out, &catalogue::REQUEST_SIZE_BYTES);
+    header(out, format, &catalogue::REQUEST_SIZE_BYTES);
     for (labels, calls) in used_calls(&providers) {
         let snapshot = calls.size();
         if snapshot.count() > 0 {
-            histogram(out, &catalogue::REQUEST_SIZE_BYTES, &labels, &snapshot);
+            histogram(
+                out,
+                format,
+                &catalogue::REQUEST_SIZE_BYTES,
+                &labels,
+                &snapshot,
+            );
         }
     }
 
-    header(out, &catalogue::CACHE_HIT_RATIO);
+    header(out, format, &catalogue::CACHE_HIT_RATIO);
     for &operation in Operation::ALL {
         if let Some(ratio) = ratios.cache_hit_ratio(operation) {
             sample(
@@ -85,7 +111,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
         &catalogue::PROVIDER_ERROR_RATE,
         &catalogue::PROVIDER_UPTIME_RATIO,
     ] {
-        header(out, family);
+        header(out, format, family);
         for (series, position) in &providers {
             let ratio = if family == &catalogue::PROVIDER_ERROR_RATE {
                 ratios.error_rate(*position)
@@ -104,7 +130,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
         }
     }
 
-    header(out, &catalogue::ACTIVE_OPERATIONS);
+    header(out, format, &catalogue::ACTIVE_OPERATIONS);
     for &operation in Operation::ALL {
         let active = registry.operation(operation).active();
         sample(
@@ -125,7 +151,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
         );
     }
 
-    header(out, &catalogue::REALTIME_SESSIONS_TOTAL);
+    header(out, format, &catalogue::REALTIME_SESSIONS_TOTAL);
     for (series, _) in &providers {
         if let Some(realtime) = series.realtime_if_used() {
             for &reason in DisconnectReason::ALL {
@@ -148,7 +174,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
         (&catalogue::REALTIME_DURATION_SECONDS, false),
         (&catalogue::REALTIME_LATENCY_SECONDS, true),
     ] {
-        header(out, family);
+        header(out, format, family);
         for (series, _) in &providers {
             if let Some(realtime) = series.realtime_if_used() {
                 let snapshot = if latency {
@@ -156,12 +182,18 @@ fn write_registry(registry: &Registry, out: &mut String) {
                 } else {
                     realtime.duration()
                 };
-                histogram(out, family, &[("provider", series.label())], &snapshot);
+                histogram(
+                    out,
+                    format,
+                    family,
+                    &[("provider", series.label())],
+                    &snapshot,
+                );
             }
         }
     }
 
-    header(out, &catalogue::COST_DOLLARS);
+    header(out, format, &catalogue::COST_DOLLARS);
     for &operation in Operation::ALL {
         let dollars = registry.operation(operation).cost();
         sample(
@@ -175,19 +207,20 @@ fn write_registry(registry: &Registry, out: &mut String) {
 
     // The streaming families appear per series on first use: most call sites never
     // stream or count audio seconds, and a series of zeros would only cost memory.
-    header(out, &catalogue::TIME_TO_FIRST_BYTE_SECONDS);
+    header(out, format, &catalogue::TIME_TO_FIRST_BYTE_SECONDS);
     for (labels, calls) in used_calls(&providers) {
         let snapshot = calls.first_byte();
         if snapshot.count() > 0 {
             histogram(
                 out,
+                format,
                 &catalogue::TIME_TO_FIRST_BYTE_SECONDS,
                 &labels,
                 &snapshot,
             );
         }
     }
-    header(out, &catalogue::AUDIO_SECONDS_TOTAL);
+    header(out, format, &catalogue::AUDIO_SECONDS_TOTAL);
     for (labels, calls) in used_calls(&providers) {
         let seconds = calls.audio_seconds();
         if seconds > 0.0 {
@@ -195,7 +228,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
             sample(out, name, "", &labels, Value::Float(seconds));
         }
     }
-    header(out, &catalogue::CHARACTERS_TOTAL);
+    header(out, format, &catalogue::CHARACTERS_TOTAL);
     for (labels, calls) in used_calls(&providers) {
         let characters = calls.characters();
         if characters > 0 {
@@ -204,7 +237,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
         }
     }
 
-    header(out, &catalogue::CACHE_LOOKUPS_TOTAL);
+    header(out, format, &catalogue::CACHE_LOOKUPS_TOTAL);
     for &operation in Operation::ALL {
         let (hits, misses) = registry.operation(operation).lookups();
         for (result, count) in [("hit", hits), ("miss", misses)] {
@@ -218,7 +251,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
         }
     }
 
-    header(out, &catalogue::HEALTH_CHECKS_TOTAL);
+    header(out, format, &catalogue::HEALTH_CHECKS_TOTAL);
     for (series, _) in &providers {
         let (passed, failed) = series.health_checks();
         if passed + failed > 0 {
@@ -234,7 +267,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
         }
     }
 
-    header(out, &catalogue::PROVIDER_LABELS_FOLDED_TOTAL);
+    header(out, format, &catalogue::PROVIDER_LABELS_FOLDED_TOTAL);
     sample(
         out,
         catalogue::PROVIDER_LABELS_FOLDED_TOTAL.name,
@@ -247,7 +280,7 @@ fn write_registry(registry: &Registry, out: &mut String) {
         &catalogue::COST_REJECTED_TOTAL,
         &catalogue::AUDIO_SECONDS_REJECTED_TOTAL,
     ] {
-        header(out, family);
+        header(out, format, family);
         for &operation in Operation::ALL {
             let cells = registry.operation(operation);
             let rejected = if family == &catalogue::COST_REJECTED_TOTAL {
@@ -283,22 +316,60 @@ fn used_calls<'a>(
     })
 }
 
-pub(super) fn header(out: &mut String, family: &Family) {
+/// Writes a family's metadata lines. OpenMetrics names a counter family without its
+/// `_total` (its samples keep it) and gives units; the guide's `conduit_audio_cost_dollars`,
+/// a counter without `_total`, is `unknown` there, so its samples keep the name PromQL
+/// knows instead of gaining a `_total`.
+pub(super) fn header(out: &mut String, format: ExpositionFormat, family: &Family) {
+    let (name, kind) = match format {
+        ExpositionFormat::Text => (family.name, family.kind.as_str()),
+        ExpositionFormat::OpenMetrics => match family.kind {
+            FamilyType::Counter => match family.name.strip_suffix("_total") {
+                Some(stem) => (stem, "counter"),
+                None => (family.name, "unknown"),
+            },
+            _ => (family.name, family.kind.as_str()),
+        },
+    };
     out.push_str("# HELP ");
-    out.push_str(family.name);
+    out.push_str(name);
     out.push(' ');
-    for ch in family.help.chars() {
+    push_escaped_help(out, family.help, format);
+    out.push_str("\n# TYPE ");
+    out.push_str(name);
+    out.push(' ');
+    out.push_str(kind);
+    out.push('\n');
+    if format == ExpositionFormat::OpenMetrics {
+        if let Some(unit) = unit_of(name) {
+            out.push_str("# UNIT ");
+            out.push_str(name);
+            out.push(' ');
+            out.push_str(unit);
+            out.push('\n');
+        }
+    }
+}
+
+/// The OpenMetrics unit a family name ends in, if it is one we declare.
+pub(super) fn unit_of(name: &str) -> Option<&'static str> {
+    ["seconds", "bytes"].into_iter().find(|unit| {
+        name.strip_suffix(unit)
+            .is_some_and(|stem| stem.ends_with('_'))
+    })
+}
+
+/// Escapes `# HELP` text: backslash and newline in both formats, and the double quote in
+/// OpenMetrics.
+pub(super) fn push_escaped_help(out: &mut String, help: &str, format: ExpositionFormat) {
+    for ch in help.chars() {
         match ch {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
+            '"' if format == ExpositionFormat::OpenMetrics => out.push_str("\\\""),
             ch => out.push(ch),
         }
     }
-    out.push_str("\n# TYPE ");
-    out.push_str(family.name);
-    out.push(' ');
-    out.push_str(family.kind.as_str());
-    out.push('\n');
 }
 
 enum Value {
@@ -346,6 +417,7 @@ fn push_value(out: &mut String, value: Value) {
 
 fn histogram(
     out: &mut String,
+    _format: ExpositionFormat,
     family: &Family,
     labels: &[(&str, &str)],
     snapshot: &HistogramSnapshot,

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::facade::ServedFacade;
+use crate::exposition::{ExpositionFormat, OPENMETRICS_EOF};
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "http-listener")]
@@ -84,7 +85,8 @@ impl Background {
         if let Some(pusher) = self.pusher.clone() {
             let renderer = self.renderer.clone();
             tokio::spawn(async move {
-                let Ok(body) = tokio::task::spawn_blocking(move || renderer.render()).await else {
+                let render = move || renderer.render(ExpositionFormat::Text);
+                let Ok(body) = tokio::task::spawn_blocking(render).await else {
                     return;
                 };
                 if let Err(error) = pusher.push(body).await {
@@ -105,10 +107,14 @@ pub(super) struct Renderer {
 }
 
 impl Renderer {
-    pub(super) fn render(&self) -> String {
-        let mut text = self.registry.render();
+    pub(super) fn render(&self, format: ExpositionFormat) -> String {
+        let mut text = String::with_capacity(16 * 1024);
+        self.registry.write_families(&mut text, format);
         if let Some(facade) = &self.facade {
-            facade.render_into(&mut text);
+            facade.render_into(&mut text, format);
+        }
+        if format == ExpositionFormat::OpenMetrics {
+            text.push_str(OPENMETRICS_EOF);
         }
         text
     }

@@ -9,6 +9,7 @@ use super::error::InstallError;
 use crate::config::MetricsConfig;
 #[cfg(feature = "recorder")]
 use crate::config::{ConfigError, ConfigOption};
+use crate::exposition::ExpositionFormat;
 #[cfg(feature = "recorder")]
 use crate::exposition::FacadeFilter;
 
@@ -44,10 +45,10 @@ pub(super) enum ServedFacade {}
 #[cfg(feature = "recorder")]
 impl ServedFacade {
     /// Appends the facade's families to `out`.
-    pub(super) fn render_into(&self, out: &mut String) {
+    pub(super) fn render_into(&self, out: &mut String, format: ExpositionFormat) {
         #[cfg(feature = "process-metrics")]
         self.process.collect();
-        self.filter.append(&self.prometheus.render(), out);
+        self.filter.append(&self.prometheus.render(), out, format);
     }
 
     /// Drains the facade's buffered histogram samples.
@@ -58,7 +59,7 @@ impl ServedFacade {
 
 #[cfg(not(feature = "recorder"))]
 impl ServedFacade {
-    pub(super) fn render_into(&self, _: &mut String) {
+    pub(super) fn render_into(&self, _: &mut String, _: ExpositionFormat) {
         match *self {}
     }
 

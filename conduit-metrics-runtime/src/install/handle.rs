@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 use super::background::{Probes, Renderer};
 use super::facade::FacadeMetrics;
 use crate::config::MetricsConfig;
+use crate::exposition::ExpositionFormat;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "axum")]
@@ -49,7 +50,13 @@ impl MetricsHandle {
     /// The exposition text as of now (not cached): the audio families, then the metrics
     /// recorded through the `metrics` facade.
     pub fn render(&self) -> String {
-        self.inner.renderer.render()
+        self.render_format(ExpositionFormat::Text)
+    }
+
+    /// [`render`](Self::render) in `format`: OpenMetrics carries exemplars and ends with
+    /// `# EOF`.
+    pub fn render_format(&self, format: ExpositionFormat) -> String {
+        self.inner.renderer.render(format)
     }
 
     /// The address the built-in endpoint is bound to (the real port when `Listen` used

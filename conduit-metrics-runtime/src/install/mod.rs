@@ -91,8 +91,8 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     #[cfg(any(feature = "http-listener", feature = "axum"))]
     let endpoint = {
         let cache_renderer = renderer.clone();
-        let cache = Arc::new(ScrapeCache::new(
-            Box::new(move || cache_renderer.render()),
+        let cache = Arc::new(ScrapeCache::with_formats(
+            Box::new(move |format| cache_renderer.render(format)),
             config.cache_expiration(),
         ));
         Arc::new(Endpoint::new(&config, cache))

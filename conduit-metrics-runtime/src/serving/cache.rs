@@ -1,5 +1,6 @@
 //! CacheExpiration: a rendered body (and its gzip form, made on first demand) is reused
-//! for that long, so a burst of scrapes costs one render.
+//! for that long, so a burst of scrapes costs one render. Each exposition format has its
+//! own body, rendered and expiring apart.
 
 use std::sync::Mutex;
 #[cfg(feature = "gzip")]
@@ -8,10 +9,21 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::exposition::ExpositionFormat;
 use crate::sync::lock;
 
-/// Produces a fresh exposition body.
+/// Produces a fresh exposition body (text format 0.0.4).
 pub type RenderFn = dyn Fn() -> String + Send + Sync;
+
+/// Produces a fresh exposition body in the format asked for.
+pub type FormatRenderFn = dyn Fn(ExpositionFormat) -> String + Send + Sync;
+
+enum Render {
+    /// Text format 0.0.4 only.
+    Text(Box<RenderFn>),
+    /// Every format.
+    Formats(Box<FormatRenderFn>),
+}
 
 struct Rendered {
     at: Instant,
@@ -35,32 +47,65 @@ struct Rendered {
 /// assert_eq!(cache.plain(), body); // reused for 10 s
 /// ```
 pub struct ScrapeCache {
-    render: Box<RenderFn>,
+    render: Render,
     expiration: Duration,
-    current: Mutex<Option<std::sync::Arc<Rendered>>>,
+    /// The current body of each format: text format 0.0.4, OpenMetrics.
+    current: [Mutex<Option<std::sync::Arc<Rendered>>>; 2],
 }
 
 impl ScrapeCache {
-    /// A cache over `render` whose bodies are reused for `expiration` (zero: never).
+    /// A cache over `render` (text format 0.0.4 only) whose bodies are reused for
+    /// `expiration` (zero: never).
     pub fn new(render: Box<RenderFn>, expiration: Duration) -> Self {
         ScrapeCache {
-            render,
+            render: Render::Text(render),
             expiration,
-            current: Mutex::new(None),
+            current: Default::default(),
         }
     }
 
-    /// The body, rendered now or reused. Concurrent scrapes of an expired body wait for
-    /// one render instead of each rendering.
-    pub fn plain(&self) -> Bytes {
-        self.current().plain.clone()
+    /// A cache over `render`, which renders every [`ExpositionFormat`]; each format's body
+    /// is cached apart.
+    pub fn with_formats(render: Box<FormatRenderFn>, expiration: Duration) -> Self {
+        ScrapeCache {
+            render: Render::Formats(render),
+            expiration,
+            current: Default::default(),
+        }
     }
 
-    /// The body, gzipped when asked (the gzip form is made once per render).
+    /// The format a scraper gets when it asks for `wanted`: `wanted` if this cache renders
+    /// it, else text format 0.0.4.
+    pub fn format_for(&self, wanted: ExpositionFormat) -> ExpositionFormat {
+        match self.render {
+            Render::Formats(_) => wanted,
+            Render::Text(_) => ExpositionFormat::Text,
+        }
+    }
+
+    /// The text-format body, rendered now or reused. Concurrent scrapes of an expired body
+    /// wait for one render instead of each rendering.
+    pub fn plain(&self) -> Bytes {
+        self.current(ExpositionFormat::Text).plain.clone()
+    }
+
+    /// The text-format body, gzipped when asked (the gzip form is made once per render).
     #[cfg(feature = "gzip")]
     #[cfg_attr(docsrs, doc(cfg(feature = "gzip")))]
     pub fn body(&self, gzip: bool) -> Bytes {
-        let rendered = self.current();
+        self.body_in(ExpositionFormat::Text, gzip)
+    }
+
+    /// The body in `format` (see [`format_for`](Self::format_for)), rendered now or reused.
+    pub fn plain_in(&self, format: ExpositionFormat) -> Bytes {
+        self.current(self.format_for(format)).plain.clone()
+    }
+
+    /// The body in `format`, gzipped when asked.
+    #[cfg(feature = "gzip")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "gzip")))]
+    pub fn body_in(&self, format: ExpositionFormat, gzip: bool) -> Bytes {
+        let rendered = self.current(self.format_for(format));
         if gzip {
             rendered
                 .gzip
@@ -71,14 +116,22 @@ impl ScrapeCache {
         }
     }
 
-    fn current(&self) -> std::sync::Arc<Rendered> {
-        let mut current = lock(&self.current);
+    fn current(&self, format: ExpositionFormat) -> std::sync::Arc<Rendered> {
+        let slot = match format {
+            ExpositionFormat::Text => 0,
+            ExpositionFormat::OpenMetrics => 1,
+        };
+        let mut current = lock(&self.current[slot]);
         match current.as_ref() {
             Some(rendered) if rendered.at.elapsed() < self.expiration => rendered.clone(),
             _ => {
+                let body = match &self.render {
+                    Render::Text(render) => render(),
+                    Render::Formats(render) => render(format),
+                };
                 let rendered = std::sync::Arc::new(Rendered {
                     at: Instant::now(),
-                    plain: Bytes::from((self.render)()),
+                    plain: Bytes::from(body),
                     #[cfg(feature = "gzip")]
                     gzip: OnceLock::new(),
                 });
@@ -130,6 +183,35 @@ mod tests {
         let (uncached, renders) = counting_cache(Duration::ZERO);
         assert_ne!(uncached.plain(), uncached.plain());
         assert_eq!(renders.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn each_format_has_its_own_body() {
+        let renders = Arc::new(AtomicUsize::new(0));
+        let counter = renders.clone();
+        let cache = ScrapeCache::with_formats(
+            Box::new(move |format| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                format!("{format:?}\n")
+            }),
+            Duration::from_secs(3600),
+        );
+        for _ in 0..3 {
+            assert_eq!(&cache.plain_in(ExpositionFormat::Text)[..], b"Text\n");
+            assert_eq!(
+                &cache.plain_in(ExpositionFormat::OpenMetrics)[..],
+                b"OpenMetrics\n"
+            );
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+        // A text-only cache answers every scraper in text.
+        let (text_only, _) = counting_cache(Duration::from_secs(3600));
+        let format = text_only.format_for(ExpositionFormat::OpenMetrics);
+        assert_eq!(format, ExpositionFormat::Text);
+        assert_eq!(
+            text_only.plain_in(ExpositionFormat::OpenMetrics),
+            text_only.plain()
+        );
     }
 
     #[cfg(feature = "gzip")]

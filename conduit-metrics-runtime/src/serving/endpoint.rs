@@ -7,18 +7,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::header::{
+    ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER,
+    VARY, WWW_AUTHENTICATE,
+};
 #[cfg(feature = "gzip")]
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
-use http::header::{
-    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, VARY,
-    WWW_AUTHENTICATE,
-};
 use http::{Method, Response, StatusCode};
 use http_body_util::Full;
 
 use super::access::{Credentials, RateLimiter};
 use super::cache::ScrapeCache;
 use crate::config::{IpNetwork, MetricsConfig};
+use crate::exposition::ExpositionFormat;
 
 /// Content type of the Prometheus text format.
 pub const TEXT_FORMAT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -115,15 +116,16 @@ impl Endpoint {
         }
         #[cfg(feature = "gzip")]
         let gzip = accepts_gzip(scrape.headers);
+        let format = self.cache.format_for(negotiate_format(scrape.headers));
         // HEAD gets the headers only: no render for a body nobody receives.
         let body = if scrape.method == Method::HEAD {
             Bytes::new()
         } else {
             let cache = self.cache.clone();
             #[cfg(feature = "gzip")]
-            let render = move || cache.body(gzip);
+            let render = move || cache.body_in(format, gzip);
             #[cfg(not(feature = "gzip"))]
-            let render = move || cache.plain();
+            let render = move || cache.plain_in(format);
             match tokio::task::spawn_blocking(render).await {
                 Ok(body) => body,
                 Err(_) => {
@@ -135,10 +137,15 @@ impl Endpoint {
         let headers = response.headers_mut();
         headers.insert(
             CONTENT_TYPE,
-            HeaderValue::from_static(TEXT_FORMAT_CONTENT_TYPE),
+            HeaderValue::from_static(format.content_type()),
         );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        // The body depends on Accept only when the render speaks both formats.
+        let vary = match self.cache.format_for(ExpositionFormat::OpenMetrics) {
+            ExpositionFormat::OpenMetrics => "Accept, Accept-Encoding",
+            ExpositionFormat::Text => "Accept-Encoding",
+        };
+        headers.insert(VARY, HeaderValue::from_static(vary));
         #[cfg(feature = "gzip")]
         if gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -150,6 +157,16 @@ impl Endpoint {
 /// Whether `Accept-Encoding` allows gzip (RFC 9110, 12.5.3): an explicit `gzip` entry
 /// decides by its weight, so `gzip;q=0` refuses it even next to `*`; without one, `*`
 /// with a weight above zero allows it.
+/// The format the scraper's `Accept` headers ask for.
+fn negotiate_format(headers: &HeaderMap) -> ExpositionFormat {
+    let accept: Vec<&str> = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    ExpositionFormat::from_accept(&accept.join(","))
+}
+
 #[cfg(feature = "gzip")]
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     let mut gzip = None;

@@ -53,7 +53,8 @@ mod server;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use cache::{RenderFn, ScrapeCache};
+pub use crate::exposition::ExpositionFormat;
+pub use cache::{FormatRenderFn, RenderFn, ScrapeCache};
 #[cfg(any(feature = "http-listener", feature = "axum"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "http-listener", feature = "axum"))))]
 pub use endpoint::{HEALTH_PATH, TEXT_FORMAT_CONTENT_TYPE};

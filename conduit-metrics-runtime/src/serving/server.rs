@@ -17,6 +17,7 @@ use super::errors::TlsError;
 #[cfg(feature = "tls")]
 use super::tls::tls_acceptor;
 use crate::config::MetricsConfig;
+use crate::exposition::ExpositionFormat;
 #[cfg(feature = "tls")]
 use crate::limits::TLS_HANDSHAKE_TIMEOUT;
 use crate::limits::{
@@ -189,18 +190,31 @@ impl std::fmt::Debug for EndpointServer {
 }
 
 impl EndpointServer {
-    /// Binds `config.listen()` and serves `render`'s output as the configuration says.
+    /// Binds `config.listen()` and serves `render`'s output (text format 0.0.4) as the
+    /// configuration says.
     pub fn start(
         config: &MetricsConfig,
         render: impl Fn() -> String + Send + Sync + 'static,
     ) -> Result<Self, ServeError> {
+        let cache = ScrapeCache::new(Box::new(render), config.cache_expiration());
+        Self::start_with_cache(config, cache)
+    }
+
+    /// [`start`](Self::start) with a `render` that writes every [`ExpositionFormat`]:
+    /// scrapers that ask for OpenMetrics get it (e.g. `|format| registry.render_format(format)`).
+    pub fn start_with_formats(
+        config: &MetricsConfig,
+        render: impl Fn(ExpositionFormat) -> String + Send + Sync + 'static,
+    ) -> Result<Self, ServeError> {
+        let cache = ScrapeCache::with_formats(Box::new(render), config.cache_expiration());
+        Self::start_with_cache(config, cache)
+    }
+
+    fn start_with_cache(config: &MetricsConfig, cache: ScrapeCache) -> Result<Self, ServeError> {
         let address = config.listen().ok_or(ServeError::NoListenAddress)?;
         let tls = tls_from_config(config)?;
         let (listener, local_addr) = bind(address)?;
-        let cache = Arc::new(ScrapeCache::new(
-            Box::new(render),
-            config.cache_expiration(),
-        ));
+        let cache = Arc::new(cache);
         let endpoint = Arc::new(Endpoint::new(config, cache));
         let (shutdown, receiver) = tokio::sync::watch::channel(false);
         let thread = RuntimeThread::spawn("conduit-metrics-endpoint")
