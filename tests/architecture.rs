@@ -19,6 +19,7 @@ const RUNTIME_LAYERS: &[&[&str]] = &[
         "status",
         "sync",
         "thread",
+        "trace",
     ],
     &["config"],
     &["store"],

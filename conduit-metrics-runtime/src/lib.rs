@@ -77,6 +77,7 @@ pub mod limits;
 pub mod status;
 mod sync;
 mod thread;
+mod trace;
 // 2. configuration
 pub mod config;
 // 3. the store
@@ -108,6 +109,16 @@ pub use status::status_in_chain;
 /// ([`serving::EndpointServer`]).
 pub mod registry {
     pub use crate::store::{Registry, global};
+}
+
+/// Exemplars: with the `opentelemetry` feature, each bucket of
+/// `conduit_audio_request_duration_seconds`, `conduit_audio_time_to_first_byte_seconds` and
+/// `conduit_audio_realtime_latency_seconds` carries, in OpenMetrics scrapes, the trace and
+/// span ids of its latest observation made inside a sampled trace (the OpenTelemetry
+/// context current when the call started; `tracing-opentelemetry` sets it when a
+/// `tracing` span is entered). At most one exemplar a bucket a series.
+pub mod exemplars {
+    pub use crate::trace::{exemplar_capture, set_exemplar_capture};
 }
 
 /// Streams and returned futures recorded as one call.

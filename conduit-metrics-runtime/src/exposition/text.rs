@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use super::format::ExpositionFormat;
 use crate::catalogue::{self, Family, FamilyType};
 use crate::labels::{DisconnectReason, Operation, Status};
-use crate::store::{CallCells, HistogramSnapshot, ProviderSeries, Registry, Striped};
+use crate::store::{
+    CallCells, Exemplar, ExemplarSlot, HistogramSnapshot, ProviderSeries, Registry, Striped,
+};
 
 impl Registry {
     /// The exposition text of the audio families (Prometheus text format 0.0.4).
@@ -77,6 +79,7 @@ fn write_registry(registry: &Registry, out: &mut String, format: ExpositionForma
             &catalogue::REQUEST_DURATION_SECONDS,
             &labels,
             &calls.duration(),
+            calls.duration_exemplars(),
         );
     }
 
@@ -90,6 +93,7 @@ fn write_registry(registry: &Registry, out: &mut String, format: ExpositionForma
                 &catalogue::REQUEST_SIZE_BYTES,
                 &labels,
                 &snapshot,
+                None,
             );
         }
     }
@@ -177,10 +181,10 @@ fn write_registry(registry: &Registry, out: &mut String, format: ExpositionForma
         header(out, format, family);
         for (series, _) in &providers {
             if let Some(realtime) = series.realtime_if_used() {
-                let snapshot = if latency {
-                    realtime.latency()
+                let (snapshot, exemplars) = if latency {
+                    (realtime.latency(), realtime.latency_exemplars())
                 } else {
-                    realtime.duration()
+                    (realtime.duration(), None)
                 };
                 histogram(
                     out,
@@ -188,6 +192,7 @@ fn write_registry(registry: &Registry, out: &mut String, format: ExpositionForma
                     family,
                     &[("provider", series.label())],
                     &snapshot,
+                    exemplars,
                 );
             }
         }
@@ -217,6 +222,7 @@ fn write_registry(registry: &Registry, out: &mut String, format: ExpositionForma
                 &catalogue::TIME_TO_FIRST_BYTE_SECONDS,
                 &labels,
                 &snapshot,
+                calls.first_byte_exemplars(),
             );
         }
     }
@@ -415,16 +421,18 @@ fn push_value(out: &mut String, value: Value) {
     }
 }
 
+/// Writes a histogram series; in OpenMetrics, each bucket with an exemplar carries it.
 fn histogram(
     out: &mut String,
-    _format: ExpositionFormat,
+    format: ExpositionFormat,
     family: &Family,
     labels: &[(&str, &str)],
     snapshot: &HistogramSnapshot,
+    exemplars: Option<&[ExemplarSlot]>,
 ) {
     let mut cumulative = 0u64;
     let bounds = family.buckets.iter().map(Some).chain(std::iter::once(None));
-    for (bound, count) in bounds.zip(snapshot.buckets()) {
+    for (index, (bound, count)) in bounds.zip(snapshot.buckets()).enumerate() {
         cumulative += count;
         out.push_str(family.name);
         out.push_str("_bucket{");
@@ -439,6 +447,15 @@ fn histogram(
         }
         out.push_str("\"} ");
         push_value(out, Value::Int(cumulative));
+        let exemplar = match format {
+            ExpositionFormat::OpenMetrics => exemplars
+                .and_then(|slots| slots.get(index))
+                .and_then(ExemplarSlot::read),
+            ExpositionFormat::Text => None,
+        };
+        if let Some(exemplar) = exemplar {
+            push_exemplar(out, &exemplar);
+        }
         out.push('\n');
     }
     sample(
@@ -449,6 +466,18 @@ fn histogram(
         Value::Float(snapshot.sum()),
     );
     sample(out, family.name, "_count", labels, Value::Int(cumulative));
+}
+
+/// ` # {trace_id="..",span_id=".."} value timestamp`, OpenMetrics' exemplar syntax.
+fn push_exemplar(out: &mut String, exemplar: &Exemplar) {
+    let _ = write!(
+        out,
+        " # {{trace_id=\"{:032x}\",span_id=\"{:016x}\"}} ",
+        exemplar.trace.trace_id, exemplar.trace.span_id
+    );
+    push_float(out, exemplar.value);
+    // Milliseconds: what Prometheus stores.
+    let _ = write!(out, " {:.3}", exemplar.timestamp);
 }
 
 /// Escapes a label value as the text format requires: backslash, double quote, newline.

@@ -10,6 +10,8 @@ use super::costs::{record_audio_seconds_in, record_cost_in};
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation, Status};
 use crate::store::{CallCells, RealtimeCells, Registry, Slot, Striped, current_stripe, global};
+#[cfg(feature = "opentelemetry")]
+use crate::trace::{TraceRef, current_trace};
 
 /// What a call ended with, plus its optional size, cost and cache result.
 ///
@@ -151,6 +153,9 @@ pub struct ActiveCall<'r> {
     started: Timestamp,
     finished: bool,
     first_byte_seen: bool,
+    /// The sampled span current at the start, for exemplars.
+    #[cfg(feature = "opentelemetry")]
+    trace: Option<TraceRef>,
 }
 
 impl<'r> ActiveCall<'r> {
@@ -172,6 +177,8 @@ impl<'r> ActiveCall<'r> {
             started: Timestamp::now(),
             finished: false,
             first_byte_seen: false,
+            #[cfg(feature = "opentelemetry")]
+            trace: current_trace(),
         }
     }
 
@@ -190,7 +197,12 @@ impl<'r> ActiveCall<'r> {
         if !self.first_byte_seen {
             self.first_byte_seen = true;
             let elapsed = self.started.elapsed_nanos();
-            self.cells.at(self.stripe).observe_first_byte(elapsed);
+            let _bucket = self.cells.at(self.stripe).observe_first_byte(elapsed);
+            #[cfg(feature = "opentelemetry")]
+            if let Some(trace) = self.trace {
+                self.cells
+                    .record_first_byte_exemplar(_bucket, trace, elapsed);
+            }
         }
     }
 
@@ -213,7 +225,11 @@ impl<'r> ActiveCall<'r> {
         let cells = self.cells.at(self.stripe);
         cells.count(outcome.status);
         if outcome.status.is_completed() {
-            cells.observe_duration(elapsed);
+            let _bucket = cells.observe_duration(elapsed);
+            #[cfg(feature = "opentelemetry")]
+            if let Some(trace) = self.trace {
+                self.cells.record_duration_exemplar(_bucket, trace, elapsed);
+            }
         }
         if let Some(bytes) = outcome.size {
             cells.observe_size(bytes);

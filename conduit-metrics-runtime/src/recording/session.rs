@@ -46,7 +46,7 @@ impl<'r> RealtimeSession<'r> {
 
     /// Records the latency of one turn in `conduit_audio_realtime_latency_seconds`.
     pub fn record_turn_latency(&self, latency: Duration) {
-        self.cells.local().observe_latency(duration_nanos(latency));
+        record_latency_in(self.cells, latency);
     }
 
     /// Ends the session with a reason.
@@ -80,10 +80,7 @@ impl Registry {
     /// Records one turn's latency for `provider` without a session guard (for sessions
     /// recorded by `#[audio_metric(operation = "realtime")]`).
     pub fn record_realtime_latency(&self, provider: &str, latency: Duration) {
-        self.provider(provider)
-            .realtime()
-            .local()
-            .observe_latency(duration_nanos(latency));
+        record_latency_in(self.provider(provider).realtime(), latency);
     }
 }
 
@@ -95,6 +92,16 @@ pub fn record_realtime_latency(provider: &str, latency: Duration) {
 /// Starts a realtime session on the [global](crate::registry::global) registry.
 pub fn realtime_session(provider: &str) -> RealtimeSession<'static> {
     global().realtime_session(provider)
+}
+
+/// Observes a turn's latency, with the sampled span current now as its exemplar.
+fn record_latency_in(cells: &Striped<RealtimeCells>, latency: Duration) {
+    let nanos = duration_nanos(latency);
+    let _bucket = cells.local().observe_latency(nanos);
+    #[cfg(feature = "opentelemetry")]
+    if let Some(trace) = crate::trace::current_trace() {
+        cells.record_latency_exemplar(_bucket, trace, nanos);
+    }
 }
 
 fn duration_nanos(duration: Duration) -> u64 {

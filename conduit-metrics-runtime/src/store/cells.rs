@@ -4,9 +4,14 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
+use super::exemplars::ExemplarSlot;
+#[cfg(feature = "opentelemetry")]
+use super::exemplars::{Exemplar, wall_clock_seconds};
 use super::stripes::Striped;
 use crate::catalogue;
 use crate::labels::{DisconnectReason, Status};
+#[cfg(feature = "opentelemetry")]
+use crate::trace::TraceRef;
 
 /// A histogram with fixed bucket bounds in integer units. `B` is the number of finite
 /// bounds plus one overflow (`+Inf`) cell; counts are kept per bucket (not cumulative) so
@@ -29,12 +34,14 @@ impl<const B: usize> Default for HistogramCells<B> {
 impl<const B: usize> HistogramCells<B> {
     /// Records `value`; `bounds` has `B - 1` increasing entries in the same unit.
     /// Prometheus buckets are inclusive (`le`), so a value equal to a bound lands in it.
+    /// Returns the bucket the value landed in (for its exemplar).
     #[inline]
-    fn observe(&self, bounds: &[u64; B], value: u64) {
+    fn observe(&self, bounds: &[u64; B], value: u64) -> usize {
         // bounds[B - 1] is u64::MAX (the +Inf cell), so some bucket always matches.
-        let bucket = bounds.partition_point(|&bound| bound < value);
-        self.buckets[bucket.min(B - 1)].fetch_add(1, Relaxed);
+        let bucket = bounds.partition_point(|&bound| bound < value).min(B - 1);
+        self.buckets[bucket].fetch_add(1, Relaxed);
         self.sum.fetch_add(value, Relaxed);
+        bucket
     }
 }
 
@@ -143,10 +150,10 @@ impl CallCells {
         self.requests[status.index()].fetch_add(1, Relaxed);
     }
 
-    /// Observes a call's duration.
+    /// Observes a call's duration; returns its bucket.
     #[inline]
-    pub(crate) fn observe_duration(&self, nanos: u64) {
-        self.duration.observe(&DURATION_BOUNDS_NS, nanos);
+    pub(crate) fn observe_duration(&self, nanos: u64) -> usize {
+        self.duration.observe(&DURATION_BOUNDS_NS, nanos)
     }
 
     /// Observes a call's audio size.
@@ -155,10 +162,11 @@ impl CallCells {
         self.size.observe(&SIZE_BOUNDS, bytes);
     }
 
-    /// Observes the time from a streamed call's start to its first item.
+    /// Observes the time from a streamed call's start to its first item; returns its
+    /// bucket.
     #[inline]
-    pub(crate) fn observe_first_byte(&self, nanos: u64) {
-        self.first_byte.observe(&FIRST_BYTE_BOUNDS_NS, nanos);
+    pub(crate) fn observe_first_byte(&self, nanos: u64) -> usize {
+        self.first_byte.observe(&FIRST_BYTE_BOUNDS_NS, nanos)
     }
 
     /// Adds seconds of audio (already checked to be finite and not negative).
@@ -195,6 +203,34 @@ impl Striped<CallCells> {
     /// The time-to-first-byte histogram, in seconds.
     pub(crate) fn first_byte(&self) -> HistogramSnapshot {
         HistogramSnapshot::read(self.iter().map(|c| &c.first_byte), NANOS_PER_SECOND)
+    }
+
+    /// Keeps `exemplar` as the latest traced observation of a duration bucket.
+    #[cfg(feature = "opentelemetry")]
+    #[cold]
+    pub(crate) fn record_duration_exemplar(&self, bucket: usize, trace: TraceRef, nanos: u64) {
+        self.exemplar_slots(DURATION_CELLS + FIRST_BYTE_CELLS)[bucket]
+            .write(exemplar(trace, nanos));
+    }
+
+    /// Keeps `exemplar` as the latest traced observation of a first-byte bucket.
+    #[cfg(feature = "opentelemetry")]
+    #[cold]
+    pub(crate) fn record_first_byte_exemplar(&self, bucket: usize, trace: TraceRef, nanos: u64) {
+        self.exemplar_slots(DURATION_CELLS + FIRST_BYTE_CELLS)[DURATION_CELLS + bucket]
+            .write(exemplar(trace, nanos));
+    }
+
+    /// The duration buckets' exemplar slots, if any traced call came.
+    pub(crate) fn duration_exemplars(&self) -> Option<&[ExemplarSlot]> {
+        self.exemplar_slots_if_any()
+            .map(|slots| &slots[..DURATION_CELLS])
+    }
+
+    /// The first-byte buckets' exemplar slots, if any traced call came.
+    pub(crate) fn first_byte_exemplars(&self) -> Option<&[ExemplarSlot]> {
+        self.exemplar_slots_if_any()
+            .map(|slots| &slots[DURATION_CELLS..])
     }
 
     /// Seconds of audio so far.
@@ -319,10 +355,10 @@ impl RealtimeCells {
         self.duration.observe(&SESSION_BOUNDS_NS, nanos);
     }
 
-    /// Observes one turn's latency.
+    /// Observes one turn's latency; returns its bucket.
     #[inline]
-    pub(crate) fn observe_latency(&self, nanos: u64) {
-        self.latency.observe(&LATENCY_BOUNDS_NS, nanos);
+    pub(crate) fn observe_latency(&self, nanos: u64) -> usize {
+        self.latency.observe(&LATENCY_BOUNDS_NS, nanos)
     }
 }
 
@@ -337,9 +373,31 @@ impl Striped<RealtimeCells> {
         HistogramSnapshot::read(self.iter().map(|c| &c.duration), NANOS_PER_SECOND)
     }
 
+    /// Keeps `exemplar` as the latest traced observation of a latency bucket.
+    #[cfg(feature = "opentelemetry")]
+    #[cold]
+    pub(crate) fn record_latency_exemplar(&self, bucket: usize, trace: TraceRef, nanos: u64) {
+        self.exemplar_slots(LATENCY_CELLS)[bucket].write(exemplar(trace, nanos));
+    }
+
+    /// The latency buckets' exemplar slots, if any traced turn came.
+    pub(crate) fn latency_exemplars(&self) -> Option<&[ExemplarSlot]> {
+        self.exemplar_slots_if_any()
+    }
+
     /// The turn latency histogram, in seconds.
     pub(crate) fn latency(&self) -> HistogramSnapshot {
         HistogramSnapshot::read(self.iter().map(|c| &c.latency), NANOS_PER_SECOND)
+    }
+}
+
+/// An exemplar of a duration observed now.
+#[cfg(feature = "opentelemetry")]
+fn exemplar(trace: TraceRef, nanos: u64) -> Exemplar {
+    Exemplar {
+        trace,
+        value: nanos as f64 / NANOS_PER_SECOND,
+        timestamp: wall_clock_seconds(),
     }
 }
 

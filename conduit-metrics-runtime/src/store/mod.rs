@@ -1,16 +1,18 @@
 //! The store: where recorded values live. Atomic cells striped per CPU (`cells`,
-//! `stripes`), the lock-free provider table that bounds the `provider` label
+//! `stripes`), the exemplar of each histogram bucket (`exemplars`), the lock-free provider table that bounds the `provider` label
 //! (`providers`), the time-stamped window of the ratio gauges (`window`), and the
 //! [`Registry`] that holds them all (`registry`). Nothing here knows how values are
 //! recorded or written out.
 
 mod cells;
+mod exemplars;
 mod providers;
 mod registry;
 mod stripes;
 mod window;
 
 pub(crate) use cells::{CallCells, HistogramSnapshot, OperationCells, RealtimeCells};
+pub(crate) use exemplars::{Exemplar, ExemplarSlot};
 pub(crate) use providers::{ProviderSeries, Slot};
 pub use registry::{Registry, global};
 pub(crate) use stripes::{Striped, current_stripe};

@@ -4,6 +4,8 @@
 use std::ops::Deref;
 use std::sync::OnceLock;
 
+use super::exemplars::ExemplarSlot;
+
 /// Aligns a value to 128 bytes: two cache lines, because x86 prefetches lines in pairs.
 #[derive(Debug, Default)]
 #[repr(align(128))]
@@ -58,9 +60,12 @@ fn thread_stripe() -> usize {
 }
 
 /// A value replicated once per stripe; writers use their CPU's copy, readers sum them.
+/// Beside the stripes, once a traced observation came, the series' exemplar slots: one a
+/// histogram bucket, not a stripe (see `exemplars`).
 #[derive(Debug)]
 pub(crate) struct Striped<T> {
     stripes: Box<[CachePadded<T>]>,
+    exemplars: OnceLock<Box<[ExemplarSlot]>>,
 }
 
 impl<T: Default> Striped<T> {
@@ -69,6 +74,7 @@ impl<T: Default> Striped<T> {
             stripes: (0..stripe_count())
                 .map(|_| CachePadded(T::default()))
                 .collect(),
+            exemplars: OnceLock::new(),
         }
     }
 }
@@ -91,6 +97,19 @@ impl<T> Striped<T> {
     /// Every copy, for readers that sum them.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.stripes.iter().map(|stripe| &stripe.0)
+    }
+
+    /// The series' exemplar slots, `count` of them, allocated on first use.
+    #[cfg(feature = "opentelemetry")]
+    #[cold]
+    pub(crate) fn exemplar_slots(&self, count: usize) -> &[ExemplarSlot] {
+        self.exemplars
+            .get_or_init(|| (0..count).map(|_| ExemplarSlot::default()).collect())
+    }
+
+    /// The series' exemplar slots, if a traced observation ever came.
+    pub(crate) fn exemplar_slots_if_any(&self) -> Option<&[ExemplarSlot]> {
+        self.exemplars.get().map(|slots| &slots[..])
     }
 }
 

@@ -1,0 +1,251 @@
+//! Exemplars (feature `opentelemetry`): each duration, first-byte and turn-latency bucket
+//! carries, in OpenMetrics, the trace of its latest observation made inside a sampled
+//! trace, from plain OpenTelemetry or from `tracing` spans (tracing-opentelemetry); never
+//! in text format 0.0.4, never for an unsampled trace or none; at most one a bucket.
+
+use std::time::Duration;
+
+use conduit_metrics_runtime::registry::global;
+use conduit_metrics_runtime::serving::ExpositionFormat;
+use conduit_metrics_runtime::{audio_metric, record_realtime_latency};
+use opentelemetry::Context;
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    TracerProvider as _,
+};
+
+fn openmetrics() -> String {
+    global().render_format(ExpositionFormat::OpenMetrics)
+}
+
+/// The exemplars on the buckets of `family` for `provider`: (le, trace_id, span_id).
+fn exemplars(text: &str, family: &str, provider: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{family}_bucket{{")))
+        .filter(|line| line.contains(&format!("provider=\"{provider}\"")))
+        .filter_map(|line| {
+            let (series, exemplar) = line.split_once(" # ")?;
+            let le = series.split("le=\"").nth(1)?.split('"').next()?.to_owned();
+            let trace = exemplar
+                .split("trace_id=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .to_owned();
+            let span = exemplar
+                .split("span_id=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .to_owned();
+            Some((le, trace, span))
+        })
+        .collect()
+}
+
+fn tracer() -> opentelemetry_sdk::trace::SdkTracer {
+    opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .build()
+        .tracer("exemplars-test")
+}
+
+#[audio_metric(operation = "transcription")]
+fn transcribe(provider: &str) -> Result<(), std::io::Error> {
+    std::thread::sleep(Duration::from_millis(120));
+    Ok(())
+}
+
+#[test]
+fn a_call_inside_a_sampled_span_leaves_its_trace_on_its_bucket() {
+    let tracer = tracer();
+    let span_context = tracer.in_span("POST /v1/audio/transcriptions", |cx| {
+        transcribe("ex-otel").unwrap();
+        cx.span().span_context().clone()
+    });
+    let text = openmetrics();
+    let found = exemplars(&text, "conduit_audio_request_duration_seconds", "ex-otel");
+    // 120 ms: the 0.25 bucket, with the span's ids.
+    assert_eq!(
+        found,
+        [(
+            "0.25".to_owned(),
+            span_context.trace_id().to_string(),
+            span_context.span_id().to_string()
+        )],
+        "{text}"
+    );
+    // Never in text format 0.0.4.
+    assert!(!global().render().contains(" # {trace_id"));
+    // An independent parser accepts the exemplars.
+    let families = python_openmetrics_families(&text);
+    assert!(families.is_ok(), "{families:?}");
+}
+
+#[test]
+fn no_exemplar_without_a_sampled_trace() {
+    transcribe("ex-none").unwrap();
+    let unsampled = SpanContext::new(
+        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+        SpanId::from_hex("b7ad6b7169203331").unwrap(),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
+    let _guard = Context::current()
+        .with_remote_span_context(unsampled)
+        .attach();
+    transcribe("ex-unsampled").unwrap();
+    let text = openmetrics();
+    assert!(exemplars(&text, "conduit_audio_request_duration_seconds", "ex-none").is_empty());
+    assert!(
+        exemplars(
+            &text,
+            "conduit_audio_request_duration_seconds",
+            "ex-unsampled"
+        )
+        .is_empty()
+    );
+    // The calls were counted all the same.
+    assert!(text.contains(
+        "conduit_audio_request_duration_seconds_count{operation=\"transcription\",provider=\"ex-unsampled\"} 1"
+    ));
+}
+
+#[test]
+fn a_tracing_span_carries_its_trace_through_tracing_opentelemetry() {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer()));
+    let trace_id = tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("synthesize request");
+        let _entered = span.enter();
+        transcribe("ex-tracing").unwrap();
+        span.context().span().span_context().trace_id().to_string()
+    });
+    let found = exemplars(
+        &openmetrics(),
+        "conduit_audio_request_duration_seconds",
+        "ex-tracing",
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, trace_id);
+}
+
+#[audio_metric(operation = "tts")]
+async fn speak(provider: &str, millis: u64) -> Result<(), std::io::Error> {
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_async_call_keeps_the_context_it_was_polled_in_and_each_bucket_keeps_its_latest() {
+    use opentelemetry::context::FutureExt as _;
+    let tracer = tracer();
+    let mut last_in_fast_bucket = String::new();
+    for round in 0..20 {
+        let span = tracer.start(format!("request {round}"));
+        let cx = Context::current_with_span(span);
+        last_in_fast_bucket = cx.span().span_context().trace_id().to_string();
+        speak("ex-async", 5).with_context(cx).await.unwrap();
+    }
+    let span = tracer.start("slow request");
+    let cx = Context::current_with_span(span);
+    let slow = cx.span().span_context().trace_id().to_string();
+    speak("ex-async", 300).with_context(cx).await.unwrap();
+    let found = exemplars(
+        &openmetrics(),
+        "conduit_audio_request_duration_seconds",
+        "ex-async",
+    );
+    // One exemplar a bucket: the latest of the 20 fast calls, and the slow one.
+    assert_eq!(
+        found
+            .iter()
+            .map(|(le, trace, _)| (le.as_str(), trace.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("0.1", last_in_fast_bucket.as_str()),
+            ("0.5", slow.as_str())
+        ]
+    );
+}
+
+#[test]
+fn realtime_turns_leave_their_trace_on_the_latency_buckets() {
+    let tracer = tracer();
+    let trace_id = tracer.in_span("realtime turn", |cx| {
+        record_realtime_latency("ex-realtime", Duration::from_millis(280));
+        cx.span().span_context().trace_id().to_string()
+    });
+    let found = exemplars(
+        &openmetrics(),
+        "conduit_audio_realtime_latency_seconds",
+        "ex-realtime",
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1.as_str()),
+        ("0.3", trace_id.as_str())
+    );
+}
+
+#[audio_metric(operation = "tts", stream)]
+fn synthesize(
+    provider: &str,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + use<> {
+    futures_util::stream::iter(vec![Ok(vec![0u8; 960]), Ok(vec![0u8; 960])])
+}
+
+#[tokio::test]
+async fn a_stream_started_in_a_span_leaves_its_trace_on_the_first_byte_bucket() {
+    use futures_util::StreamExt as _;
+    let tracer = tracer();
+    let span = tracer.start("streamed speech");
+    let cx = Context::current_with_span(span);
+    let trace_id = cx.span().span_context().trace_id().to_string();
+    let stream = {
+        let _guard = cx.attach();
+        synthesize("ex-stream")
+    };
+    // Consumed outside the span: the call's trace is the one current when it started.
+    assert_eq!(stream.collect::<Vec<_>>().await.len(), 2);
+    let text = openmetrics();
+    for family in [
+        "conduit_audio_time_to_first_byte_seconds",
+        "conduit_audio_request_duration_seconds",
+    ] {
+        let found = exemplars(&text, family, "ex-stream");
+        assert_eq!(found.len(), 1, "{family}");
+        assert_eq!(found[0].1, trace_id, "{family}");
+    }
+}
+
+/// Parses with Python's prometheus_client (Debian `python3-prometheus-client`).
+fn python_openmetrics_families(text: &str) -> Result<usize, String> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    const SCRIPT: &str = "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\nfams = list(parse(sys.stdin.read()))\nassert any(s.exemplar for f in fams for s in f.samples), 'no exemplar parsed'\nprint(len(fams))\n";
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("/usr/bin/python3 with Debian's python3-prometheus-client: run scripts/test.sh");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
