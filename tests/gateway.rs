@@ -653,3 +653,51 @@ async fn an_outage_ordered_through_the_admin_api_lasts_until_lifted() {
     closed.shutdown().await.unwrap();
     metrics.shutdown().unwrap();
 }
+
+/// A request with a W3C `traceparent` is served in a child span of that trace: its calls
+/// leave the trace id (and the gateway's own span id) as exemplars; a request without one
+/// leaves none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traceparent_continues_into_the_exemplars_of_the_calls_it_makes() {
+    let (metrics, _, running) = start().await;
+    let api = running.addr;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let (status, _, _) = post(
+        api,
+        "/v1/audio/transcriptions?provider=openai",
+        &format!("Content-Type: audio/wav\r\ntraceparent: 00-{trace_id}-{caller_span}-01\r\n"),
+        &[0u8; 3200],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = post(
+        api,
+        "/v1/audio/transcriptions?provider=deepgram",
+        "Content-Type: audio/wav\r\n",
+        &[0u8; 3200],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let text =
+        metrics.render_format(conduit_metrics_runtime::serving::ExpositionFormat::OpenMetrics);
+    let exemplar_lines = |provider: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("conduit_audio_request_duration_seconds_bucket{"))
+            .filter(|l| l.contains(&format!("provider=\"{provider}\"")) && l.contains(" # "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let traced = exemplar_lines("openai");
+    assert_eq!(traced.len(), 1, "{text}");
+    assert!(
+        traced[0].contains(&format!("trace_id=\"{trace_id}\"")),
+        "{}",
+        traced[0]
+    );
+    // The gateway's own span, a child of the caller's.
+    assert!(!traced[0].contains(caller_span), "{}", traced[0]);
+    assert!(exemplar_lines("deepgram").is_empty());
+    running.shutdown().await.unwrap();
+    metrics.shutdown().unwrap();
+}

@@ -16,6 +16,7 @@ use super::realtime;
 use super::request::{ApiError, ProviderQuery, simulation};
 use super::state::Gateway;
 use super::stream_api;
+use super::tracing_context;
 
 /// Largest audio upload (OpenAI's limit).
 const MAX_AUDIO_BYTES: usize = 25 * 1024 * 1024;
@@ -46,6 +47,10 @@ fn router(gateway: Arc<Gateway>) -> Router {
     };
     router
         .layer(DefaultBodyLimit::max(MAX_AUDIO_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            tracing_context::continue_trace,
+        ))
         .with_state(gateway)
 }
 

@@ -24,6 +24,7 @@ pub mod sim;
 mod state;
 mod stream_api;
 pub mod streaming;
+mod tracing_context;
 pub mod traffic;
 pub mod upstream;
 

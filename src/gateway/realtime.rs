@@ -30,11 +30,19 @@ pub(super) async fn upgrade(
         Err(message) => return ApiError::invalid(message).into_response(),
     };
     let idle_timeout = gateway.options.realtime_idle_timeout;
+    // The session runs in a task of its own: it keeps the upgrade request's trace.
+    let trace = opentelemetry::Context::current();
     upgrade
-        .on_upgrade(move |socket| async move {
-            // Held while the socket is open: conduit_audio_active_operations{resource=..}.
-            let _connection = conduit_metrics_runtime::hold_resource("websocket_connections");
-            let _ = run_session(&provider, socket, &simulation, idle_timeout).await;
+        .on_upgrade(move |socket| {
+            opentelemetry::context::FutureExt::with_context(
+                async move {
+                    // Held while the socket is open: conduit_audio_active_operations{resource=..}.
+                    let _connection =
+                        conduit_metrics_runtime::hold_resource("websocket_connections");
+                    let _ = run_session(&provider, socket, &simulation, idle_timeout).await;
+                },
+                trace,
+            )
         })
         .into_response()
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use conduit_metrics_runtime::{HealthProbe, MetricsHandle};
+use opentelemetry::trace::TracerProvider as _;
 
 use super::providers::{self, SimulatedProvider};
 
@@ -43,6 +44,8 @@ pub struct Gateway {
     providers: Vec<Arc<SimulatedProvider>>,
     next: AtomicUsize,
     pub(super) options: GatewayOptions,
+    /// Makes the spans that continue requests' `traceparent` (not exported).
+    tracer: opentelemetry_sdk::trace::SdkTracer,
 }
 
 impl Gateway {
@@ -63,10 +66,14 @@ impl Gateway {
                 })
                 .map(|provider| provider.map(Arc::new))
                 .collect::<std::io::Result<_>>()?;
+        let tracer = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .build()
+            .tracer("conduit-audio-gateway");
         Ok(Arc::new(Gateway {
             providers,
             next: AtomicUsize::new(0),
             options,
+            tracer,
         }))
     }
 
@@ -89,6 +96,11 @@ impl Gateway {
                 Ok(self.providers[turn % self.providers.len()].clone())
             }
         }
+    }
+
+    /// The tracer of the gateway's own spans.
+    pub(super) fn tracer(&self) -> &opentelemetry_sdk::trace::SdkTracer {
+        &self.tracer
     }
 
     /// Names of the providers.

@@ -27,7 +27,9 @@ const PHRASES: [&str; 6] = [
 /// Sends about `per_second` requests a second to the API at `api` until `stop` resolves:
 /// transcriptions of sizes across the size buckets, cached and uncached speech,
 /// translations, and realtime sessions of a few turns. About a third of the speech and
-/// transcription requests are streamed (chunked audio, Server-Sent Events).
+/// transcription requests are streamed (chunked audio, Server-Sent Events), and about a
+/// third of the HTTP requests carry a W3C `traceparent` of a sampled trace, as if a
+/// traced client sent them (their calls leave exemplars).
 pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Future<Output = ()>) {
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
@@ -43,6 +45,7 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
         }
         let dice = rng.unit();
         let client = client.clone();
+        let traceparent = (rng.unit() < 0.35).then(|| traceparent(&mut rng));
         if dice < 0.45 {
             let seconds = [0.02, 0.2, 2.0, 20.0, 120.0][rng.below(5)];
             let audio = vec![0u8; (seconds * BYTES_PER_AUDIO_SECOND as f64) as usize];
@@ -51,12 +54,13 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
             } else {
                 "/v1/audio/transcriptions"
             };
-            tokio::spawn(post(client, api, path, "audio/wav", audio));
+            tokio::spawn(post(client, api, traceparent, path, "audio/wav", audio));
         } else if dice < 0.55 {
             let audio = vec![0u8; BYTES_PER_AUDIO_SECOND * (1 + rng.below(30))];
             tokio::spawn(post(
                 client,
                 api,
+                traceparent,
                 "/v1/audio/translations",
                 "audio/wav",
                 audio,
@@ -71,6 +75,7 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
             tokio::spawn(post(
                 client,
                 api,
+                traceparent,
                 "/v1/audio/speech",
                 "application/json",
                 body.to_string().into_bytes(),
@@ -83,17 +88,27 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
     }
 }
 
+/// A W3C `traceparent` of a new sampled trace: version 00, trace id, parent span id,
+/// flags 01 (sampled).
+pub fn traceparent(rng: &mut Rng) -> String {
+    let trace = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
+    format!("00-{trace:032x}-{:016x}-01", rng.next_u64() | 1)
+}
+
 async fn post(
     client: Client<HttpConnector, Full<Bytes>>,
     api: SocketAddr,
+    traceparent: Option<String>,
     path: &str,
     content_type: &str,
     body: Vec<u8>,
 ) {
-    let Ok(request) = hyper::Request::post(format!("http://{api}{path}"))
-        .header("content-type", content_type)
-        .body(Full::new(Bytes::from(body)))
-    else {
+    let mut request =
+        hyper::Request::post(format!("http://{api}{path}")).header("content-type", content_type);
+    if let Some(traceparent) = traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    let Ok(request) = request.body(Full::new(Bytes::from(body))) else {
         return;
     };
     if let Ok(response) = client.request(request).await {
