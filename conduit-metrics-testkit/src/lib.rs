@@ -84,7 +84,33 @@ pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String, S
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("no status code in {head:?}")))?;
-    Ok((status, head.to_owned(), body.to_owned()))
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_owned()
+    };
+    Ok((status, head.to_owned(), body))
+}
+
+/// Decodes a `Transfer-Encoding: chunked` body (large answers, e.g. Prometheus').
+fn dechunk(mut body: &str) -> std::io::Result<String> {
+    let mut out = String::new();
+    while let Some((size_line, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| std::io::Error::other(format!("bad chunk size {size_line:?}")))?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let chunk = rest
+            .get(..size)
+            .ok_or_else(|| std::io::Error::other("a chunk is cut short"))?;
+        out.push_str(chunk);
+        body = rest.get(size + 2..).unwrap_or("");
+    }
+    Err(std::io::Error::other("no final chunk"))
 }
 
 /// Percent-encodes everything but ASCII letters and digits (a query parameter).
