@@ -186,7 +186,12 @@ fn dashboard_is_importable_with_the_guides_panels() {
         .iter()
         .map(|v| v["name"].as_str().unwrap())
         .collect();
-    assert_eq!(variables, ["datasource", "provider", "operation"]);
+    assert_eq!(
+        variables,
+        ["datasource", "provider", "operation", "tracing"]
+    );
+    // The tracing data source exemplars link to is a variable of its own.
+    assert_eq!(dashboard["templating"]["list"][3]["type"], "datasource");
     assert_eq!(dashboard["templating"]["list"][0]["type"], "datasource");
     assert_eq!(dashboard["templating"]["list"][0]["query"], "prometheus");
 
@@ -224,6 +229,27 @@ fn dashboard_is_importable_with_the_guides_panels() {
         .map(|t| t["legendFormat"].as_str().unwrap())
         .collect();
     assert_eq!(latency, ["P50", "P95", "P99"]);
+    // Latency panels ask for exemplars and link a trace id to the tracing data source.
+    for title in [
+        "Latency Percentiles",
+        "Time to First Byte",
+        "Realtime Turn Latency",
+    ] {
+        let panel = find(title);
+        assert!(
+            panel["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["exemplar"] == true),
+            "{title} asks for no exemplars"
+        );
+        let links = panel["fieldConfig"]["defaults"]["links"].to_string();
+        assert!(
+            links.contains("${tracing}") && links.contains("trace_id"),
+            "{title}: {links}"
+        );
+    }
     let first_byte: Vec<&str> = find("Time to First Byte")["targets"]
         .as_array()
         .unwrap()

@@ -34,6 +34,7 @@
 //! | `toml` | TOML configuration files |
 //! | `push-gateway` | pushes to a Prometheus Pushgateway |
 //! | `reqwest`, `anyhow`, `eyre` | (not default) `AudioStatus` for `reqwest::Error`; [`status_in_chain`] over `anyhow::Error`, `eyre::Report` |
+//! | `opentelemetry` | (not default) [exemplars]: the trace of the sampled span current when a call starts, on its latency buckets |
 //!
 //! A configuration that asks for a part whose feature is off (`TlsCertificate` without
 //! `tls`, `PushGateway` without `push-gateway`, ...) is an `Err` naming the feature.
