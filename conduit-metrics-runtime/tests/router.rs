@@ -57,6 +57,21 @@ async fn mounted_router_serves_with_the_same_lock_down() {
         ),
         1.0
     );
+    // The router negotiates the format as the built-in server does.
+    let (status, head, body) = tokio::task::spawn_blocking(move || {
+        http(
+            addr,
+            &format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer mounted-secret\r\nAccept: application/openmetrics-text;version=1.0.0\r\nConnection: close\r\n\r\n"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("application/openmetrics-text; version=1.0.0"),
+        "{head}"
+    );
+    assert!(body.ends_with("# EOF\n"));
     let results = tokio::task::spawn_blocking(move || {
         [
             scrape(addr, "/metrics", None).0,
