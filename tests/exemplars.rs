@@ -77,7 +77,7 @@ fn a_call_inside_a_sampled_span_leaves_its_trace_on_its_bucket() {
     // Never in text format 0.0.4.
     assert!(!global().render().contains(" # {trace_id"));
     // An independent parser accepts the exemplars.
-    let families = python_openmetrics_families(&text);
+    let families = conduit_metrics_testkit::python_openmetrics_families(&text, true);
     assert!(families.is_ok(), "{families:?}");
 }
 
@@ -218,34 +218,5 @@ async fn a_stream_started_in_a_span_leaves_its_trace_on_the_first_byte_bucket() 
         let found = exemplars(&text, family, "ex-stream");
         assert_eq!(found.len(), 1, "{family}");
         assert_eq!(found[0].1, trace_id, "{family}");
-    }
-}
-
-/// Parses with Python's prometheus_client (Debian `python3-prometheus-client`).
-fn python_openmetrics_families(text: &str) -> Result<usize, String> {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    const SCRIPT: &str = "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\nfams = list(parse(sys.stdin.read()))\nassert any(s.exemplar for f in fams for s in f.samples), 'no exemplar parsed'\nprint(len(fams))\n";
-    let mut child = Command::new("/usr/bin/python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("/usr/bin/python3 with Debian's python3-prometheus-client: run scripts/test.sh");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .parse()
-            .unwrap())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
 }

@@ -113,6 +113,56 @@ fn dechunk(mut body: &str) -> std::io::Result<String> {
     Err(std::io::Error::other("no final chunk"))
 }
 
+/// Runs `program` with `input` on its standard input; returns (success, stdout, stderr).
+/// Fails the test, naming the Debian `package`, when the program cannot start.
+pub fn run_with_input(
+    program: &str,
+    args: &[&str],
+    input: &str,
+    package: &str,
+) -> (bool, String, String) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program} ({e}): run the README's test command (scripts/test.sh), which installs Debian's `{package}` package"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{program} did not finish: {e}"));
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Parses an OpenMetrics exposition with Python's `prometheus_client` OpenMetrics parser
+/// (Debian's `/usr/bin/python3` with `python3-prometheus-client`), an implementation
+/// independent of ours: `Ok` with the number of families, or the parser's error. With
+/// `exemplars_expected`, a text without any parsed exemplar is an error too.
+pub fn python_openmetrics_families(text: &str, exemplars_expected: bool) -> Result<usize, String> {
+    let script = format!(
+        "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\nfamilies = list(parse(sys.stdin.read()))\nassert {} or any(s.exemplar for f in families for s in f.samples), 'no exemplar parsed'\nprint(len(families))\n",
+        if exemplars_expected { "False" } else { "True" }
+    );
+    let (ok, stdout, stderr) = run_with_input(
+        "/usr/bin/python3",
+        &["-c", &script],
+        text,
+        "python3-prometheus-client",
+    );
+    if ok {
+        stdout.trim().parse().map_err(|_| stdout)
+    } else {
+        Err(stderr)
+    }
+}
+
 /// Percent-encodes everything but ASCII letters and digits (a query parameter).
 pub fn percent_encode(text: &str) -> String {
     text.bytes()

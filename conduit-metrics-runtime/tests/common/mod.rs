@@ -45,30 +45,17 @@ pub const ACCEPTED_PROMTOOL_FINDING: &str =
 
 /// Runs `promtool check metrics` on an exposition and returns its findings, one a line.
 pub fn promtool_findings(text: &str) -> Vec<String> {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool must be installed: run the README's test command (scripts/test.sh), which installs Debian's `prometheus` package");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-    .lines()
-    .filter(|line| !line.trim().is_empty())
-    .map(str::to_owned)
-    .collect()
+    let (_, stdout, stderr) = conduit_metrics_testkit::run_with_input(
+        "promtool",
+        &["check", "metrics"],
+        text,
+        "prometheus",
+    );
+    format!("{stdout}{stderr}")
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Raises this process's open-file limit to its hard limit, so tests that hold more
@@ -91,33 +78,7 @@ pub fn raise_fd_limit() -> u64 {
     limit.rlim_cur
 }
 
-/// Parses an OpenMetrics exposition with the Python `prometheus_client` OpenMetrics
-/// parser (Debian `python3-prometheus-client`, installed by the README's test command),
-/// an implementation independent of ours. `Ok` with the number of families, or the
-/// parser's error.
+/// Parses an OpenMetrics exposition with Python's `prometheus_client` (see the test kit).
 pub fn python_openmetrics_families(text: &str) -> Result<usize, String> {
-    use std::process::{Command, Stdio};
-    const SCRIPT: &str = "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\nprint(len(list(parse(sys.stdin.read()))))\n";
-    let mut child = Command::new("/usr/bin/python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("/usr/bin/python3 must be installed with Debian's `python3-prometheus-client`: run the README's test command (scripts/test.sh)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .parse()
-            .unwrap())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
+    conduit_metrics_testkit::python_openmetrics_families(text, false)
 }
