@@ -128,14 +128,29 @@ async fn a_full_stream_is_one_successful_call_with_its_first_byte_sizes_and_seco
     assert_eq!(chunks.len(), 3);
     assert_eq!(requests("tts", "stream-full", "success"), 1.0);
     assert_eq!(first_byte_count("tts", "stream-full"), 1.0);
-    // The first chunk came after 120 ms: bucket 0.2 holds it, 0.1 does not.
+    // The first chunk came after at least 120 ms: above the 0.1 bucket. (A busy machine
+    // may delay it more, so no upper bound is asserted.)
     let bucket = |le: &str| {
         value(&format!(
             "conduit_audio_time_to_first_byte_seconds_bucket{{operation=\"tts\",provider=\"stream-full\",le=\"{le}\"}}"
         ))
     };
     assert_eq!(bucket("0.1"), 0.0);
-    assert_eq!(bucket("0.2"), 1.0);
+    assert_eq!(bucket("+Inf"), 1.0);
+    let first_byte = value(&series(
+        "conduit_audio_time_to_first_byte_seconds_sum",
+        "tts",
+        "stream-full",
+    ));
+    let whole = value(&series(
+        "conduit_audio_request_duration_seconds_sum",
+        "tts",
+        "stream-full",
+    ));
+    assert!(
+        first_byte >= 0.12 && first_byte <= whole,
+        "{first_byte} {whole}"
+    );
     assert_eq!(duration_count("tts", "stream-full"), 1.0);
     // One size observation: the sum of the chunks (500 ms of PCM).
     assert_eq!(
