@@ -157,7 +157,8 @@ fn health_probes_run_in_their_share_of_the_intervals() {
         &handle.render(),
         "conduit_audio_health_checks_total{provider=\"quarter\",result=\"pass\"}",
     );
-    assert_eq!(passed, ran as f64);
+    // A check that started just before the read may not be recorded yet.
+    assert!(passed == ran as f64 || passed + 1.0 == ran as f64, "{passed} of {ran}");
     handle.shutdown().unwrap();
 
     let error = MetricsConfig::builder()
