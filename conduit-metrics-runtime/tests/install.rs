@@ -157,8 +157,8 @@ fn health_probes_run_in_their_share_of_the_intervals() {
         &handle.render(),
         "conduit_audio_health_checks_total{provider=\"quarter\",result=\"pass\"}",
     );
-    // A check that started just before the read may not be recorded yet.
-    assert!(passed == ran as f64 || passed + 1.0 == ran as f64, "{passed} of {ran}");
+    // A check in flight between the two reads may be counted in one and not the other.
+    assert!((passed - ran as f64).abs() <= 1.0, "{passed} recorded, {ran} run");
     handle.shutdown().unwrap();
 
     let error = MetricsConfig::builder()
