@@ -158,7 +158,10 @@ fn health_probes_run_in_their_share_of_the_intervals() {
         "conduit_audio_health_checks_total{provider=\"quarter\",result=\"pass\"}",
     );
     // A check in flight between the two reads may be counted in one and not the other.
-    assert!((passed - ran as f64).abs() <= 1.0, "{passed} recorded, {ran} run");
+    assert!(
+        (passed - ran as f64).abs() <= 1.0,
+        "{passed} recorded, {ran} run"
+    );
     handle.shutdown().unwrap();
 
     let error = MetricsConfig::builder()

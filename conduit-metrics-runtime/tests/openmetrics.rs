@@ -5,40 +5,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use common::{http, python_openmetrics_families};
-use conduit_metrics_runtime::registry::Registry;
+use conduit_metrics_runtime::MetricsConfig;
 use conduit_metrics_runtime::serving::{EndpointServer, ExpositionFormat};
-use conduit_metrics_runtime::{CallOutcome, DisconnectReason, MetricsConfig, Operation, Status};
-
-/// A registry with a series in every family.
-fn busy_registry() -> &'static Registry {
-    let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
-    for &operation in Operation::ALL {
-        for &status in Status::ALL {
-            registry.start_call(operation, "openai").finish_with(
-                CallOutcome::new(status)
-                    .size(4096)
-                    .cost(0.01)
-                    .cache_hit(true)
-                    .audio_seconds(1.5),
-            );
-        }
-    }
-    let mut streamed = registry.start_call(Operation::Tts, "quote\"back\\slash\nnewline");
-    streamed.add_characters(12);
-    streamed.mark_first_byte();
-    streamed.finish(Status::Success);
-    let session = registry.realtime_session("openai");
-    session.record_turn_latency(Duration::from_millis(250));
-    session.end(DisconnectReason::Timeout);
-    registry.record_health_check("openai", false);
-    registry.record_cost(Operation::Tts, f64::NAN);
-    let _held = registry.hold_resource("websocket_connections");
-    registry.tick();
-    registry
-}
 
 fn samples(text: &str) -> BTreeSet<&str> {
     text.lines().filter(|l| !l.starts_with('#')).collect()
@@ -46,7 +16,7 @@ fn samples(text: &str) -> BTreeSet<&str> {
 
 #[test]
 fn openmetrics_has_the_same_samples_and_the_metadata_openmetrics_wants() {
-    let registry = busy_registry();
+    let registry = common::registry_with_every_family();
     let text = registry.render_format(ExpositionFormat::Text);
     let openmetrics = registry.render_format(ExpositionFormat::OpenMetrics);
     assert!(openmetrics.ends_with("\n# EOF\n"), "{openmetrics}");
@@ -85,7 +55,7 @@ fn openmetrics_has_the_same_samples_and_the_metadata_openmetrics_wants() {
 
 #[test]
 fn the_endpoint_answers_each_scraper_in_the_format_it_asks_for() {
-    let registry = busy_registry();
+    let registry = common::registry_with_every_family();
     let config = MetricsConfig::builder()
         .listen("127.0.0.1:0".parse().unwrap())
         .build()

@@ -82,3 +82,41 @@ pub fn raise_fd_limit() -> u64 {
 pub fn python_openmetrics_families(text: &str) -> Result<usize, String> {
     conduit_metrics_testkit::python_openmetrics_families(text, false)
 }
+
+/// A registry with a series in every family: every operation and status with sizes,
+/// costs, cache lookups and audio seconds; a streamed call (first byte, characters) with
+/// a hostile provider name; a refused audio duration and cost; a realtime session with a
+/// turn; a failed health check; a held resource.
+pub fn registry_with_every_family() -> &'static conduit_metrics_runtime::registry::Registry {
+    use conduit_metrics_runtime::registry::Registry;
+    use conduit_metrics_runtime::{
+        CallOutcome, DisconnectReason, MetricsConfig, Operation, Status,
+    };
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
+    for &operation in Operation::ALL {
+        for &status in Status::ALL {
+            registry.start_call(operation, "openai").finish_with(
+                CallOutcome::new(status)
+                    .size(4096)
+                    .cost(0.01)
+                    .cache_hit(true)
+                    .audio_seconds(1.5),
+            );
+        }
+    }
+    let mut streamed = registry.start_call(Operation::Tts, "quote\"back\\slash\nnewline");
+    streamed.add_characters(120);
+    streamed.mark_first_byte();
+    streamed.finish(Status::Success);
+    registry
+        .start_call(Operation::Tts, "openai")
+        .finish_with(CallOutcome::new(Status::Success).audio_seconds(-1.0));
+    let session = registry.realtime_session("openai");
+    session.record_turn_latency(Duration::from_millis(250));
+    session.end(DisconnectReason::Timeout);
+    registry.record_health_check("openai", false);
+    registry.record_cost(Operation::Tts, f64::NAN);
+    std::mem::forget(registry.hold_resource("websocket_connections"));
+    registry.tick();
+    registry
+}
