@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    free_port, post, repo, send, start_alertmanager, start_instance, start_instance_with,
-    start_prometheus_with,
+    free_port, post, prometheus_series as query, repo, send, start_alertmanager, start_instance,
+    start_instance_with, start_prometheus_with,
 };
 
 /// Notifications received by the webhook: (path, body).
@@ -246,12 +246,6 @@ scrape_configs:
     .await;
     eprintln!("resolved after {:?}", recovered.elapsed());
     traffic.abort();
-}
-
-/// Runs an instant query; returns its series.
-fn query(prometheus: SocketAddr, promql: &str) -> Vec<conduit_metrics_testkit::Series> {
-    tokio::task::block_in_place(|| conduit_metrics_testkit::prometheus_query(prometheus, promql))
-        .unwrap_or_else(|error| panic!("{promql}: {error}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{post, sample, send, value};
+use common::{pair_series, post, requests_series as requests, sample, send, value};
 use conduit_metrics::gateway::{self, GatewayOptions};
 use conduit_metrics_runtime::{MetricsConfig, MetricsHandle};
 use futures_util::{SinkExt, StreamExt};
@@ -23,12 +23,6 @@ async fn scrape(metrics: SocketAddr) -> String {
 fn delta(before: &str, after: &str, series: &str) -> f64 {
     // A series first recorded between the scrapes is absent before.
     value(after, series) - sample(before, series).unwrap_or(0.0)
-}
-
-fn requests(operation: &str, provider: &str, status: &str) -> String {
-    format!(
-        "conduit_audio_requests_total{{operation=\"{operation}\",provider=\"{provider}\",status=\"{status}\"}}"
-    )
 }
 
 /// The metrics endpoint and the gateway on ephemeral ports, with no latency and no
@@ -344,10 +338,6 @@ async fn post_streamed(api: SocketAddr, path: &str, headers: &str, body: &[u8]) 
     decode_chunked(&raw)
 }
 
-fn labelled(family: &str, operation: &str, provider: &str) -> String {
-    format!("{family}{{operation=\"{operation}\",provider=\"{provider}\"}}")
-}
-
 /// Streamed speech (chunked PCM) and streamed transcription (Server-Sent Events): exact
 /// deltas for a full stream, a stream that fails midway, and a client that disconnects
 /// mid-stream.
@@ -476,19 +466,19 @@ async fn streamed_calls_cause_exact_deltas() {
     // The full stream.
     assert_eq!(d(&requests("tts", "openai", "success")), 1.0);
     let first_byte = |operation: &str, provider: &str| {
-        d(&labelled(
+        d(&pair_series(
             "conduit_audio_time_to_first_byte_seconds_count",
             operation,
             provider,
         ))
     };
     assert_eq!(first_byte("tts", "openai"), 1.0);
-    let first_byte_sum = d(&labelled(
+    let first_byte_sum = d(&pair_series(
         "conduit_audio_time_to_first_byte_seconds_sum",
         "tts",
         "openai",
     ));
-    let duration_sum = d(&labelled(
+    let duration_sum = d(&pair_series(
         "conduit_audio_request_duration_seconds_sum",
         "tts",
         "openai",
@@ -500,11 +490,15 @@ async fn streamed_calls_cause_exact_deltas() {
         "{duration_sum} {first_byte_sum}"
     );
     assert_eq!(
-        d(&labelled("conduit_audio_characters_total", "tts", "openai")),
+        d(&pair_series(
+            "conduit_audio_characters_total",
+            "tts",
+            "openai"
+        )),
         21.0
     );
     assert_eq!(
-        d(&labelled(
+        d(&pair_series(
             "conduit_audio_audio_seconds_total",
             "tts",
             "openai"
@@ -512,7 +506,7 @@ async fn streamed_calls_cause_exact_deltas() {
         1.4
     );
     assert_eq!(
-        d(&labelled(
+        d(&pair_series(
             "conduit_audio_request_size_bytes_sum",
             "tts",
             "openai"
@@ -524,7 +518,7 @@ async fn streamed_calls_cause_exact_deltas() {
     assert_eq!(d(&requests("tts", "azure", "success")), 0.0);
     assert_eq!(first_byte("tts", "azure"), 1.0);
     assert_eq!(
-        d(&labelled(
+        d(&pair_series(
             "conduit_audio_request_duration_seconds_count",
             "tts",
             "azure"
@@ -532,7 +526,7 @@ async fn streamed_calls_cause_exact_deltas() {
         1.0
     );
     assert_eq!(
-        d(&labelled(
+        d(&pair_series(
             "conduit_audio_request_size_bytes_sum",
             "tts",
             "azure"
@@ -544,7 +538,7 @@ async fn streamed_calls_cause_exact_deltas() {
     assert_eq!(d(&requests("tts", "deepgram", "success")), 0.0);
     assert_eq!(first_byte("tts", "deepgram"), 1.0);
     assert_eq!(
-        d(&labelled(
+        d(&pair_series(
             "conduit_audio_request_duration_seconds_count",
             "tts",
             "deepgram"
@@ -559,7 +553,7 @@ async fn streamed_calls_cause_exact_deltas() {
     assert_eq!(d(&requests("transcription", "deepgram", "success")), 1.0);
     assert_eq!(first_byte("transcription", "deepgram"), 1.0);
     assert_eq!(
-        d(&labelled(
+        d(&pair_series(
             "conduit_audio_audio_seconds_total",
             "transcription",
             "deepgram"
@@ -567,7 +561,7 @@ async fn streamed_calls_cause_exact_deltas() {
         2.0
     );
     assert_eq!(
-        d(&labelled(
+        d(&pair_series(
             "conduit_audio_request_size_bytes_sum",
             "transcription",
             "deepgram"

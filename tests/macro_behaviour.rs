@@ -3,23 +3,10 @@
 
 use std::time::Duration;
 
-use conduit_metrics_runtime::registry::global;
+mod common;
+
+use common::{global_requests as requests, global_sample as sample, global_value as value};
 use conduit_metrics_runtime::{AudioStatus, DisconnectReason, audio_metric};
-
-fn requests(operation: &str, provider: &str, status: &str) -> f64 {
-    let series = format!(
-        "conduit_audio_requests_total{{operation=\"{operation}\",provider=\"{provider}\",status=\"{status}\"}}"
-    );
-    sample(&series).unwrap_or(0.0)
-}
-
-fn sample(series: &str) -> Option<f64> {
-    conduit_metrics_testkit::sample(&global().render(), series)
-}
-
-fn value(series: &str) -> f64 {
-    sample(series).unwrap_or_else(|| panic!("no series {series}"))
-}
 
 #[derive(Debug, AudioStatus)]
 #[allow(dead_code)] // the fields show that every variant shape is supported

@@ -14,17 +14,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{free_port, get, post, start_instance, start_prometheus_with};
+use common::{
+    free_port, get, post, prometheus_series as query, start_instance, start_prometheus_with,
+};
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::serving::EndpointServer;
 use conduit_metrics_runtime::{CallOutcome, MetricsConfig, Operation, Status};
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-
-fn query(prometheus: SocketAddr, promql: &str) -> Vec<conduit_metrics_testkit::Series> {
-    tokio::task::block_in_place(|| conduit_metrics_testkit::prometheus_query(prometheus, promql))
-        .unwrap_or_else(|error| panic!("{promql}: {error}"))
-}
 
 /// `/api/v1/query_exemplars` over the last hour: (provider, trace_id) of every exemplar.
 async fn exemplars(prometheus: SocketAddr, promql: &str) -> BTreeSet<(String, String)> {

@@ -8,28 +8,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use conduit_metrics_runtime::registry::global;
+mod common;
+
+use common::{
+    global_requests as requests, global_sample as sample, global_value as value,
+    pair_series as series,
+};
 use conduit_metrics_runtime::{AudioStatus, audio_metric};
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
-
-fn sample(series: &str) -> Option<f64> {
-    conduit_metrics_testkit::sample(&global().render(), series)
-}
-
-fn value(series: &str) -> f64 {
-    sample(series).unwrap_or_else(|| panic!("no series {series}"))
-}
-
-fn requests(operation: &str, provider: &str, status: &str) -> f64 {
-    sample(&format!(
-        "conduit_audio_requests_total{{operation=\"{operation}\",provider=\"{provider}\",status=\"{status}\"}}"
-    ))
-    .unwrap_or(0.0)
-}
-
-fn series(family: &str, operation: &str, provider: &str) -> String {
-    format!("{family}{{operation=\"{operation}\",provider=\"{provider}\"}}")
-}
 
 fn first_byte_count(operation: &str, provider: &str) -> f64 {
     sample(&series(

@@ -148,3 +148,43 @@ pub async fn start_instance_with(args: &[&str], env: &[(&str, &str)]) -> Instanc
         _process: process,
     }
 }
+
+/// The `conduit_audio_requests_total` series of one operation, provider and status.
+pub fn requests_series(operation: &str, provider: &str, status: &str) -> String {
+    format!(
+        "conduit_audio_requests_total{{operation=\"{operation}\",provider=\"{provider}\",status=\"{status}\"}}"
+    )
+}
+
+/// A series of `family` labelled by operation and provider.
+pub fn pair_series(family: &str, operation: &str, provider: &str) -> String {
+    format!("{family}{{operation=\"{operation}\",provider=\"{provider}\"}}")
+}
+
+/// A sample of the global registry's exposition now (`None` when there is no such
+/// series).
+pub fn global_sample(series: &str) -> Option<f64> {
+    sample(
+        &conduit_metrics_runtime::registry::global().render(),
+        series,
+    )
+}
+
+/// A sample of the global registry's exposition now; fails the test when it is absent.
+pub fn global_value(series: &str) -> f64 {
+    global_sample(series).unwrap_or_else(|| panic!("no series {series}"))
+}
+
+/// Calls of one operation, provider and status in the global registry (0 before any).
+pub fn global_requests(operation: &str, provider: &str, status: &str) -> f64 {
+    global_sample(&requests_series(operation, provider, status)).unwrap_or(0.0)
+}
+
+/// An instant Prometheus query from async code (on a thread that may block).
+pub fn prometheus_series(
+    prometheus: SocketAddr,
+    promql: &str,
+) -> Vec<conduit_metrics_testkit::Series> {
+    tokio::task::block_in_place(|| conduit_metrics_testkit::prometheus_query(prometheus, promql))
+        .unwrap_or_else(|error| panic!("{promql}: {error}"))
+}
