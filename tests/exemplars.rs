@@ -118,6 +118,23 @@ fn no_exemplar_without_a_sampled_trace() {
 }
 
 #[test]
+fn with_capture_off_a_sampled_span_leaves_nothing() {
+    conduit_metrics_runtime::exemplars::set_exemplar_capture(false);
+    assert!(!conduit_metrics_runtime::exemplars::exemplar_capture());
+    tracer().in_span("untracked", |_| transcribe("ex-capture-off").unwrap());
+    conduit_metrics_runtime::exemplars::set_exemplar_capture(true);
+    assert!(conduit_metrics_runtime::exemplars::exemplar_capture());
+    tracer().in_span("tracked", |_| transcribe("ex-capture-on").unwrap());
+    let text = openmetrics();
+    let family = "conduit_audio_request_duration_seconds";
+    assert!(
+        exemplars(&text, family, "ex-capture-off").is_empty(),
+        "{text}"
+    );
+    assert_eq!(exemplars(&text, family, "ex-capture-on").len(), 1, "{text}");
+}
+
+#[test]
 fn a_tracing_span_carries_its_trace_through_tracing_opentelemetry() {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     use tracing_subscriber::layer::SubscriberExt as _;

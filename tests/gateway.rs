@@ -695,3 +695,46 @@ async fn a_traceparent_continues_into_the_exemplars_of_the_calls_it_makes() {
     running.shutdown().await.unwrap();
     metrics.shutdown().unwrap();
 }
+
+/// A realtime session opened with a `traceparent` keeps that trace for every turn: the
+/// turn latencies' exemplars carry it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_realtime_session_keeps_the_trace_of_its_upgrade_request() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let (metrics, _, running) = start().await;
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let mut request = format!("ws://{}/v1/realtime?provider=azure", running.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-b7ad6b7169203331-01")
+            .parse()
+            .unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    for turn in ["hello", "again"] {
+        let message = serde_json::json!({"type": "input_text", "text": turn}).to_string();
+        socket.send(Message::Text(message.into())).await.unwrap();
+        assert!(matches!(socket.next().await, Some(Ok(Message::Text(_)))));
+    }
+    socket.close(None).await.unwrap();
+    while socket.next().await.is_some() {}
+    let text =
+        metrics.render_format(conduit_metrics_runtime::serving::ExpositionFormat::OpenMetrics);
+    let traced: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("conduit_audio_realtime_latency_seconds_bucket{provider=\"azure\"")
+        })
+        .filter(|l| l.contains(" # "))
+        .collect();
+    assert_eq!(traced.len(), 1, "{text}");
+    assert!(
+        traced[0].contains(&format!("trace_id=\"{trace_id}\"")),
+        "{}",
+        traced[0]
+    );
+    running.shutdown().await.unwrap();
+    metrics.shutdown().unwrap();
+}

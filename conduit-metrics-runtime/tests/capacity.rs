@@ -123,6 +123,15 @@ fn series_per_instance_follow_the_formula_and_scrapes_stay_small() {
             gzip_bytes * 8 < plain_bytes,
             "{gzip_bytes} vs {plain_bytes}"
         );
+        // The README's "Running a fleet" figures, within 5% (the sums' digits vary).
+        let (readme_plain, readme_gzip) = match providers {
+            4 => (62_593.0, 4_861.0),
+            _ => (467_027.0, 25_360.0),
+        };
+        for (measured, stated) in [(plain_bytes, readme_plain), (gzip_bytes, readme_gzip)] {
+            let off = (measured as f64 / stated - 1.0).abs();
+            assert!(off < 0.05, "{measured} bytes, the README says {stated}");
+        }
         eprintln!(
             "{providers} providers: {series} series, {plain_bytes} bytes plain, {gzip_bytes} bytes gzip, {:.1} samples/s at a 15 s scrape",
             series as f64 / 15.0

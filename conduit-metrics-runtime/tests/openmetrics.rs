@@ -81,6 +81,12 @@ fn the_endpoint_answers_each_scraper_in_the_format_it_asks_for() {
         "{head}"
     );
     assert!(body.ends_with("# EOF\n"));
+    // The body depends on Accept here, and caches must know it.
+    assert!(
+        head.contains("vary: Accept, Accept-Encoding")
+            || head.contains("Vary: Accept, Accept-Encoding"),
+        "{head}"
+    );
     // Anyone else, and a server given a text-only render, answer text 0.0.4.
     for accept in ["", "Accept: text/plain\r\n", "Accept: */*\r\n"] {
         let (_, head, body) = scrape(accept);
@@ -100,5 +106,10 @@ fn the_endpoint_answers_each_scraper_in_the_format_it_asks_for() {
         ),
     );
     assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    // A text-only body does not vary with Accept.
+    assert!(
+        !head.to_ascii_lowercase().contains("vary: accept,"),
+        "{head}"
+    );
     text_only.shutdown();
 }
