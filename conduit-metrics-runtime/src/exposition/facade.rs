@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::format::ExpositionFormat;
-use super::text::{header, push_escaped_help};
+use super::text::{header, openmetrics_family, push_escaped_help};
 use crate::catalogue::{self, Family, FamilyType};
 use crate::sync::lock;
 
@@ -93,10 +93,12 @@ impl FacadeFilter {
             catalogue::FACADE_SERIES_DROPPED_TOTAL.name
         );
         for family in kept {
+            // OpenMetrics names the family once for all its lines.
+            let metadata = openmetrics_family(family.name, family.kind);
             for line in &family.lines {
                 match format {
                     ExpositionFormat::Text => out.push_str(line),
-                    ExpositionFormat::OpenMetrics => push_openmetrics_line(out, family, line),
+                    ExpositionFormat::OpenMetrics => push_openmetrics_line(out, metadata, line),
                 }
                 out.push('\n');
             }
@@ -163,19 +165,10 @@ fn split_families(text: &str) -> Vec<FacadeFamily<'_>> {
     families
 }
 
-/// Writes one line of a facade family as OpenMetrics: a counter family is named without
-/// `_total` (its samples keep it), or is `unknown` when its name lacks `_total`, so its
-/// samples keep the name they have in text format 0.0.4; `untyped` becomes `unknown`;
-/// `# HELP` gains OpenMetrics' escaping of `"`. Samples are written as they are.
-fn push_openmetrics_line(out: &mut String, family: &FacadeFamily<'_>, line: &str) {
-    let (name, kind) = match family.kind {
-        "counter" => match family.name.strip_suffix("_total") {
-            Some(stem) => (stem, "counter"),
-            None => (family.name, "unknown"),
-        },
-        "untyped" => (family.name, "unknown"),
-        kind => (family.name, kind),
-    };
+/// Writes one line of a facade family as OpenMetrics, its metadata lines with the
+/// family's OpenMetrics `(name, kind)` (see `openmetrics_family`) and `# HELP` with
+/// OpenMetrics' escaping of `"`. Samples are written as they are.
+fn push_openmetrics_line(out: &mut String, (name, kind): (&str, &str), line: &str) {
     if let Some(rest) = line.strip_prefix("# HELP ") {
         let help = rest.split_once(' ').map_or("", |(_, help)| help);
         out.push_str("# HELP ");

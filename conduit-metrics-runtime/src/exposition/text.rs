@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 use super::format::ExpositionFormat;
-use crate::catalogue::{self, Family, FamilyType};
+use crate::catalogue::{self, Family};
 use crate::labels::{DisconnectReason, Operation, Status};
 use crate::store::{
     CallCells, Exemplar, ExemplarSlot, HistogramSnapshot, ProviderSeries, Registry, Striped,
@@ -329,13 +329,7 @@ fn used_calls<'a>(
 pub(super) fn header(out: &mut String, format: ExpositionFormat, family: &Family) {
     let (name, kind) = match format {
         ExpositionFormat::Text => (family.name, family.kind.as_str()),
-        ExpositionFormat::OpenMetrics => match family.kind {
-            FamilyType::Counter => match family.name.strip_suffix("_total") {
-                Some(stem) => (stem, "counter"),
-                None => (family.name, "unknown"),
-            },
-            _ => (family.name, family.kind.as_str()),
-        },
+        ExpositionFormat::OpenMetrics => openmetrics_family(family.name, family.kind.as_str()),
     };
     out.push_str("# HELP ");
     out.push_str(name);
@@ -354,6 +348,20 @@ pub(super) fn header(out: &mut String, format: ExpositionFormat, family: &Family
             out.push_str(unit);
             out.push('\n');
         }
+    }
+}
+
+/// The name and type OpenMetrics metadata gives a family of text format 0.0.4: a counter
+/// is named without `_total` (its samples keep it), or is `unknown` when its name lacks
+/// `_total`, so its samples keep their name; `untyped` is `unknown`.
+pub(super) fn openmetrics_family<'a>(name: &'a str, kind: &'a str) -> (&'a str, &'a str) {
+    match kind {
+        "counter" => match name.strip_suffix("_total") {
+            Some(stem) => (stem, "counter"),
+            None => (name, "unknown"),
+        },
+        "untyped" => (name, "unknown"),
+        kind => (name, kind),
     }
 }
 
