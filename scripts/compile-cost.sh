@@ -41,7 +41,7 @@ RUST
 
 make_crate minimal ", default-features = false"
 make_crate default ""
-make_crate all ", features = [\"http-listener\", \"tls-ring\", \"axum\", \"gzip\", \"process-metrics\", \"toml\", \"push-gateway\", \"recorder\", \"reqwest\", \"anyhow\", \"eyre\"]"
+make_crate all ", features = [\"http-listener\", \"tls-ring\", \"axum\", \"gzip\", \"process-metrics\", \"toml\", \"push-gateway\", \"recorder\", \"reqwest\", \"anyhow\", \"eyre\", \"opentelemetry\"]"
 
 # Packages a build compiles: the user crate and every normal, build and proc-macro
 # dependency (what `cargo build` prints a `Compiling` line for).
