@@ -7,23 +7,66 @@
 //! claims (its own, or a series name such as `x_bucket`) is taken by an audio family, or
 //! by another facade family (the same name recorded as two types). Each left-out name is
 //! logged once, and `conduit_audio_facade_series_dropped_total` counts the series.
+//!
+//! [`FacadeSource`] is what a scrape reads the facade from: the recorder's handle, and
+//! the process collector run just before each render.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use metrics_exporter_prometheus::PrometheusHandle;
+
 use super::format::ExpositionFormat;
-use super::text::{header, openmetrics_family, push_escaped_help};
+use super::formatting::{header, openmetrics_family, push_escaped_help};
 use crate::catalogue::{self, Family, FamilyType};
 use crate::sync::lock;
 
 /// Names warned about at most, so a flood of colliding names cannot grow memory.
 const MAX_WARNED_NAMES: usize = 1024;
 
+/// The facade's side of a scrape, when our recorder serves it: rendered after the audio
+/// families, less colliding families, with the process metrics collected just before.
+pub(crate) struct FacadeSource {
+    prometheus: PrometheusHandle,
+    #[cfg(feature = "process-metrics")]
+    process: metrics_process::Collector,
+    filter: FacadeFilter,
+}
+
+impl FacadeSource {
+    /// Serves what `prometheus`'s recorder records (and, with `process-metrics`, the
+    /// process metrics, described to it now).
+    pub(crate) fn new(prometheus: PrometheusHandle) -> Self {
+        #[cfg(feature = "process-metrics")]
+        let process = metrics_process::Collector::default();
+        #[cfg(feature = "process-metrics")]
+        process.describe();
+        FacadeSource {
+            prometheus,
+            #[cfg(feature = "process-metrics")]
+            process,
+            filter: FacadeFilter::default(),
+        }
+    }
+
+    /// Appends the facade's families to `out`.
+    pub(super) fn write_into(&self, out: &mut String, format: ExpositionFormat) {
+        #[cfg(feature = "process-metrics")]
+        self.process.collect();
+        self.filter.append(&self.prometheus.render(), out, format);
+    }
+
+    /// Drains the facade's buffered histogram samples.
+    pub(super) fn run_upkeep(&self) {
+        self.prometheus.run_upkeep();
+    }
+}
+
 /// Appends facade exposition text, leaving out colliding families.
 #[derive(Debug, Default)]
-pub(crate) struct FacadeFilter {
+pub(super) struct FacadeFilter {
     dropped: AtomicU64,
     warned: Mutex<BTreeSet<String>>,
 }
@@ -56,7 +99,7 @@ impl FacadeFilter {
     /// Appends `facade` (text format 0.0.4, as metrics-exporter-prometheus renders it) to
     /// `out` in `format`: first the dropped-series counter, then every facade family whose
     /// names collide with nothing.
-    pub(crate) fn append(&self, facade: &str, out: &mut String, format: ExpositionFormat) {
+    pub(super) fn append(&self, facade: &str, out: &mut String, format: ExpositionFormat) {
         let families = split_families(facade);
         let reserved = audio_names();
         let claims: Vec<BTreeSet<String>> = families.iter().map(FacadeFamily::claims).collect();

@@ -1,13 +1,14 @@
-//! Exposition: the audio families in the Prometheus text format 0.0.4 or OpenMetrics
-//! 1.0 (`text`, `format`), and the facade's metrics appended after them without a name
-//! the audio families or another facade metric already use (`facade`).
+//! Exposition: the whole body of a scrape (`scrape`), made of the audio families
+//! (`audio`) and the facade's metrics appended after them without a name the audio
+//! families or another facade metric already use (`facade`), in the Prometheus text
+//! format 0.0.4 or OpenMetrics 1.0 (`format`), line by line (`formatting`).
 
+mod audio;
 #[cfg(feature = "recorder")]
 mod facade;
 mod format;
-mod text;
+mod formatting;
+mod scrape;
 
-#[cfg(feature = "recorder")]
-pub(crate) use facade::FacadeFilter;
 pub use format::ExpositionFormat;
-pub(crate) use text::OPENMETRICS_EOF;
+pub(crate) use scrape::{FacadeSource, Scrape};

@@ -3,14 +3,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::facade::ServedFacade;
-use crate::exposition::{ExpositionFormat, OPENMETRICS_EOF};
+#[cfg(feature = "push-gateway")]
+use crate::exposition::ExpositionFormat;
+use crate::exposition::Scrape;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "http-listener")]
 use crate::serving::{Endpoint, Tls, serve};
 use crate::serving::{HealthProbe, ProbeSchedule};
-use crate::store::Registry;
 use crate::sync::lock;
 
 pub(super) type Probes = Arc<Mutex<Vec<Arc<HealthProbe>>>>;
@@ -26,7 +26,7 @@ pub(super) struct Listener {
 
 /// What the metrics thread does.
 pub(super) struct Background {
-    pub(super) renderer: Arc<Renderer>,
+    pub(super) scrape: Arc<Scrape>,
     #[cfg(feature = "http-listener")]
     pub(super) listener: Option<Listener>,
     #[cfg(feature = "push-gateway")]
@@ -71,9 +71,9 @@ impl Background {
     }
 
     fn on_tick(&mut self) {
-        let registry = self.renderer.registry;
+        let registry = self.scrape.registry();
         registry.tick();
-        self.renderer.run_upkeep();
+        self.scrape.run_upkeep();
         // Probes and pushes run as their own tasks: a slow one delays nothing.
         if self.probe_schedule.next_interval() {
             let due = lock(&self.probes).clone();
@@ -83,9 +83,9 @@ impl Background {
         }
         #[cfg(feature = "push-gateway")]
         if let Some(pusher) = self.pusher.clone() {
-            let renderer = self.renderer.clone();
+            let scrape = self.scrape.clone();
             tokio::spawn(async move {
-                let render = move || renderer.render(ExpositionFormat::Text);
+                let render = move || scrape.render(ExpositionFormat::Text);
                 let Ok(body) = tokio::task::spawn_blocking(render).await else {
                     return;
                 };
@@ -93,36 +93,6 @@ impl Background {
                     tracing::warn!(%error, "conduit-metrics: push failed; the next ExportInterval retries");
                 }
             });
-        }
-    }
-}
-
-/// Renders the audio families followed, when our recorder serves the facade, by
-/// everything recorded through it: process CPU, memory, threads and file descriptors
-/// (`metrics-process`), and the application's own metrics, less any family whose name
-/// would collide.
-pub(super) struct Renderer {
-    pub(super) registry: &'static Registry,
-    pub(super) facade: Option<ServedFacade>,
-}
-
-impl Renderer {
-    pub(super) fn render(&self, format: ExpositionFormat) -> String {
-        let mut text = String::with_capacity(16 * 1024);
-        self.registry.write_families(&mut text, format);
-        if let Some(facade) = &self.facade {
-            facade.render_into(&mut text, format);
-        }
-        if format == ExpositionFormat::OpenMetrics {
-            text.push_str(OPENMETRICS_EOF);
-        }
-        text
-    }
-
-    /// Drains the facade's buffered histogram samples.
-    pub(super) fn run_upkeep(&self) {
-        if let Some(facade) = &self.facade {
-            facade.run_upkeep();
         }
     }
 }

@@ -1,17 +1,15 @@
 //! The `metrics` facade's recorder: installed by `install` unless the configuration
 //! turns it off or the application has its own, which it keeps; and what serves the
-//! facade's metrics on our endpoint.
+//! facade's metrics on our endpoint (`FacadeSource`, which exposition renders).
 
 #[cfg(feature = "recorder")]
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusBuilder;
 
 use super::error::InstallError;
 use crate::config::MetricsConfig;
 #[cfg(feature = "recorder")]
 use crate::config::{ConfigError, ConfigOption};
-use crate::exposition::ExpositionFormat;
-#[cfg(feature = "recorder")]
-use crate::exposition::FacadeFilter;
+use crate::exposition::FacadeSource;
 
 /// Where metrics recorded through the [`metrics`](crate::metrics) facade go, as
 /// [`MetricsHandle::facade_metrics`](crate::MetricsHandle::facade_metrics) reports.
@@ -28,52 +26,12 @@ pub enum FacadeMetrics {
     Disabled,
 }
 
-/// Our recorder's side of the facade: rendered after the audio families, less colliding
-/// families, with the process metrics collected just before.
-#[cfg(feature = "recorder")]
-pub(super) struct ServedFacade {
-    prometheus: PrometheusHandle,
-    #[cfg(feature = "process-metrics")]
-    process: metrics_process::Collector,
-    filter: FacadeFilter,
-}
-
-/// Without the `recorder` feature nothing serves the facade, which the type says.
-#[cfg(not(feature = "recorder"))]
-pub(super) enum ServedFacade {}
-
-#[cfg(feature = "recorder")]
-impl ServedFacade {
-    /// Appends the facade's families to `out`.
-    pub(super) fn render_into(&self, out: &mut String, format: ExpositionFormat) {
-        #[cfg(feature = "process-metrics")]
-        self.process.collect();
-        self.filter.append(&self.prometheus.render(), out, format);
-    }
-
-    /// Drains the facade's buffered histogram samples.
-    pub(super) fn run_upkeep(&self) {
-        self.prometheus.run_upkeep();
-    }
-}
-
-#[cfg(not(feature = "recorder"))]
-impl ServedFacade {
-    pub(super) fn render_into(&self, _: &mut String, _: ExpositionFormat) {
-        match *self {}
-    }
-
-    pub(super) fn run_upkeep(&self) {
-        match *self {}
-    }
-}
-
 /// Installs the Prometheus recorder for the facade unless the configuration turns it off
 /// or the application has its own (which it keeps).
 #[cfg(feature = "recorder")]
 pub(super) fn install_facade_recorder(
     config: &MetricsConfig,
-) -> Result<(FacadeMetrics, Option<ServedFacade>), InstallError> {
+) -> Result<(FacadeMetrics, Option<FacadeSource>), InstallError> {
     if !config.facade_recorder() {
         return Ok((FacadeMetrics::Disabled, None));
     }
@@ -92,17 +50,7 @@ pub(super) fn install_facade_recorder(
     match metrics::set_global_recorder(recorder) {
         Ok(()) => {
             // Process metrics go through the facade: collected onto our own recorder only.
-            #[cfg(feature = "process-metrics")]
-            let process = metrics_process::Collector::default();
-            #[cfg(feature = "process-metrics")]
-            process.describe();
-            let served = ServedFacade {
-                prometheus,
-                #[cfg(feature = "process-metrics")]
-                process,
-                filter: FacadeFilter::default(),
-            };
-            Ok((FacadeMetrics::Served, Some(served)))
+            Ok((FacadeMetrics::Served, Some(FacadeSource::new(prometheus))))
         }
         Err(_) => {
             tracing::info!(
@@ -118,6 +66,6 @@ pub(super) fn install_facade_recorder(
 #[cfg(not(feature = "recorder"))]
 pub(super) fn install_facade_recorder(
     _config: &MetricsConfig,
-) -> Result<(FacadeMetrics, Option<ServedFacade>), InstallError> {
+) -> Result<(FacadeMetrics, Option<FacadeSource>), InstallError> {
     Ok((FacadeMetrics::Disabled, None))
 }

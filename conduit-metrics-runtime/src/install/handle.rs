@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::background::{Probes, Renderer};
+use super::background::Probes;
 use super::facade::FacadeMetrics;
 use crate::config::MetricsConfig;
-use crate::exposition::ExpositionFormat;
+use crate::exposition::{ExpositionFormat, Scrape};
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "axum")]
@@ -24,7 +24,7 @@ pub struct MetricsHandle {
 }
 
 pub(super) struct HandleInner {
-    pub(super) renderer: Arc<Renderer>,
+    pub(super) scrape: Arc<Scrape>,
     #[cfg(feature = "axum")]
     pub(super) endpoint: Arc<Endpoint>,
     #[cfg(feature = "push-gateway")]
@@ -56,7 +56,7 @@ impl MetricsHandle {
     /// [`render`](Self::render) in `format`: OpenMetrics carries exemplars and ends with
     /// `# EOF`.
     pub fn render_format(&self, format: ExpositionFormat) -> String {
-        self.inner.renderer.render(format)
+        self.inner.scrape.render(format)
     }
 
     /// The address the built-in endpoint is bound to (the real port when `Listen` used
@@ -78,7 +78,7 @@ impl MetricsHandle {
 
     /// The registry the handle renders.
     pub fn registry(&self) -> &'static Registry {
-        self.inner.renderer.registry
+        self.inner.scrape.registry()
     }
 
     /// The endpoint as an axum `Router` answering the configured `Path`, with the same
@@ -118,8 +118,8 @@ impl MetricsHandle {
     /// buffered `metrics` histogram samples and, in push mode, pushes everything recorded
     /// so far. Blocks for the push.
     pub fn flush(&self) -> Result<(), PushError> {
-        self.inner.renderer.registry.tick();
-        self.inner.renderer.run_upkeep();
+        self.inner.scrape.registry().tick();
+        self.inner.scrape.run_upkeep();
         #[cfg(feature = "push-gateway")]
         if let Some(pusher) = &self.inner.pusher {
             return pusher.push_blocking(self.render());

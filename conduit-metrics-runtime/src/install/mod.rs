@@ -13,13 +13,14 @@ use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "http-listener")]
 use self::background::Listener;
-use self::background::{Background, Probes, Renderer};
+use self::background::{Background, Probes};
 pub use self::error::InstallError;
 pub use self::facade::FacadeMetrics;
 use self::facade::install_facade_recorder;
 use self::handle::HandleInner;
 pub use self::handle::MetricsHandle;
 use crate::config::MetricsConfig;
+use crate::exposition::Scrape;
 use crate::serving::ProbeSchedule;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
@@ -84,15 +85,12 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     let (facade, served_facade) = install_facade_recorder(&config)?;
     let registry = global();
     registry.reconfigure(&config);
-    let renderer = Arc::new(Renderer {
-        registry,
-        facade: served_facade,
-    });
+    let scrape = Arc::new(Scrape::new(registry, served_facade));
     #[cfg(any(feature = "http-listener", feature = "axum"))]
     let endpoint = {
-        let cache_renderer = renderer.clone();
+        let cached = scrape.clone();
         let cache = Arc::new(ScrapeCache::with_formats(
-            Box::new(move |format| cache_renderer.render(format)),
+            Box::new(move |format| cached.render(format)),
             config.cache_expiration(),
         ));
         Arc::new(Endpoint::new(&config, cache))
@@ -116,7 +114,7 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
 
     let background = Background {
-        renderer: renderer.clone(),
+        scrape: scrape.clone(),
         #[cfg(feature = "http-listener")]
         listener,
         #[cfg(feature = "push-gateway")]
@@ -129,7 +127,7 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
 
     Ok(MetricsHandle {
         inner: Arc::new(HandleInner {
-            renderer,
+            scrape,
             #[cfg(feature = "axum")]
             endpoint,
             #[cfg(feature = "push-gateway")]

@@ -16,3 +16,4 @@ pub(crate) use exemplars::{Exemplar, ExemplarSlot};
 pub(crate) use providers::{ProviderSeries, Slot};
 pub use registry::{Registry, global};
 pub(crate) use stripes::{Striped, current_stripe};
+pub(crate) use window::Ratios;

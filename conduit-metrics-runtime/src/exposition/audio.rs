@@ -1,0 +1,310 @@
+//! The audio families of a [`Registry`], one short function per group of families, in
+//! the order a scrape shows them. Adding a family means adding its lines to the group it
+//! belongs to; how a line looks is `formatting`'s business.
+//!
+//! Every family of the catalogue gets its `# HELP` and `# TYPE` lines even before it has
+//! series, so a scrape always shows the whole catalogue. Series are sorted by provider
+//! label so consecutive scrapes are easy to diff.
+
+use super::format::ExpositionFormat;
+use super::formatting::{Value, header, histogram, sample};
+use crate::catalogue::{self, Family};
+use crate::labels::{DisconnectReason, Operation, Status};
+use crate::store::{CallCells, ProviderSeries, Ratios, Registry, Striped};
+
+/// Appends the audio families of `registry` in `format` to `out` (no `# EOF`: the
+/// scrape ends where `scrape` says).
+pub(super) fn write_audio_families(
+    registry: &Registry,
+    out: &mut String,
+    format: ExpositionFormat,
+) {
+    let families = AudioFamilies::new(registry, out, format);
+    families.write();
+}
+
+/// One pass over a registry: what every group reads, taken once.
+struct AudioFamilies<'a> {
+    registry: &'a Registry,
+    /// (series, position in the registry's table) sorted by label; positions index the
+    /// window ratios.
+    providers: Vec<(&'a ProviderSeries, usize)>,
+    ratios: Ratios,
+    out: &'a mut String,
+    format: ExpositionFormat,
+}
+
+impl<'a> AudioFamilies<'a> {
+    fn new(registry: &'a Registry, out: &'a mut String, format: ExpositionFormat) -> Self {
+        let mut providers: Vec<(&ProviderSeries, usize)> =
+            registry.provider_series().into_iter().zip(0..).collect();
+        providers.sort_by(|a, b| a.0.label().cmp(b.0.label()));
+        AudioFamilies {
+            registry,
+            providers,
+            ratios: registry.ratios(),
+            out,
+            format,
+        }
+    }
+
+    fn write(mut self) {
+        self.requests();
+        self.call_histograms();
+        self.ratio_gauges();
+        self.active();
+        self.realtime();
+        self.costs();
+        self.streaming_totals();
+        self.supporting_counters();
+    }
+
+    fn header(&mut self, family: &Family) {
+        header(self.out, self.format, family);
+    }
+
+    /// `requests_total`: every status of every used (operation, provider) series.
+    fn requests(&mut self) {
+        self.header(&catalogue::REQUESTS_TOTAL);
+        for (series, _) in &self.providers {
+            for &operation in Operation::ALL {
+                let Some(calls) = series.calls_if_used(operation) else {
+                    continue;
+                };
+                for &status in Status::ALL {
+                    let labels = [
+                        ("operation", operation.as_str()),
+                        ("provider", series.label()),
+                        ("status", status.as_str()),
+                    ];
+                    let count = Value::Int(calls.requests(status));
+                    sample(self.out, catalogue::REQUESTS_TOTAL.name, "", &labels, count);
+                }
+            }
+        }
+    }
+
+    /// Duration of every call, and the request size of calls that gave one.
+    fn call_histograms(&mut self) {
+        self.header(&catalogue::REQUEST_DURATION_SECONDS);
+        for (labels, calls) in used_calls(&self.providers) {
+            let family = &catalogue::REQUEST_DURATION_SECONDS;
+            let exemplars = calls.duration_exemplars();
+            histogram(
+                self.out,
+                self.format,
+                family,
+                &labels,
+                &calls.duration(),
+                exemplars,
+            );
+        }
+        self.header(&catalogue::REQUEST_SIZE_BYTES);
+        for (labels, calls) in used_calls(&self.providers) {
+            let snapshot = calls.size();
+            if snapshot.count() > 0 {
+                let family = &catalogue::REQUEST_SIZE_BYTES;
+                histogram(self.out, self.format, family, &labels, &snapshot, None);
+            }
+        }
+    }
+
+    /// The windowed ratio gauges, as of the last tick; a ratio with no events is absent.
+    fn ratio_gauges(&mut self) {
+        self.header(&catalogue::CACHE_HIT_RATIO);
+        for &operation in Operation::ALL {
+            if let Some(ratio) = self.ratios.cache_hit_ratio(operation) {
+                let labels = [("operation", operation.as_str())];
+                let name = catalogue::CACHE_HIT_RATIO.name;
+                sample(self.out, name, "", &labels, Value::Float(ratio));
+            }
+        }
+        for family in [
+            &catalogue::PROVIDER_ERROR_RATE,
+            &catalogue::PROVIDER_UPTIME_RATIO,
+        ] {
+            self.header(family);
+            for (series, position) in &self.providers {
+                let ratio = if family == &catalogue::PROVIDER_ERROR_RATE {
+                    self.ratios.error_rate(*position)
+                } else {
+                    self.ratios.uptime(*position)
+                };
+                if let Some(ratio) = ratio {
+                    let labels = [("provider", series.label())];
+                    sample(self.out, family.name, "", &labels, Value::Float(ratio));
+                }
+            }
+        }
+    }
+
+    /// Calls in flight per operation, then the application's own resources.
+    fn active(&mut self) {
+        let name = catalogue::ACTIVE_OPERATIONS.name;
+        self.header(&catalogue::ACTIVE_OPERATIONS);
+        for &operation in Operation::ALL {
+            let active = Value::Signed(self.registry.operation(operation).active());
+            sample(
+                self.out,
+                name,
+                "",
+                &[("operation", operation.as_str())],
+                active,
+            );
+        }
+        for (resource, count) in self.registry.resources() {
+            sample(
+                self.out,
+                name,
+                "",
+                &[("resource", &resource)],
+                Value::Signed(count),
+            );
+        }
+    }
+
+    /// Ended sessions by reason, session length and turn latency.
+    fn realtime(&mut self) {
+        self.header(&catalogue::REALTIME_SESSIONS_TOTAL);
+        for (series, _) in &self.providers {
+            let Some(realtime) = series.realtime_if_used() else {
+                continue;
+            };
+            for &reason in DisconnectReason::ALL {
+                let labels = [
+                    ("provider", series.label()),
+                    ("disconnect_reason", reason.as_str()),
+                ];
+                let count = Value::Int(realtime.sessions(reason));
+                let name = catalogue::REALTIME_SESSIONS_TOTAL.name;
+                sample(self.out, name, "", &labels, count);
+            }
+        }
+        for (family, latency) in [
+            (&catalogue::REALTIME_DURATION_SECONDS, false),
+            (&catalogue::REALTIME_LATENCY_SECONDS, true),
+        ] {
+            self.header(family);
+            for (series, _) in &self.providers {
+                let Some(realtime) = series.realtime_if_used() else {
+                    continue;
+                };
+                let (snapshot, exemplars) = if latency {
+                    (realtime.latency(), realtime.latency_exemplars())
+                } else {
+                    (realtime.duration(), None)
+                };
+                let labels = [("provider", series.label())];
+                histogram(self.out, self.format, family, &labels, &snapshot, exemplars);
+            }
+        }
+    }
+
+    /// Dollars per operation.
+    fn costs(&mut self) {
+        self.header(&catalogue::COST_DOLLARS);
+        for &operation in Operation::ALL {
+            let dollars = Value::Float(self.registry.operation(operation).cost());
+            let labels = [("operation", operation.as_str())];
+            sample(self.out, catalogue::COST_DOLLARS.name, "", &labels, dollars);
+        }
+    }
+
+    /// Time to first byte, audio seconds and characters. They appear per series on first
+    /// use: most call sites never stream or count audio seconds, and a series of zeros
+    /// would only cost memory.
+    fn streaming_totals(&mut self) {
+        self.header(&catalogue::TIME_TO_FIRST_BYTE_SECONDS);
+        for (labels, calls) in used_calls(&self.providers) {
+            let snapshot = calls.first_byte();
+            if snapshot.count() > 0 {
+                let family = &catalogue::TIME_TO_FIRST_BYTE_SECONDS;
+                let exemplars = calls.first_byte_exemplars();
+                histogram(self.out, self.format, family, &labels, &snapshot, exemplars);
+            }
+        }
+        self.header(&catalogue::AUDIO_SECONDS_TOTAL);
+        for (labels, calls) in used_calls(&self.providers) {
+            let seconds = calls.audio_seconds();
+            if seconds > 0.0 {
+                let name = catalogue::AUDIO_SECONDS_TOTAL.name;
+                sample(self.out, name, "", &labels, Value::Float(seconds));
+            }
+        }
+        self.header(&catalogue::CHARACTERS_TOTAL);
+        for (labels, calls) in used_calls(&self.providers) {
+            let characters = calls.characters();
+            if characters > 0 {
+                let name = catalogue::CHARACTERS_TOTAL.name;
+                sample(self.out, name, "", &labels, Value::Int(characters));
+            }
+        }
+    }
+
+    /// The counters behind the ratios (cache lookups, health checks) and the counters of
+    /// what was folded or refused.
+    fn supporting_counters(&mut self) {
+        self.header(&catalogue::CACHE_LOOKUPS_TOTAL);
+        for &operation in Operation::ALL {
+            let (hits, misses) = self.registry.operation(operation).lookups();
+            for (result, count) in [("hit", hits), ("miss", misses)] {
+                let labels = [("operation", operation.as_str()), ("result", result)];
+                let name = catalogue::CACHE_LOOKUPS_TOTAL.name;
+                sample(self.out, name, "", &labels, Value::Int(count));
+            }
+        }
+        self.header(&catalogue::HEALTH_CHECKS_TOTAL);
+        for (series, _) in &self.providers {
+            let (passed, failed) = series.health_checks();
+            if passed + failed > 0 {
+                for (result, count) in [("pass", passed), ("fail", failed)] {
+                    let labels = [("provider", series.label()), ("result", result)];
+                    let name = catalogue::HEALTH_CHECKS_TOTAL.name;
+                    sample(self.out, name, "", &labels, Value::Int(count));
+                }
+            }
+        }
+        self.header(&catalogue::PROVIDER_LABELS_FOLDED_TOTAL);
+        let folded = Value::Int(self.registry.folded_calls());
+        sample(
+            self.out,
+            catalogue::PROVIDER_LABELS_FOLDED_TOTAL.name,
+            "",
+            &[],
+            folded,
+        );
+        for family in [
+            &catalogue::COST_REJECTED_TOTAL,
+            &catalogue::AUDIO_SECONDS_REJECTED_TOTAL,
+        ] {
+            self.header(family);
+            for &operation in Operation::ALL {
+                let cells = self.registry.operation(operation);
+                let rejected = if family == &catalogue::COST_REJECTED_TOTAL {
+                    cells.rejected_costs()
+                } else {
+                    cells.rejected_audio_seconds()
+                };
+                let labels = [("operation", operation.as_str())];
+                sample(self.out, family.name, "", &labels, Value::Int(rejected));
+            }
+        }
+    }
+}
+
+/// The (operation, provider) call series that were used, providers in label order, with
+/// their two labels.
+fn used_calls<'a>(
+    providers: &'a [(&'a ProviderSeries, usize)],
+) -> impl Iterator<Item = ([(&'static str, &'a str); 2], &'a Striped<CallCells>)> + 'a {
+    providers.iter().flat_map(|(series, _)| {
+        Operation::ALL.iter().filter_map(|&operation| {
+            let calls = series.calls_if_used(operation)?;
+            let labels = [
+                ("operation", operation.as_str()),
+                ("provider", series.label()),
+            ];
+            Some((labels, calls))
+        })
+    })
+}
