@@ -16,7 +16,7 @@ const RUNTIME_LAYERS: &[&[&str]] = &[
         "clock",
         "labels",
         "limits",
-        "status",
+        "foreign_errors",
         "sync",
         "thread",
         "trace",
@@ -117,6 +117,150 @@ fn the_scanner_finds_cycles_and_ignores_comments_and_strings() {
         targets_of("c.rs"),
         [PathBuf::from("a.rs"), PathBuf::from("lib.rs")]
     );
+}
+
+/// Longest a runtime source file may be, and a function of `exposition/`: a family
+/// added there touches one short function.
+const MAX_RUNTIME_FILE_LINES: usize = 500;
+const MAX_EXPOSITION_FUNCTION_LINES: usize = 80;
+
+#[test]
+fn runtime_files_and_exposition_functions_stay_short() {
+    let src = workspace().join("conduit-metrics-runtime/src");
+    let mut files = Vec::new();
+    collect_rs_files(&src, &mut files);
+    let mut long = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines = text.lines().count();
+        if lines > MAX_RUNTIME_FILE_LINES {
+            long.push(format!("{} has {lines} lines", file.display()));
+        }
+        if file.strip_prefix(&src).unwrap().starts_with("exposition") {
+            for (name, lines) in function_lengths(&code_of(&text)) {
+                if lines > MAX_EXPOSITION_FUNCTION_LINES {
+                    long.push(format!("{}: fn {name} has {lines} lines", file.display()));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "too long:\n{}", long.join("\n"));
+}
+
+#[test]
+fn function_lengths_are_measured_from_fn_to_closing_brace() {
+    let code = "fn short() {\n}\ntrait T { fn declared(&self); }\nfn nested() {\n    if x { y(); }\n    z();\n}\n";
+    assert_eq!(
+        function_lengths(code),
+        [("short".to_owned(), 2), ("nested".to_owned(), 4)]
+    );
+}
+
+/// The runtime denies unsafe code; the two FFI calls to libc are allowed one by one, each
+/// with its safety comment, and nothing else is unsafe.
+#[test]
+fn unsafe_code_is_the_two_ffi_calls_each_allowed_with_its_reason() {
+    let src = workspace().join("conduit-metrics-runtime/src");
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    assert!(lib.contains("#![deny(unsafe_code)]"));
+    let mut files = Vec::new();
+    collect_rs_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let code = code_of(&text);
+        let code_lines: Vec<&str> = code.lines().collect();
+        let text_lines: Vec<&str> = text.lines().collect();
+        for (number, line) in code_lines.iter().enumerate() {
+            if !tokenize(line).iter().any(|token| token == "unsafe") {
+                continue;
+            }
+            let before = &text_lines[number.saturating_sub(4)..number];
+            let allowed = before.iter().any(|l| l.trim() == "#[allow(unsafe_code)]");
+            let reason = before
+                .iter()
+                .any(|l| l.trim_start().starts_with("// SAFETY:"));
+            let relative = file.strip_prefix(&src).unwrap().display().to_string();
+            found.push((
+                relative,
+                text_lines[number].trim().to_owned(),
+                allowed && reason,
+            ));
+        }
+    }
+    found.sort();
+    let places: Vec<&str> = found.iter().map(|(file, _, _)| file.as_str()).collect();
+    assert_eq!(
+        places,
+        ["serving/push.rs", "store/stripes.rs"],
+        "{found:#?}"
+    );
+    for (file, line, ok) in &found {
+        assert!(
+            ok,
+            "{file}: `{line}` needs #[allow(unsafe_code)] and a SAFETY comment"
+        );
+        assert!(
+            line.contains("libc::"),
+            "{file}: `{line}` is not an FFI call"
+        );
+    }
+}
+
+/// `(name, lines)` of each function with a body in `code` (comments and strings already
+/// blanked), from its `fn` line to its closing brace.
+fn function_lengths(code: &str) -> Vec<(String, usize)> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 2 < chars.len() {
+        let is_fn = chars[i] == 'f'
+            && chars[i + 1] == 'n'
+            && chars[i + 2].is_whitespace()
+            && (i == 0 || !ident_before(&chars, i));
+        if !is_fn {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let name: String = chars[i + 2..]
+            .iter()
+            .skip_while(|c| c.is_whitespace())
+            .take_while(|c| c.is_alphanumeric() || **c == '_')
+            .collect();
+        // The body starts at the first `{` before any `;` (a declaration has none).
+        let mut j = i + 2;
+        while j < chars.len() && chars[j] != '{' && chars[j] != ';' {
+            j += 1;
+        }
+        if j >= chars.len() || chars[j] == ';' {
+            i = j + 1;
+            continue;
+        }
+        let mut depth = 0usize;
+        while j < chars.len() {
+            match chars[j] {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        let lines = chars[start..j.min(chars.len())]
+            .iter()
+            .filter(|c| **c == '\n')
+            .count()
+            + 1;
+        out.push((name, lines));
+        // Nested functions are part of their parent's length; go on after the body.
+        i = j + 1;
+    }
+    out
 }
 
 fn workspace() -> PathBuf {
@@ -391,6 +535,8 @@ fn without_test_items(code: &str) -> String {
             (Some(semi), None) => semi + 1,
             (None, None) => item.len(),
         };
+        // Its lines stay, blank, so line numbers still match the file's.
+        out.extend(item[..end].chars().filter(|c| *c == '\n'));
         rest = &item[end..];
     }
     out.push_str(rest);

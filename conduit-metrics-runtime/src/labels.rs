@@ -171,8 +171,8 @@ pub struct UnknownLabelValue {
 /// ```
 ///
 /// The runtime implements it for errors audio clients meet but do not own (see
-/// `error_status.rs` and the README's status table): `std::io::Error`, Tokio's `Elapsed`,
-/// and `reqwest::Error` with the `reqwest` feature.
+/// [`foreign_errors`](crate::foreign_errors) and the status table of `docs/errors.md`):
+/// `std::io::Error`, Tokio's `Elapsed`, and `reqwest::Error` with the `reqwest` feature.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no `AudioStatus`",
     label = "no status for this error type",

@@ -51,7 +51,7 @@
 //! | [`registry`] | [`registry::Registry`] for a registry of your own, [`registry::global`] |
 //! | [`clock`] | [`clock::ManualClock`] to drive the windowed gauges in tests |
 //! | [`serving`] | serving a custom registry: [`serving::EndpointServer`], [`serving::ScrapeCache`] |
-//! | [`status`] | statuses for errors you don't own: the shipped impls, [`status::ErrorChain`] |
+//! | [`foreign_errors`] | statuses for errors you don't own: the impls shipped for other crates' errors, [`foreign_errors::ErrorChain`] |
 //!
 //! Inside, the crate is built in layers that import only downwards: leaves (labels,
 //! catalogue, clock, limits), configuration, the store (cells striped per CPU, the
@@ -65,6 +65,9 @@
 //! metrics window are computed by a background task from periodic snapshots of the
 //! counters. Metrics recorded through the [`metrics`] facade (re-exported) are served on
 //! the same endpoint by `metrics-exporter-prometheus`.
+// No unsafe code but two FFI calls to libc, each allowed where it stands with its safety
+// comment: `sched_getcpu` (store/stripes.rs) and `gethostname` (serving/push.rs).
+#![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -73,9 +76,9 @@
 // 1. leaves
 pub mod catalogue;
 pub mod clock;
+pub mod foreign_errors;
 pub mod labels;
 pub mod limits;
-pub mod status;
 mod sync;
 mod thread;
 mod trace;
@@ -92,6 +95,7 @@ pub mod serving;
 mod install;
 
 pub use config::{ConfigError, MetricsConfig, MetricsConfigBuilder};
+pub use foreign_errors::status_in_chain;
 pub use install::{FacadeMetrics, InstallError, MetricsHandle, install};
 pub use labels::{AudioStatus, DisconnectReason, Operation, Status};
 pub use recording::{
@@ -100,7 +104,6 @@ pub use recording::{
     record_realtime_latency, start_call,
 };
 pub use serving::{HealthProbe, PushError};
-pub use status::status_in_chain;
 
 /// A registry of your own, and the process-wide one.
 ///

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{get, http, value};
-use conduit_metrics_runtime::serving::TEXT_FORMAT_CONTENT_TYPE;
+use conduit_metrics_runtime::serving::{ServeError, TEXT_FORMAT_CONTENT_TYPE};
 use conduit_metrics_runtime::{HealthProbe, InstallError, MetricsConfig, Operation, Status};
 
 fn config_on(listen: &str) -> MetricsConfig {
@@ -27,7 +27,9 @@ fn install_serves_once_and_fails_clearly_otherwise() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap();
     let error = config_on(&address.to_string()).install().unwrap_err();
-    assert!(matches!(error, InstallError::Bind { address: a, .. } if a == address));
+    assert!(
+        matches!(error, InstallError::Serve(ServeError::Bind { address: a, .. }) if a == address)
+    );
     assert!(
         error
             .to_string()

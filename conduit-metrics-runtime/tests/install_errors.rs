@@ -9,6 +9,7 @@ use std::io::Write as _;
 
 use conduit_metrics_testkit::LogCapture;
 
+use conduit_metrics_runtime::serving::ServeError;
 use conduit_metrics_runtime::{FacadeMetrics, InstallError, MetricsConfig, Operation, Status};
 
 /// The same check from sync code and from inside both kinds of Tokio runtime.
@@ -53,7 +54,7 @@ fn address_taken() {
     let config = MetricsConfig::builder().listen(address).build().unwrap();
     let error = config.install().unwrap_err();
     assert!(
-        matches!(error, InstallError::Bind { address: a, .. } if a == address),
+        matches!(error, InstallError::Serve(ServeError::Bind { address: a, .. }) if a == address),
         "{error}"
     );
     // Nothing stays installed: the next install succeeds.
@@ -82,7 +83,10 @@ fn missing_tls_files() {
         .unwrap()
         .install()
         .unwrap_err();
-    assert!(matches!(error, InstallError::Tls(_)), "{error}");
+    assert!(
+        matches!(error, InstallError::Serve(ServeError::Tls(_))),
+        "{error}"
+    );
     assert!(error.to_string().contains("missing.pem"), "{error}");
 }
 
@@ -107,7 +111,10 @@ fn unusable_tls_files() {
         .unwrap()
         .install()
         .unwrap_err();
-    assert!(matches!(error, InstallError::Tls(_)), "{error}");
+    assert!(
+        matches!(error, InstallError::Serve(ServeError::Tls(_))),
+        "{error}"
+    );
     assert!(error.to_string().contains("key.pem"), "{error}");
 }
 

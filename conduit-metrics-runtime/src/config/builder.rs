@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::ConfigError;
-use super::option::ConfigOption;
+use super::metrics_config::MetricsConfig;
 use super::parse::SettingValue;
-use super::settings::MetricsConfig;
-use super::values::{HistogramBuckets, IpNetwork, Secret};
+use super::schema::ConfigOption;
+use super::value_types::{HistogramBuckets, IpNetwork, Secret};
 
 impl MetricsConfig {
     /// A builder starting from the defaults.

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::error::ConfigError;
-use super::option::{APPSETTINGS_SECTION, ConfigOption, ENV_PREFIX};
+use super::metrics_config::MetricsConfig;
 use super::parse::SettingValue;
-use super::settings::MetricsConfig;
+use super::schema::{APPSETTINGS_SECTION, ConfigOption, ENV_PREFIX};
 
 /// Where errors say environment values come from.
 const ORIGIN: &str = "the environment";

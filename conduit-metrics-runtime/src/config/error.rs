@@ -1,6 +1,6 @@
 //! `ConfigError`: what went wrong, naming the option, the value and the source.
 
-use super::option::ConfigOption;
+use super::schema::ConfigOption;
 
 /// Why a configuration could not be built.
 #[derive(Debug, thiserror::Error)]

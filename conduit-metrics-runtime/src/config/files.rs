@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
-use super::option::{APPSETTINGS_SECTION, ConfigOption};
+use super::metrics_config::MetricsConfig;
 use super::parse::{SettingValue, strip_json_comments, strip_trailing_commas};
-use super::settings::MetricsConfig;
+use super::schema::{APPSETTINGS_SECTION, ConfigOption};
 
 /// The variables that name the .NET environment, the one that wins first.
 const ENVIRONMENT_VARIABLES: [&str; 2] = ["ASPNETCORE_ENVIRONMENT", "DOTNET_ENVIRONMENT"];

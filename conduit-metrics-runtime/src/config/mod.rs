@@ -9,30 +9,30 @@
 //!
 //! | file | concern |
 //! |---|---|
-//! | `option.rs` | the schema: [`ConfigOption`], its names, file keys and variables |
+//! | `schema.rs` | the schema: [`ConfigOption`], its names, file keys and variables, which are secrets |
 //! | `error.rs` | [`ConfigError`] |
-//! | `settings.rs` | [`MetricsConfig`]: the validated values, defaults, accessors |
-//! | `values.rs` | option value types: [`Secret`], [`IpNetwork`], [`PushGateway`] |
+//! | `metrics_config.rs` | [`MetricsConfig`]: the validated values, defaults, accessors |
+//! | `value_types.rs` | option value types: [`Secret`], [`IpNetwork`], [`PushGateway`] |
 //! | `files.rs` | JSON (read as .NET reads `appsettings.json`) and TOML files |
 //! | `environment.rs` | `CONDUIT_METRICS_*` and .NET's `PrometheusMetrics__*` variables |
-//! | `set.rs` | `set`: a raw value from any source becomes an option's value |
+//! | `assign.rs` | `set`: a raw value from any source becomes an option's value |
 //! | `validate.rs` | checks of the options together |
 //! | `builder.rs` | [`MetricsConfigBuilder`] |
 //! | `parse.rs` | durations, .NET time spans, JSON comments and trailing commas |
 
+mod assign;
 mod builder;
 mod environment;
 mod error;
 mod files;
-mod option;
+mod metrics_config;
 mod parse;
-mod set;
-mod settings;
+mod schema;
 mod validate;
-mod values;
+mod value_types;
 
 pub use builder::MetricsConfigBuilder;
 pub use error::ConfigError;
-pub use option::{APPSETTINGS_SECTION, ConfigOption, ENV_PREFIX};
-pub use settings::MetricsConfig;
-pub use values::{IpNetwork, PushGateway, Secret};
+pub use metrics_config::MetricsConfig;
+pub use schema::{APPSETTINGS_SECTION, ConfigOption, ENV_PREFIX};
+pub use value_types::{IpNetwork, PushGateway, Secret};

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use super::error::ConfigError;
-use super::option::ConfigOption;
-use super::settings::MetricsConfig;
-use super::values::HistogramBuckets;
+use super::metrics_config::MetricsConfig;
+use super::schema::ConfigOption;
+use super::value_types::HistogramBuckets;
 use crate::limits::{MAX_PROVIDERS_LIMIT, MAX_WINDOW_SLOTS};
 
 impl MetricsConfig {
@@ -165,7 +165,7 @@ impl MetricsConfig {
         if self.push_bearer_token.is_some() && self.push_username.is_some() {
             invalid(
                 ConfigOption::PushBearerToken,
-                "***".to_owned(),
+                ConfigOption::PushBearerToken.shown(""),
                 "give the Pushgateway a bearer token or basic auth, not both".to_owned(),
             );
         }

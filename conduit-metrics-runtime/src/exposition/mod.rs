@@ -11,4 +11,4 @@ mod formatting;
 mod scrape;
 
 pub use format::ExpositionFormat;
-pub(crate) use scrape::{FacadeSource, Scrape};
+pub(crate) use scrape::{FacadeSource, ScrapeSource};

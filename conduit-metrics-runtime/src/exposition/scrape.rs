@@ -47,14 +47,14 @@ pub(crate) fn write_scrape(
 /// everything recorded through it: process CPU, memory, threads and file descriptors
 /// (`metrics-process`), and the application's own metrics, less any family whose name
 /// would collide.
-pub(crate) struct Scrape {
+pub(crate) struct ScrapeSource {
     registry: &'static Registry,
     facade: Option<FacadeSource>,
 }
 
-impl Scrape {
+impl ScrapeSource {
     pub(crate) fn new(registry: &'static Registry, facade: Option<FacadeSource>) -> Self {
-        Scrape { registry, facade }
+        ScrapeSource { registry, facade }
     }
 
     /// The registry the scrape reads.

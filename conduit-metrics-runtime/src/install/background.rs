@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "push-gateway")]
 use crate::exposition::ExpositionFormat;
-use crate::exposition::Scrape;
+use crate::exposition::ScrapeSource;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "http-listener")]
@@ -26,7 +26,7 @@ pub(super) struct Listener {
 
 /// What the metrics thread does.
 pub(super) struct Background {
-    pub(super) scrape: Arc<Scrape>,
+    pub(super) scrape: Arc<ScrapeSource>,
     #[cfg(feature = "http-listener")]
     pub(super) listener: Option<Listener>,
     #[cfg(feature = "push-gateway")]

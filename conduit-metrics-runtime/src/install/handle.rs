@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use super::background::Probes;
 use super::facade::FacadeMetrics;
 use crate::config::MetricsConfig;
-use crate::exposition::{ExpositionFormat, Scrape};
+use crate::exposition::{ExpositionFormat, ScrapeSource};
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "axum")]
@@ -24,7 +24,7 @@ pub struct MetricsHandle {
 }
 
 pub(super) struct HandleInner {
-    pub(super) scrape: Arc<Scrape>,
+    pub(super) scrape: Arc<ScrapeSource>,
     #[cfg(feature = "axum")]
     pub(super) endpoint: Arc<Endpoint>,
     #[cfg(feature = "push-gateway")]

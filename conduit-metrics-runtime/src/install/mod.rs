@@ -20,15 +20,17 @@ use self::facade::install_facade_recorder;
 use self::handle::HandleInner;
 pub use self::handle::MetricsHandle;
 use crate::config::MetricsConfig;
-use crate::exposition::Scrape;
+use crate::exposition::ScrapeSource;
 use crate::serving::ProbeSchedule;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
+#[cfg(feature = "http-listener")]
+use crate::serving::ServeError;
 #[cfg(any(feature = "http-listener", feature = "axum"))]
 use crate::serving::{Endpoint, ScrapeCache};
 #[cfg(feature = "http-listener")]
 use crate::serving::{Tls, bind, tls_from_config};
-use crate::store::global;
+use crate::store::{StoreBounds, global};
 use crate::sync::lock;
 use crate::thread::RuntimeThread;
 
@@ -84,8 +86,8 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
 
     let (facade, served_facade) = install_facade_recorder(&config)?;
     let registry = global();
-    registry.reconfigure(&config);
-    let scrape = Arc::new(Scrape::new(registry, served_facade));
+    registry.reconfigure(StoreBounds::of(&config));
+    let scrape = Arc::new(ScrapeSource::new(registry, served_facade));
     #[cfg(any(feature = "http-listener", feature = "axum"))]
     let endpoint = {
         let cached = scrape.clone();
@@ -148,7 +150,7 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
 fn bind_listener(
     config: &MetricsConfig,
 ) -> Result<Option<(std::net::TcpListener, std::net::SocketAddr, Option<Tls>)>, InstallError> {
-    let tls = tls_from_config(config)?;
+    let tls = tls_from_config(config).map_err(ServeError::Tls)?;
     let Some(address) = config.listen() else {
         return Ok(None);
     };

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::{FusedStream, Stream};
+use pin_project_lite::pin_project;
 
 use super::call::{ActiveCall, CallOutcome};
 use crate::labels::Status;
@@ -124,18 +125,33 @@ impl Drop for FinishOnUnwind<'_> {
     }
 }
 
-/// A stream whose items are timed and classified as one call (see the module
-/// documentation). `#[audio_metric(stream)]` returns it in place of the function's
-/// stream.
-#[derive(Debug)]
-#[must_use = "a stream that is dropped at once is recorded as cancelled"]
-pub struct InstrumentedStream<S, F> {
-    /// Structurally pinned: never moved out (its `Drop` touches only `call` and `tally`).
-    stream: S,
-    /// `None` once the stream ended.
-    call: Option<ActiveCall<'static>>,
-    tally: StreamTally,
-    observe: F,
+pin_project! {
+    /// A stream whose items are timed and classified as one call (see the module
+    /// documentation). `#[audio_metric(stream)]` returns it in place of the function's
+    /// stream.
+    #[derive(Debug)]
+    #[must_use = "a stream that is dropped at once is recorded as cancelled"]
+    pub struct InstrumentedStream<S, F> {
+        #[pin]
+        stream: S,
+        // `None` once the stream ended.
+        call: Option<ActiveCall<'static>>,
+        tally: StreamTally,
+        observe: F,
+    }
+
+    impl<S, F> PinnedDrop for InstrumentedStream<S, F> {
+        fn drop(this: Pin<&mut Self>) {
+            // Ended early after an error: the error is the outcome. Otherwise the call's
+            // own guard records `cancelled` (or `panic` while unwinding).
+            let this = this.project();
+            if this.tally.failed {
+                if let Some(call) = this.call.take() {
+                    call.finish_with(this.tally.outcome());
+                }
+            }
+        }
+    }
 }
 
 /// Wraps `stream` so it is recorded as `call`: `before` holds what was known before the
@@ -175,21 +191,19 @@ where
 
     #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        // SAFETY: `stream` is pinned structurally (see the field); the other fields are
-        // never pinned, so handing out `&mut` to them is fine.
-        let this = unsafe { self.get_unchecked_mut() };
-        let stream = unsafe { Pin::new_unchecked(&mut this.stream) };
+        let this = self.project();
+        let stream = this.stream;
         if this.call.is_none() {
             return stream.poll_next(cx);
         }
-        let unwinding = FinishOnUnwind(&mut this.call);
+        let unwinding = FinishOnUnwind(this.call);
         let polled = stream.poll_next(cx);
         match &polled {
             Poll::Ready(Some(item)) => {
                 if let Some(call) = unwinding.0.as_mut() {
                     call.mark_first_byte();
                 }
-                (this.observe)(item.parts(), &mut this.tally);
+                (this.observe)(item.parts(), this.tally);
             }
             Poll::Ready(None) => {
                 if let Some(call) = unwinding.0.take() {
@@ -207,18 +221,6 @@ where
     }
 }
 
-impl<S, F> Drop for InstrumentedStream<S, F> {
-    fn drop(&mut self) {
-        // Ended early after an error: the error is the outcome. Otherwise the call's own
-        // guard records `cancelled` (or `panic` while unwinding).
-        if self.tally.failed {
-            if let Some(call) = self.call.take() {
-                call.finish_with(self.tally.outcome());
-            }
-        }
-    }
-}
-
 impl<S, F> FusedStream for InstrumentedStream<S, F>
 where
     S: FusedStream,
@@ -233,16 +235,18 @@ where
     }
 }
 
-/// A future recorded as one call from its creation to its completion; the call's outcome
-/// comes from its output. `#[audio_metric]` returns it from a plain `fn` that returns a
-/// future.
-#[derive(Debug)]
-#[must_use = "futures do nothing unless polled; one dropped at once is recorded as cancelled"]
-pub struct InstrumentedFuture<Fut, O> {
-    /// Structurally pinned: never moved out, and the type has no `Drop` impl.
-    future: Fut,
-    call: Option<ActiveCall<'static>>,
-    outcome: Option<O>,
+pin_project! {
+    /// A future recorded as one call from its creation to its completion; the call's
+    /// outcome comes from its output. `#[audio_metric]` returns it from a plain `fn` that
+    /// returns a future.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled; one dropped at once is recorded as cancelled"]
+    pub struct InstrumentedFuture<Fut, O> {
+        #[pin]
+        future: Fut,
+        call: Option<ActiveCall<'static>>,
+        outcome: Option<O>,
+    }
 }
 
 /// Wraps `future` so it is recorded as `call`, ending with `outcome(&output)`.
@@ -272,11 +276,9 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Fut::Output> {
-        // SAFETY: as for `InstrumentedStream`: only `future` is pinned structurally.
-        let this = unsafe { self.get_unchecked_mut() };
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        let unwinding = FinishOnUnwind(&mut this.call);
-        let polled = future.poll(cx);
+        let this = self.project();
+        let unwinding = FinishOnUnwind(this.call);
+        let polled = this.future.poll(cx);
         if let Poll::Ready(output) = &polled {
             if let (Some(call), Some(outcome)) = (unwinding.0.take(), this.outcome.take()) {
                 call.finish_with(outcome(output));

@@ -1,6 +1,8 @@
 //! The errors of serving that exist whatever features are on, so code that matches on
 //! them compiles the same with more features (features stay additive).
 
+use std::net::SocketAddr;
+
 /// Why TLS could not be set up from the configured files.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot use TLS file {path}: {reason}")]
@@ -32,4 +34,26 @@ pub enum PushError {
         /// The start of its answer.
         detail: String,
     },
+}
+
+/// Why the built-in server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration names no address to listen on (`Listen` is `none`).
+    #[error("cannot serve: Listen is none, and a server needs an address to listen on")]
+    NoListenAddress,
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address} (Listen): {source}")]
+    Bind {
+        /// The address from the configuration.
+        address: SocketAddr,
+        /// The operating system's error (e.g. address in use).
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The server's thread or its runtime could not be started.
+    #[error("cannot start the metrics thread: {0}")]
+    Thread(std::io::Error),
 }

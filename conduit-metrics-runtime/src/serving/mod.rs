@@ -58,11 +58,11 @@ pub use cache::{FormatRenderFn, RenderFn, ScrapeCache};
 #[cfg(any(feature = "http-listener", feature = "axum"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "http-listener", feature = "axum"))))]
 pub use endpoint::{HEALTH_PATH, TEXT_FORMAT_CONTENT_TYPE};
-pub use errors::{PushError, TlsError};
+pub use errors::{PushError, ServeError, TlsError};
 pub use health::{HealthProbe, ProbeResult};
 #[cfg(feature = "http-listener")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http-listener")))]
-pub use server::{EndpointServer, ServeError};
+pub use server::EndpointServer;
 
 #[cfg(any(feature = "http-listener", feature = "axum"))]
 pub(crate) use endpoint::Endpoint;

@@ -220,6 +220,7 @@ fn host_name() -> Option<String> {
     let mut buffer = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most that many
     // bytes and the name is read up to its NUL below.
+    #[allow(unsafe_code)]
     let result = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
     if result != 0 {
         return None;

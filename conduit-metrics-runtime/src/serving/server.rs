@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::cache::ScrapeCache;
 use super::endpoint::{Endpoint, Scrape};
-use super::errors::TlsError;
+use super::errors::{ServeError, TlsError};
 #[cfg(feature = "tls")]
 use super::tls::tls_acceptor;
 use crate::config::MetricsConfig;
@@ -24,28 +24,6 @@ use crate::limits::{
     HEADER_READ_TIMEOUT, MAX_CONNECTION_LIFETIME, MAX_CONNECTIONS, MAX_HEADER_BYTES,
 };
 use crate::thread::RuntimeThread;
-
-/// Why the built-in server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The configuration names no address to listen on (`Listen` is `none`).
-    #[error("cannot serve: Listen is none, and a server needs an address to listen on")]
-    NoListenAddress,
-    /// The listen address could not be bound.
-    #[error("cannot listen on {address} (Listen): {source}")]
-    Bind {
-        /// The address from the configuration.
-        address: SocketAddr,
-        /// The operating system's error (e.g. address in use).
-        source: std::io::Error,
-    },
-    /// The TLS certificate or key could not be used.
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-    /// The server's thread or its runtime could not be started.
-    #[error("cannot start the metrics thread: {0}")]
-    Thread(std::io::Error),
-}
 
 /// What serves TLS connections: rustls with the `tls` feature; without it, nothing can
 /// (the configuration refuses TLS files then), which the type says.

@@ -14,6 +14,7 @@ mod window;
 pub(crate) use cells::{CallCells, HistogramSnapshot, OperationCells, RealtimeCells};
 pub(crate) use exemplars::{Exemplar, ExemplarSlot};
 pub(crate) use providers::{ProviderSeries, Slot};
+pub(crate) use registry::StoreBounds;
 pub use registry::{Registry, global};
 pub(crate) use stripes::{Striped, current_stripe};
 pub(crate) use window::Ratios;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use super::cells::OperationCells;
 use super::providers::{ProviderSeries, ProviderTable, Slot};
@@ -46,6 +47,30 @@ pub struct Registry {
     audio_seconds_rejected: AtomicU64,
 }
 
+/// What the store needs of a configuration: the bound of the `provider` label and the
+/// window of the ratio gauges, nothing else.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreBounds {
+    max_providers: usize,
+    metrics_window: Duration,
+    export_interval: Duration,
+}
+
+impl StoreBounds {
+    /// The bounds `config` sets (MaxProviders, MetricsWindow, ExportInterval).
+    pub(crate) fn of(config: &MetricsConfig) -> Self {
+        StoreBounds {
+            max_providers: config.max_providers(),
+            metrics_window: config.metrics_window(),
+            export_interval: config.export_interval(),
+        }
+    }
+
+    fn window(self, now: Instant) -> Window {
+        Window::new(self.metrics_window, self.export_interval, now)
+    }
+}
+
 impl Registry {
     /// An empty registry bounded and windowed as `config` says.
     pub fn new(config: &MetricsConfig) -> Self {
@@ -55,16 +80,16 @@ impl Registry {
     /// An empty registry whose windowed gauges follow `clock` (see
     /// [`ManualClock`](crate::clock::ManualClock)).
     pub fn with_clock(config: &MetricsConfig, clock: Arc<dyn Clock>) -> Self {
+        Self::with_bounds(StoreBounds::of(config), clock)
+    }
+
+    pub(crate) fn with_bounds(bounds: StoreBounds, clock: Arc<dyn Clock>) -> Self {
         crate::clock::calibrate();
         Registry {
-            providers: ProviderTable::new(config.max_providers()),
+            providers: ProviderTable::new(bounds.max_providers),
             operations: std::array::from_fn(|_| Striped::new()),
             resources: Mutex::new(BTreeMap::new()),
-            window: Mutex::new(Window::new(
-                config.metrics_window(),
-                config.export_interval(),
-                clock.now(),
-            )),
+            window: Mutex::new(bounds.window(clock.now())),
             ratios: Mutex::new(Ratios::default()),
             clock,
             costs_rejected: AtomicU64::new(0),
@@ -72,13 +97,13 @@ impl Registry {
         }
     }
 
-    /// Applies a new configuration's bound and window (used when `install` configures the
-    /// global registry after something was already recorded).
-    pub(crate) fn reconfigure(&self, config: &MetricsConfig) {
-        self.providers.set_max_providers(config.max_providers());
+    /// Applies new bounds (used when `install` configures the global registry after
+    /// something was already recorded).
+    pub(crate) fn reconfigure(&self, bounds: StoreBounds) {
+        self.providers.set_max_providers(bounds.max_providers);
         // The new window starts from the totals as they are now, not from zero.
         let now = self.clock.now();
-        let mut window = Window::new(config.metrics_window(), config.export_interval(), now);
+        let mut window = bounds.window(now);
         window.advance(now, self.totals());
         *lock(&self.window) = window;
     }

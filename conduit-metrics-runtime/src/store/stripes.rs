@@ -41,6 +41,7 @@ pub(crate) fn current_stripe() -> usize {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: sched_getcpu takes no arguments and touches no memory of ours.
+        #[allow(unsafe_code)]
         let cpu = unsafe { libc::sched_getcpu() };
         if cpu >= 0 {
             return cpu as usize;

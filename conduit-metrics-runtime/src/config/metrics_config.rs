@@ -1,12 +1,12 @@
 //! The validated configuration: its values, defaults and accessors. Only the loaders
-//! ([`sources`](super::sources)), the checks ([`validate`](super::validate)) and the
-//! builder ([`builder`](super::builder)) write the fields.
+//! (`files`, `environment`, through `assign`), the checks (`validate`) and the
+//! builder (`builder`) write the fields.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::values::{HistogramBuckets, IpNetwork, PushGateway, Secret};
+use super::value_types::{HistogramBuckets, IpNetwork, PushGateway, Secret};
 
 /// The validated configuration of the runtime.
 ///

@@ -1,13 +1,13 @@
-//! `set`: the single place a raw value from any source (file, environment, builder)
+//! `assign`: the single place a raw value from any source (file, environment, builder)
 //! becomes an option's value, so a bad value gets the same error whatever its source.
 
 use std::path::PathBuf;
 
 use super::error::ConfigError;
-use super::option::ConfigOption;
+use super::metrics_config::MetricsConfig;
 use super::parse::{SettingValue, parse_duration};
-use super::settings::MetricsConfig;
-use super::values::{HistogramBuckets, Secret};
+use super::schema::ConfigOption;
+use super::value_types::{HistogramBuckets, Secret};
 use crate::limits::MAX_PROVIDERS_LIMIT;
 
 impl MetricsConfig {
@@ -18,17 +18,7 @@ impl MetricsConfig {
         value: &SettingValue,
         origin: &str,
     ) -> Result<(), ConfigError> {
-        let shown = if matches!(
-            option,
-            ConfigOption::BearerToken
-                | ConfigOption::BasicAuthPassword
-                | ConfigOption::PushBearerToken
-                | ConfigOption::PushPassword
-        ) {
-            "***".to_owned()
-        } else {
-            value.as_written().to_owned()
-        };
+        let shown = option.shown(value.as_written());
         let invalid = |reason: String| ConfigError::InvalidValue {
             option,
             value: shown.clone(),

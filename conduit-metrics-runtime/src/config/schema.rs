@@ -164,6 +164,28 @@ impl ConfigOption {
         )
     }
 
+    /// Whether the option holds a secret (a token or a password): its value is kept in a
+    /// [`Secret`](super::Secret) and never shown in an error or a log.
+    pub const fn is_secret(self) -> bool {
+        matches!(
+            self,
+            ConfigOption::BearerToken
+                | ConfigOption::BasicAuthPassword
+                | ConfigOption::PushBearerToken
+                | ConfigOption::PushPassword
+        )
+    }
+
+    /// A value of this option as an error may show it: as written, or `***` for a
+    /// secret.
+    pub(crate) fn shown(self, written: &str) -> String {
+        if self.is_secret() {
+            "***".to_owned()
+        } else {
+            written.to_owned()
+        }
+    }
+
     /// The environment variable (`CONDUIT_METRICS_EXPORT_INTERVAL`).
     pub fn env_var(self) -> String {
         format!("{ENV_PREFIX}{}", self.snake_name().to_ascii_uppercase())

@@ -1,4 +1,5 @@
-//! Statuses for errors you don't own. Three ways to give one:
+//! Statuses for errors you don't own: the impls shipped here for other crates' errors.
+//! Three ways to give one:
 //!
 //! - impls shipped here for the errors audio clients meet (the orphan rule keeps you from
 //!   writing them): the table below;
