@@ -12,11 +12,14 @@
 //! - [`resident_bytes`]: this process's resident memory, whatever the page size;
 //! - [`http_get`]: a blocking HTTP/1.1 GET; [`prometheus_query`]: an instant query of a
 //!   real Prometheus;
-//! - [`LogCapture`]: what `tracing` writes, for tests that assert on log lines.
+//! - [`LogCapture`]: what `tracing` writes, for tests that assert on log lines;
+//! - [`client`]: raw async HTTP/1.1 requests (`send`, `post`, `get`);
+//! - [`requests_series`] and [`pair_series`]: the names of the series tests look up.
 //!
-//! It depends on none of the crates it tests (only on `serde_json`), so it can never
-//! hide a bug of theirs.
+//! It depends on none of the crates it tests (only on `serde_json` and Tokio's network
+//! types), so it can never hide a bug of theirs.
 
+pub mod client;
 pub mod exposition;
 
 use std::io::{Read, Write};
@@ -24,6 +27,18 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The `conduit_audio_requests_total` series of one operation, provider and status.
+pub fn requests_series(operation: &str, provider: &str, status: &str) -> String {
+    format!(
+        "conduit_audio_requests_total{{operation=\"{operation}\",provider=\"{provider}\",status=\"{status}\"}}"
+    )
+}
+
+/// A series of `family` labelled by operation and provider.
+pub fn pair_series(family: &str, operation: &str, provider: &str) -> String {
+    format!("{family}{{operation=\"{operation}\",provider=\"{provider}\"}}")
+}
 
 /// A free loopback port (bound and released; the server binds it right after).
 pub fn free_port() -> u16 {
