@@ -1,9 +1,5 @@
-//! The workspace root package: the audio gateway example's service ([`gateway`]), the
-//! workspace-level integration tests (`tests/`) and the examples (`examples/`).
-//! Applications depend on `conduit-metrics-runtime`.
-//!
-//! The README is included below so its Rust examples are compiled as doctests.
+//! The workspace-level tests of conduit-metrics (`tests/`) and the doctests of the
+//! README and the guide in `docs/`: each page is included here so its Rust examples
+//! compile and run as doctests. Applications depend on `conduit-metrics-runtime`; the
+//! demo service is the `audio-gateway` crate under `examples/`.
 #![doc = include_str!("../README.md")]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
-
-pub mod gateway;

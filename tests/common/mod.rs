@@ -20,19 +20,20 @@ pub fn repo(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// The example binary that `cargo test`/`nextest` built beside this test (built here if
-/// it is missing, e.g. when only this test target was built).
+/// The demo's binary (package `audio-gateway`) that `cargo test --workspace`/`nextest`
+/// built beside this test (built here if it is missing, e.g. when only this test target
+/// was built).
 pub fn example_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(std::path::Path::parent).unwrap();
-    let binary = profile_dir.join("examples").join("audio_gateway");
+    let binary = profile_dir.join("audio-gateway");
     if !binary.exists() {
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--example", "audio_gateway"])
+            .args(["build", "-p", "audio-gateway", "--bin", "audio-gateway"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .unwrap();
-        assert!(status.success(), "cannot build the audio_gateway example");
+        assert!(status.success(), "cannot build the audio-gateway demo");
     }
     binary
 }
@@ -69,7 +70,7 @@ pub async fn start_instance_with(args: &[&str], env: &[(&str, &str)]) -> Instanc
         .env("CONDUIT_METRICS_METRICS_WINDOW", "1m")
         .env("CONDUIT_METRICS_CACHE_EXPIRATION", "0s")
         .envs(env.iter().copied());
-    let mut process = spawn("audio_gateway", &mut command, "(built by cargo)");
+    let mut process = spawn("audio-gateway", &mut command, "(built by cargo)");
     wait_ready(&mut process, api, "/health").await;
     wait_ready(&mut process, metrics, "/health").await;
     Instance {

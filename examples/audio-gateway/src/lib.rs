@@ -1,6 +1,7 @@
-//! The audio gateway of `examples/audio_gateway.rs`: an axum service with OpenAI-style
-//! audio endpoints routed to simulated providers, each provider client instrumented with
-//! `#[audio_metric]`. It lives in the library so tests can start it in-process.
+//! The audio gateway demo (`cargo run --release -p audio-gateway`): an axum service with
+//! OpenAI-style audio endpoints routed to simulated providers, each provider client
+//! instrumented with `#[audio_metric]`. It lives in the library so tests can start it
+//! in-process; `src/main.rs` is the command line around it.
 //!
 //! | route | what it does |
 //! |---|---|
@@ -15,6 +16,8 @@
 //! `reqwest::Error`s; the others are simulated in process.
 //! `X-Simulate-Failure: timeout|rate_limited|unavailable|invalid|error` and
 //! `X-Simulate-Latency-Ms: N` force an outcome.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod api;
 pub mod providers;

@@ -1,4 +1,4 @@
-//! The audio gateway demo: `cargo run --release --example audio_gateway`.
+//! The audio gateway demo: `cargo run --release -p audio-gateway`.
 //!
 //! An OpenAI-style audio API routed to simulated providers, instrumented with
 //! conduit-metrics, with a built-in traffic generator so `/metrics` fills up at once.
@@ -12,8 +12,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use conduit::gateway::{self, GatewayOptions};
-use conduit_metrics as conduit;
+use audio_gateway::{self as gateway, GatewayOptions};
 use conduit_metrics_runtime::MetricsConfig;
 
 struct Args {
@@ -25,7 +24,7 @@ struct Args {
     admin: bool,
 }
 
-const USAGE: &str = "usage: audio_gateway [--listen ADDR] [--rate N] [--no-traffic] [--latency-scale F] [--config FILE] [--admin]";
+const USAGE: &str = "usage: audio-gateway [--listen ADDR] [--rate N] [--no-traffic] [--latency-scale F] [--config FILE] [--admin]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -83,7 +82,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("audio_gateway: {message}");
+            eprintln!("audio-gateway: {message}");
             ExitCode::FAILURE
         }
     }

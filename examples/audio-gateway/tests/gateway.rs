@@ -1,15 +1,14 @@
-//! The audio gateway example's service, started in-process on ephemeral ports: real HTTP
+//! The audio gateway demo's service, started in-process on ephemeral ports: real HTTP
 //! and WebSocket requests, and the exact counter deltas they cause, including a failing
 //! and a cancelled (client disconnected) request.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{pair_series, post, requests_series as requests, sample, send, value};
-use conduit_metrics::gateway::{self, GatewayOptions};
+use audio_gateway::{self as gateway, GatewayOptions};
 use conduit_metrics_runtime::{MetricsConfig, MetricsHandle};
+use conduit_metrics_testkit::client::{post, send};
+use conduit_metrics_testkit::{pair_series, requests_series as requests, sample, value};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
