@@ -42,5 +42,8 @@ cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --locke
 cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --features tls --locked --no-fail-fast
 echo "==> doctests"
 cargo test --workspace --doc --locked
+echo "==> cargo package of the published crates (macros, runtime), verification build included"
+# --allow-dirty: a run on a working tree with changes still checks what would be packaged.
+cargo package -p conduit-metrics-macros -p conduit-metrics-runtime --locked --allow-dirty
 echo "==> cargo doc with every feature, as docs.rs builds it (warnings are errors: broken links, missing docs)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --all-features -p conduit-metrics-runtime -p conduit-metrics-macros

@@ -1,22 +1,10 @@
-//! Production Prometheus metrics for audio services: speech to text, text to speech,
-//! translation and realtime voice sessions routed to many AI providers.
+#![doc = include_str!("../README.md")]
 //!
-//! The [metric families](catalogue) are those of the Conduit audio metrics guide, with
-//! its names, labels and buckets. Record calls with `#[audio_metric]` (re-exported from
-//! `conduit-metrics-macros`) or by hand with [`start_call`] / [`CallSite`]; serve them
-//! with [`install`].
+//! The [metric families](catalogue) are those of the Conduit audio metrics guide. Record
+//! calls with `#[audio_metric]` (re-exported from `conduit-metrics-macros`) or by hand
+//! with [`start_call`] / [`CallSite`]; serve them with [`install`].
 //!
-//! ```no_run
-//! use conduit_metrics_runtime::{Operation, Status};
-//!
-//! let handle = conduit_metrics_runtime::install()?; // 127.0.0.1:9000/metrics
-//! let call = conduit_metrics_runtime::start_call(Operation::Transcription, "openai");
-//! call.finish(Status::Success);
-//! assert!(handle.render().contains("conduit_audio_requests_total"));
-//! # Ok::<(), conduit_metrics_runtime::InstallError>(())
-//! ```
-//!
-//! # Cargo features
+//! ## Cargo features
 //! `default-features = false` gives the macros, the recording API, the registry,
 //! `render()` and `install()` (configuration, the windowed gauges, health probes; serve
 //! `handle.render()` from your own server), and compiles no network stack. Each part of
@@ -39,7 +27,7 @@
 //! A configuration that asks for a part whose feature is off (`TlsCertificate` without
 //! `tls`, `PushGateway` without `push-gateway`, ...) is an `Err` naming the feature.
 //!
-//! # Modules
+//! ## Modules
 //! What an application writes sits at the root. The specialist items live in modules:
 //!
 //! | module | what it holds |
@@ -56,9 +44,9 @@
 //! Inside, the crate is built in layers that import only downwards: leaves (labels,
 //! catalogue, clock, limits), configuration, the store (cells striped per CPU, the
 //! provider table, the ratio window), recording and exposition, serving, install. The
-//! README's "Architecture" section maps every folder.
+//! guide's chapter `docs/architecture.md` maps every folder.
 //!
-//! # Design
+//! ## Design
 //! Every series is a set of atomic cells striped per CPU, found through a provider table
 //! that readers search without locks; the hot path takes no lock, allocates nothing and
 //! never touches the `metrics` registry once a provider has been seen. Ratios over the
