@@ -3,7 +3,7 @@
 # minimal (`default-features = false`), default and all features.
 #
 #   scripts/compile-cost.sh          clean debug builds of each, timed in this one run,
-#                                    printed as the README's table
+#                                    printed as the table of docs/performance.md
 #   scripts/compile-cost.sh --check  no build: fails if the minimal set resolves to more
 #                                    than 45 crates (the test command runs this)
 set -euo pipefail

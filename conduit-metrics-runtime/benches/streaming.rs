@@ -6,7 +6,7 @@
 //!
 //! Each iteration creates the stream and polls it to the end, so the call's start and
 //! finish are included, spread over the 1,000 chunks. Divide a time by 1,000 for the
-//! per-chunk figure; the README gives the ratios against `bare`.
+//! per-chunk figure; docs/performance.md gives the ratios against `bare`.
 
 use std::hint::black_box;
 use std::pin::Pin;

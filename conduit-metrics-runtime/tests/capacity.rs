@@ -1,6 +1,6 @@
 //! Capacity planning from a real scrape: the series an instance exports as a formula of
 //! its providers, checked exactly against what the endpoint serves over HTTP, and the
-//! bytes of a scrape, plain and gzip, at 4 and 32 providers (printed for the README's
+//! bytes of a scrape, plain and gzip, at 4 and 32 providers (printed for docs/fleet.md's
 //! "Running a fleet" table).
 //!
 //! The profile is a full gateway's: every provider serves every operation (speech
@@ -123,14 +123,14 @@ fn series_per_instance_follow_the_formula_and_scrapes_stay_small() {
             gzip_bytes * 8 < plain_bytes,
             "{gzip_bytes} vs {plain_bytes}"
         );
-        // The README's "Running a fleet" figures, within 5% (the sums' digits vary).
-        let (readme_plain, readme_gzip) = match providers {
+        // The figures of docs/fleet.md (Capacity), within 5% (the sums' digits vary).
+        let (stated_plain, stated_gzip) = match providers {
             4 => (62_593.0, 4_861.0),
             _ => (467_027.0, 25_360.0),
         };
-        for (measured, stated) in [(plain_bytes, readme_plain), (gzip_bytes, readme_gzip)] {
+        for (measured, stated) in [(plain_bytes, stated_plain), (gzip_bytes, stated_gzip)] {
             let off = (measured as f64 / stated - 1.0).abs();
-            assert!(off < 0.05, "{measured} bytes, the README says {stated}");
+            assert!(off < 0.05, "{measured} bytes, docs/fleet.md says {stated}");
         }
         eprintln!(
             "{providers} providers: {series} series, {plain_bytes} bytes plain, {gzip_bytes} bytes gzip, {:.1} samples/s at a 15 s scrape",

@@ -62,7 +62,7 @@ fn pushes_every_interval_and_once_more_on_shutdown() {
     assert_eq!(pushed(gateway.addr), Some(5.0));
 }
 
-/// The README's promise, as it says it: 10,000 calls from 4 threads, recorded right up to
+/// The promise of docs/guarantees.md, as it says it: 10,000 calls from 4 threads, recorded right up to
 /// shutdown (no wait in between), all reach the Pushgateway through the final push.
 #[test]
 fn ten_thousand_calls_from_four_threads_up_to_shutdown_all_reach_the_gateway() {

@@ -125,7 +125,7 @@ mod tests {
     use super::*;
     use crate::store::{CallCells, RealtimeCells};
 
-    /// The per-stripe block sizes that `tests/memory.rs` and the README's memory figures
+    /// The per-stripe block sizes that `tests/memory.rs` and the memory figures of docs/performance.md
     /// are computed from.
     #[test]
     fn cell_blocks_have_the_documented_sizes() {
