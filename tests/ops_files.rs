@@ -98,11 +98,7 @@ fn alert_and_recording_rules_are_valid_and_their_unit_tests_pass() {
     // Every recording rule has a unit test of its value.
     let recording_text = std::fs::read_to_string(&recording).unwrap();
     for name in recorded_names(&recording_text) {
-        let tested = tests_text.contains(&format!("expr: round({name}"))
-            || name.contains("_le:")
-            || name.contains("p50")
-            || name.contains("p99")
-            || name.contains("time_to_first_byte");
+        let tested = tests_text.contains(&format!("expr: round({name}"));
         assert!(tested, "{name} has no unit test of its value");
     }
     for rule in ["HighErrorRate", "HighLatency", "ProviderDown"] {
@@ -115,6 +111,145 @@ fn alert_and_recording_rules_are_valid_and_their_unit_tests_pass() {
     assert!(
         rules_text.contains("expr: conduit_audio_provider_uptime_ratio < 0.95\n        for: 10m")
     );
+}
+
+/// The unit tests pin every alert from both sides: moving a threshold 2% either way, or a
+/// `for` a minute either way, makes them fail. Each rule is changed alone, in a copy of
+/// the rule files, and promtool runs both test files against the copy.
+#[test]
+fn every_threshold_and_for_is_pinned_by_the_unit_tests() {
+    let rules = std::fs::read_to_string(docs("prometheus/audio-alerts.yml")).unwrap();
+    let mutants = mutants(&rules);
+    // 14 alerts: 11 non-zero thresholds moved both ways, 3 zero ones moved up; 12 `for`s
+    // moved both ways, 2 of 0m lengthened.
+    assert_eq!(
+        mutants.len(),
+        11 * 2 + 3 + 12 * 2 + 2,
+        "{:#?}",
+        mutants.iter().map(|m| &m.0).collect::<Vec<_>>()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let survivors: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = mutants
+            .chunks(mutants.len().div_ceil(2))
+            .enumerate()
+            .map(|(worker, chunk)| {
+                let work = dir.path().join(format!("worker-{worker}"));
+                let rules = &rules;
+                scope.spawn(move || {
+                    std::fs::create_dir_all(&work).unwrap();
+                    for file in [
+                        "audio-recording-rules.yml",
+                        "audio-alerts.test.yml",
+                        "audio-recording-rules.test.yml",
+                    ] {
+                        std::fs::copy(docs(&format!("prometheus/{file}")), work.join(file))
+                            .unwrap();
+                    }
+                    // The copy as written, through the same path, passes: a mutant fails for
+                    // its change, not for the copying.
+                    std::fs::write(work.join("audio-alerts.yml"), rebuilt(rules)).unwrap();
+                    assert!(promtool_tests_pass(&work), "the unchanged copy fails");
+                    let mut survivors = Vec::new();
+                    for (change, text) in chunk {
+                        std::fs::write(work.join("audio-alerts.yml"), text).unwrap();
+                        if promtool_tests_pass(&work) {
+                            survivors.push(change.clone());
+                        }
+                    }
+                    survivors
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert!(
+        survivors.is_empty(),
+        "the unit tests still pass with:\n{}",
+        survivors.join("\n")
+    );
+    // And they pass with the rules as shipped (run by the test above too).
+    promtool(&[
+        "test",
+        "rules",
+        docs("prometheus/audio-alerts.test.yml").to_str().unwrap(),
+    ]);
+}
+
+/// Whether both unit test files pass against the rule files in `dir`.
+fn promtool_tests_pass(dir: &Path) -> bool {
+    Command::new("promtool")
+        .args([
+            "test",
+            "rules",
+            "audio-alerts.test.yml",
+            "audio-recording-rules.test.yml",
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("promtool must be installed: run the README's test command (scripts/test.sh)")
+        .status
+        .success()
+}
+
+/// The rules as `mutants` writes its copies, with no change.
+fn rebuilt(rules: &str) -> String {
+    rules.lines().collect::<Vec<_>>().join("\n") + "\n"
+}
+
+/// Copies of the alert rules, each with one change: (what changed, the changed text).
+/// A threshold is the number that ends an `expr`; a non-zero one moves by 2% both ways, a
+/// zero one (a count that must stay 0) up by one. A `for` moves by a minute both ways
+/// (a `for: 0m` only up).
+fn mutants(rules: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = rules.lines().collect();
+    let mut mutants = Vec::new();
+    let mut alert = "";
+    let with_line = |index: usize, line: String| {
+        let mut copy: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        copy[index] = line;
+        copy.join("\n") + "\n"
+    };
+    for (index, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix("- alert: ") {
+            alert = name;
+        } else if trimmed.starts_with("expr: ") {
+            let (head, number) = line.rsplit_once(' ').unwrap();
+            let threshold: f64 = number.parse().unwrap_or_else(|_| {
+                panic!("{alert}: the expression does not end in a number: {line}")
+            });
+            let moved: Vec<f64> = if threshold == 0.0 {
+                vec![1.0]
+            } else {
+                vec![threshold * 1.02, threshold * 0.98]
+            };
+            for value in moved {
+                mutants.push((
+                    format!("{alert}: threshold {threshold} -> {value}"),
+                    with_line(index, format!("{head} {value}")),
+                ));
+            }
+        } else if let Some(duration) = trimmed.strip_prefix("for: ") {
+            let minutes: i64 = duration.strip_suffix('m').unwrap().parse().unwrap();
+            let indent = &line[..line.len() - trimmed.len()];
+            let moved = if minutes == 0 {
+                vec![1]
+            } else {
+                vec![minutes + 1, minutes - 1]
+            };
+            for value in moved {
+                mutants.push((
+                    format!("{alert}: for {minutes}m -> {value}m"),
+                    with_line(index, format!("{indent}for: {value}m")),
+                ));
+            }
+        }
+    }
+    mutants
 }
 
 /// The series a recording rules file records.
