@@ -11,28 +11,30 @@ use std::time::Duration;
 mod common;
 
 use common::{
-    global_requests as requests, global_sample as sample, global_value as value,
-    pair_series as series,
+    global_first_use_sample, global_requests as requests, global_sample as sample,
+    global_value as value, pair_series as series,
 };
 use conduit_metrics_runtime::{AudioStatus, audio_metric};
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 
 fn first_byte_count(operation: &str, provider: &str) -> f64 {
-    sample(&series(
-        "conduit_audio_time_to_first_byte_seconds_count",
-        operation,
-        provider,
-    ))
-    .unwrap_or(0.0)
+    global_first_use_sample(
+        "conduit_audio_time_to_first_byte_seconds",
+        &series(
+            "conduit_audio_time_to_first_byte_seconds_count",
+            operation,
+            provider,
+        ),
+    )
 }
 
+/// Completed calls of a pair: the duration histogram exists from the pair's first call.
 fn duration_count(operation: &str, provider: &str) -> f64 {
-    sample(&series(
+    value(&series(
         "conduit_audio_request_duration_seconds_count",
         operation,
         provider,
     ))
-    .unwrap_or(0.0)
 }
 
 fn active(operation: &str) -> f64 {
@@ -367,20 +369,70 @@ struct Voice {
 
 impl Voice {
     /// A method with a `Pin<Box<dyn Stream>>` return, a `status` closure, and a cost
-    /// per chunk.
+    /// per chunk. `String` has no `AudioStatus`: without the closure an `Err` item would
+    /// count as `error`.
     #[audio_metric(
         operation = "tts",
         provider = self.name,
         stream,
         cost = |chunk| chunk.pcm.len() as f64 * 1e-6,
         cache_hit = |_chunk| true,
-        status = |_error| conduit_metrics_runtime::Status::InvalidRequest
+        status = |error| if error.contains("quota") {
+            conduit_metrics_runtime::Status::RateLimited
+        } else {
+            conduit_metrics_runtime::Status::InvalidRequest
+        }
     )]
     fn speak(&self, chunks: usize) -> Pin<Box<dyn Stream<Item = Result<Chunk, String>> + Send>> {
-        Box::pin(stream::iter(
-            (0..chunks).map(|_| Ok::<_, String>(Chunk::of_millis(10))),
-        ))
+        self.speak_failing(chunks, None)
     }
+
+    /// `chunks` chunks, then `error` as an `Err` item if given.
+    fn speak_failing(
+        &self,
+        chunks: usize,
+        error: Option<&str>,
+    ) -> Pin<Box<dyn Stream<Item = Result<Chunk, String>> + Send>> {
+        let items = (0..chunks)
+            .map(|_| Ok::<_, String>(Chunk::of_millis(10)))
+            .chain(error.map(|error| Err(error.to_owned())));
+        Box::pin(stream::iter(items.collect::<Vec<_>>()))
+    }
+
+    #[audio_metric(
+        operation = "tts",
+        provider = self.name,
+        stream,
+        status = |error| if error.contains("quota") {
+            conduit_metrics_runtime::Status::RateLimited
+        } else {
+            conduit_metrics_runtime::Status::InvalidRequest
+        }
+    )]
+    fn speak_then_fail(
+        &self,
+        error: &str,
+    ) -> Pin<Box<dyn Stream<Item = Result<Chunk, String>> + Send>> {
+        self.speak_failing(2, Some(error))
+    }
+}
+
+#[tokio::test]
+async fn the_status_closure_classifies_the_err_items_of_a_stream() {
+    let voice = Voice {
+        name: "stream-status-closure".into(),
+    };
+    let items: Vec<_> = voice.speak_then_fail("quota exceeded").collect().await;
+    assert_eq!(items.len(), 3);
+    assert!(items[2].is_err());
+    let other: Vec<_> = voice.speak_then_fail("bad voice").collect().await;
+    assert_eq!(other.len(), 3);
+    // The closure ran on each stream's `Err` item: not the `error` a `String` would get.
+    let count = |status: &str| requests("tts", "stream-status-closure", status);
+    assert_eq!(count("rate_limited"), 1.0);
+    assert_eq!(count("invalid_request"), 1.0);
+    assert_eq!(count("error"), 0.0);
+    assert_eq!(count("success"), 0.0);
 }
 
 #[tokio::test]

@@ -647,14 +647,28 @@ fn resources_are_labelled_by_resource() {
 
 #[test]
 fn flush_loses_nothing_recorded_before_it() {
-    let registry: &'static Registry = Box::leak(Box::new(registry()));
+    // `MetricsHandle::flush` on the installed (global) registry: this test owns its
+    // process (nextest), so the counts below are its own.
+    let config = MetricsConfig::builder()
+        .no_listener()
+        .facade_recorder(false)
+        .build()
+        .unwrap();
+    let handle = config.install().unwrap();
+    let registry = handle.registry();
     let recorders: Vec<_> = (0..4)
         .map(|_| {
             std::thread::spawn(move || {
-                for _ in 0..5000 {
+                for call in 0..5000 {
+                    // One call in five fails.
+                    let status = if call % 5 == 0 {
+                        Status::Timeout
+                    } else {
+                        Status::Success
+                    };
                     registry
                         .start_call(Operation::Tts, "flushed")
-                        .finish(Status::Success);
+                        .finish(status);
                 }
             })
         })
@@ -662,20 +676,22 @@ fn flush_loses_nothing_recorded_before_it() {
     for recorder in recorders {
         recorder.join().unwrap();
     }
-    registry.tick();
-    let text = registry.render();
-    assert_eq!(
+    let error_rate = "conduit_audio_provider_error_rate{provider=\"flushed\"}";
+    // No ExportInterval has passed (15 s by default): the windowed gauge is not computed.
+    assert_eq!(sample(&handle.render(), error_rate), None);
+    handle.flush().unwrap();
+    let text = handle.render();
+    let requests = |status: &str| {
         value(
             &text,
-            "conduit_audio_requests_total{operation=\"tts\",provider=\"flushed\",status=\"success\"}"
-        ),
-        20_000.0
-    );
-    assert_eq!(
-        value(
-            &text,
-            "conduit_audio_provider_error_rate{provider=\"flushed\"}"
-        ),
-        0.0
-    );
+            &format!(
+                "conduit_audio_requests_total{{operation=\"tts\",provider=\"flushed\",status=\"{status}\"}}"
+            ),
+        )
+    };
+    assert_eq!(requests("success"), 16_000.0);
+    assert_eq!(requests("timeout"), 4_000.0);
+    // The flush closed the sub-interval and recomputed the gauge over every call.
+    assert_eq!(value(&text, error_rate), 0.2);
+    handle.shutdown().unwrap();
 }

@@ -128,14 +128,15 @@ fn dechunk(mut body: &str) -> std::io::Result<String> {
     Err(std::io::Error::other("no final chunk"))
 }
 
-/// Runs `program` with `input` on its standard input; returns (success, stdout, stderr).
-/// Fails the test, naming the Debian `package`, when the program cannot start.
+/// Runs `program` with `input` on its standard input; returns (exit code, stdout,
+/// stderr), the code `None` when a signal ended it. Fails the test, naming the Debian
+/// `package`, when the program cannot start.
 pub fn run_with_input(
     program: &str,
     args: &[&str],
     input: &str,
     package: &str,
-) -> (bool, String, String) {
+) -> (Option<i32>, String, String) {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -150,7 +151,7 @@ pub fn run_with_input(
         .wait_with_output()
         .unwrap_or_else(|e| panic!("{program} did not finish: {e}"));
     (
-        output.status.success(),
+        output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
@@ -165,13 +166,13 @@ pub fn python_openmetrics_families(text: &str, exemplars_expected: bool) -> Resu
         "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\nfamilies = list(parse(sys.stdin.read()))\nassert {} or any(s.exemplar for f in families for s in f.samples), 'no exemplar parsed'\nprint(len(families))\n",
         if exemplars_expected { "False" } else { "True" }
     );
-    let (ok, stdout, stderr) = run_with_input(
+    let (code, stdout, stderr) = run_with_input(
         "/usr/bin/python3",
         &["-c", &script],
         text,
         "python3-prometheus-client",
     );
-    if ok {
+    if code == Some(0) {
         stdout.trim().parse().map_err(|_| stdout)
     } else {
         Err(stderr)

@@ -94,9 +94,29 @@ pub fn global_value(series: &str) -> f64 {
     global_sample(series).unwrap_or_else(|| panic!("no series {series}"))
 }
 
-/// Calls of one operation, provider and status in the global registry (0 before any).
+/// Calls of one operation, provider and status in the global registry. A pair exports
+/// every status from its first call, so a missing series fails the test: it never reads
+/// as 0.
 pub fn global_requests(operation: &str, provider: &str, status: &str) -> f64 {
-    global_sample(&requests_series(operation, provider, status)).unwrap_or(0.0)
+    global_value(&requests_series(operation, provider, status))
+}
+
+/// A sample of a family that appears per series on first use (request sizes, time to
+/// first byte, audio seconds, characters): 0 while the series is absent, but only while
+/// the family itself is exported (its `# TYPE` line), so a renamed family fails the test
+/// instead of reading 0.
+pub fn global_first_use_sample(family: &str, series: &str) -> f64 {
+    let text = conduit_metrics_runtime::registry::global().render();
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with(&format!("# TYPE {family} "))),
+        "no family {family} in the exposition"
+    );
+    assert!(
+        series.starts_with(family),
+        "{series} is not a series of {family}"
+    );
+    sample(&text, series).unwrap_or(0.0)
 }
 
 /// An instant Prometheus query from async code (on a thread that may block).

@@ -44,18 +44,30 @@ pub const ACCEPTED_PROMTOOL_FINDING: &str =
     "conduit_audio_cost_dollars counter metrics should have \"_total\" suffix";
 
 /// Runs `promtool check metrics` on an exposition and returns its findings, one a line.
+/// promtool exits 0 with no findings and 3 with lint findings; anything else (1: it could
+/// not parse the exposition) fails the test, and so does an exit status that disagrees
+/// with the findings.
 pub fn promtool_findings(text: &str) -> Vec<String> {
-    let (_, stdout, stderr) = conduit_metrics_testkit::run_with_input(
+    let (code, stdout, stderr) = conduit_metrics_testkit::run_with_input(
         "promtool",
         &["check", "metrics"],
         text,
         "prometheus",
     );
-    format!("{stdout}{stderr}")
+    let findings: Vec<String> = format!("{stdout}{stderr}")
         .lines()
         .filter(|line| !line.trim().is_empty())
         .map(str::to_owned)
-        .collect()
+        .collect();
+    match code {
+        Some(0) => assert!(
+            findings.is_empty(),
+            "promtool exited 0 but said {findings:?}"
+        ),
+        Some(3) => assert!(!findings.is_empty(), "promtool exited 3 with no finding"),
+        other => panic!("promtool check metrics failed ({other:?}): {findings:?}"),
+    }
+    findings
 }
 
 /// Raises this process's open-file limit to its hard limit, so tests that hold more
