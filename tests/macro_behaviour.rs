@@ -5,7 +5,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{global_requests as requests, global_sample as sample, global_value as value};
+use common::{global_requests as requests, global_value as value};
 use conduit_metrics_runtime::{AudioStatus, DisconnectReason, audio_metric};
 
 #[derive(Debug, AudioStatus)]
