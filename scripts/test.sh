@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: promtool and prometheus (package `prometheus`), a real
 # Pushgateway (package `prometheus-pushgateway`), a real Alertmanager with amtool
-# (package `prometheus-alertmanager`) and Python's prometheus_client.
+# (package `prometheus-alertmanager`), VictoriaMetrics (package `victoria-metrics`) and
+# Python's prometheus_client.
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+# A second global store for the fleet test's remote write, answering PromQL.
+command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 # An OpenMetrics parser independent of ours: Python's prometheus_client, for Debian's own
 # python3 (a python3 earlier on PATH, e.g. pyenv's, does not see it; the tests call
 # /usr/bin/python3).

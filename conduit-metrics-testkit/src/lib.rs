@@ -8,7 +8,8 @@
 //!   `None`, or a failed test, never a silent 0);
 //! - [`Process`], [`spawn`] and [`wait_ready`]: real servers (Debian packages the test
 //!   command installs), killed when the test ends; [`start_prometheus`] and
-//!   [`start_pushgateway`] start the two the suites use, ready to serve;
+//!   [`start_pushgateway`] start the two the suites use, ready to serve (and
+//!   [`start_alertmanager`], [`start_victoria_metrics`]);
 //! - [`resident_bytes`]: this process's resident memory, whatever the page size;
 //! - [`http_get`]: a blocking HTTP/1.1 GET; [`prometheus_query`]: an instant query of a
 //!   real Prometheus;
@@ -339,6 +340,24 @@ pub fn start_prometheus_with(
         "prometheus",
     );
     wait_ready(&mut process, addr, "/-/ready");
+    process
+}
+
+/// Starts VictoriaMetrics (Debian `victoria-metrics`) on `addr`, storing in `data`, and
+/// waits until it is ready. It answers PromQL at `/api/v1/query` like Prometheus and takes
+/// remote write at `/api/v1/write`. Queries see samples up to now (no latency offset), so
+/// a test reads what was just written. Blocking, like [`wait_ready`].
+pub fn start_victoria_metrics(addr: SocketAddr, data: &Path) -> Process {
+    let mut process = spawn(
+        "victoria-metrics",
+        Command::new("victoria-metrics")
+            .arg(format!("-httpListenAddr={addr}"))
+            .arg(format!("-storageDataPath={}", data.display()))
+            .arg("-search.latencyOffset=0s")
+            .arg("-search.disableCache"),
+        "victoria-metrics",
+    );
+    wait_ready(&mut process, addr, "/health");
     process
 }
 

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 pub use conduit_metrics_testkit::client::{get, post, send};
 pub use conduit_metrics_testkit::{
     Process, free_port, pair_series, requests_series, resident_bytes, sample, spawn,
-    start_alertmanager, start_prometheus, start_prometheus_with, start_pushgateway, value,
+    start_alertmanager, start_prometheus, start_prometheus_with, start_pushgateway,
+    start_victoria_metrics, value,
 };
 
 /// Polls `GET path` until it answers 200 (see [`conduit_metrics_testkit::wait_ready`]),
