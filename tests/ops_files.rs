@@ -113,6 +113,21 @@ fn alert_and_recording_rules_are_valid_and_their_unit_tests_pass() {
     );
 }
 
+/// The generated objective rules are valid, and their hand-written unit tests pass
+/// (`audio-slo-rules.test.yml` every minute, `audio-slo-rules.long.test.yml` over days).
+#[test]
+fn objective_rules_are_valid_and_their_unit_tests_pass() {
+    let rules = docs("prometheus/audio-slo-rules.yml");
+    let text = promtool(&["check", "rules", rules.to_str().unwrap()]);
+    // 7 objectives: 8 SLI windows, 7 metadata rules, a page and a ticket each.
+    assert!(text.contains("SUCCESS: 119 rules found"), "{text}");
+    for file in ["audio-slo-rules.test.yml", "audio-slo-rules.long.test.yml"] {
+        let tests = docs(&format!("prometheus/{file}"));
+        let text = promtool(&["test", "rules", tests.to_str().unwrap()]);
+        assert!(text.contains("SUCCESS"), "{file}: {text}");
+    }
+}
+
 /// The unit tests pin every alert from both sides: moving a threshold 2% either way, or a
 /// `for` a minute either way, makes them fail. Each rule is changed alone, in a copy of
 /// the rule files, and promtool runs both test files against the copy.
@@ -289,6 +304,7 @@ fn queries_use_only_emitted_metric_names() {
         "grafana-dashboards/audio-metrics.json",
         "prometheus/audio-alerts.yml",
         "prometheus/audio-recording-rules.yml",
+        "prometheus/audio-slo-rules.yml",
     ] {
         let text = std::fs::read_to_string(docs(file)).unwrap();
         let names = metric_names(&text);
