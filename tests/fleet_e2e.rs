@@ -112,7 +112,15 @@ struct AlertingStack {
     _dir: tempfile::TempDir,
 }
 
+/// [`start_alerting_stack_with`] the shipped alert and recording rules only.
 async fn start_alerting_stack() -> AlertingStack {
+    start_alerting_stack_with(&[], false).await
+}
+
+/// The alerting stack, the gateway started with `gateway_args` too, and with `objectives`
+/// the generated objective rules loaded beside the others, time-compressed (see
+/// [`compressed`]).
+async fn start_alerting_stack_with(gateway_args: &[&str], objectives: bool) -> AlertingStack {
     let dir = tempfile::tempdir().unwrap();
     let (webhook, received) = start_webhook().await;
 
@@ -139,8 +147,9 @@ async fn start_alerting_stack() -> AlertingStack {
     });
 
     // The gateway, with its admin API and a short window for its own gauges.
-    let gateway =
-        start_instance_with(&["--admin"], &[("CONDUIT_METRICS_METRICS_WINDOW", "10s")]).await;
+    let mut args = vec!["--admin"];
+    args.extend_from_slice(gateway_args);
+    let gateway = start_instance_with(&args, &[("CONDUIT_METRICS_METRICS_WINDOW", "10s")]).await;
 
     // The shipped rules with short windows and `for`s.
     let shorten = |file: &str| {
@@ -154,6 +163,11 @@ async fn start_alerting_stack() -> AlertingStack {
     std::fs::write(&recording, shorten("audio-recording-rules.yml")).unwrap();
     let alerts = dir.path().join("audio-alerts.yml");
     std::fs::write(&alerts, shorten("audio-alerts.yml")).unwrap();
+    let slo = dir.path().join("audio-slo-rules.yml");
+    if objectives {
+        let shipped = std::fs::read_to_string(repo("docs/prometheus/audio-slo-rules.yml")).unwrap();
+        std::fs::write(&slo, compressed(&shipped)).unwrap();
+    }
     let prometheus_config = dir.path().join("prometheus.yml");
     std::fs::write(
         &prometheus_config,
@@ -163,7 +177,7 @@ async fn start_alerting_stack() -> AlertingStack {
   evaluation_interval: 1s
 rule_files:
   - {recording}
-  - {alerts}
+  - {alerts}{objectives}
 alerting:
   alertmanagers:
     - static_configs:
@@ -175,6 +189,11 @@ scrape_configs:
 "#,
             recording = recording.display(),
             alerts = alerts.display(),
+            objectives = if objectives {
+                format!("\n  - {}", slo.display())
+            } else {
+                String::new()
+            },
             metrics = gateway.metrics,
         ),
     )
@@ -196,6 +215,36 @@ scrape_configs:
         _servers: vec![alertmanager_process, prometheus_process],
         _dir: dir,
     }
+}
+
+/// `rules` with every range selector 60 times shorter (`[5m]` becomes `[5s]`, `[1h]`
+/// `[1m]`, `[30d]` `[720m]`), so an objective's month passes in 12 hours and its page's
+/// hour in a minute. The expressions, factors and guard stay as generated.
+fn compressed(rules: &str) -> String {
+    let mut out = String::with_capacity(rules.len());
+    let mut rest = rules;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find(']') else { break };
+        let range = &rest[..close];
+        let seconds = match range.split_at(range.len() - 1) {
+            (n, "m") => n.parse::<u64>().ok().map(|n| n * 60),
+            (n, "h") => n.parse::<u64>().ok().map(|n| n * 3600),
+            (n, "d") => n.parse::<u64>().ok().map(|n| n * 86400),
+            _ => None,
+        };
+        match seconds {
+            Some(seconds) if seconds % 60 == 0 && seconds / 60 < 60 => {
+                out.push_str(&format!("{}s", seconds / 60))
+            }
+            Some(seconds) => out.push_str(&format!("{}m", seconds / 3600)),
+            None => out.push_str(range),
+        }
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `PUT` (start) or `DELETE` (end) an outage of `provider` through the gateway's admin API.
@@ -294,6 +343,85 @@ async fn an_outage_alert_reaches_the_webhook_then_resolves() {
     eprintln!("resolved after {:?}", recovered.elapsed());
     traffic.abort();
 }
+
+/// An objective's page through the real Alertmanager: openai's outage burns its
+/// transcription availability budget (the generated rules, time-compressed), the page
+/// reaches the pager by its `severity`, and resolves after the recovery; deepgram, healthy
+/// beside it, never pages. The gateway runs without random failures, so only the outage
+/// burns budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_objective_pages_through_alertmanager_then_resolves_and_a_healthy_providers_stays_silent()
+ {
+    let stack = start_alerting_stack_with(&["--no-random-failures"], true).await;
+    let received = &stack.received;
+    let api = stack.gateway.api;
+    let openai = keep_calling(api, "openai", "");
+    let deepgram = keep_calling(api, "deepgram", "");
+    // A compressed hour (a minute) of healthy traffic first.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    outage(api, "PUT", "openai").await;
+    let started = Instant::now();
+    let page = [
+        ("provider", "openai"),
+        ("severity", "critical"),
+        ("sloth_severity", "page"),
+        ("sloth_slo", "transcription-availability"),
+    ];
+    let paged = notification(
+        received,
+        "/audio-pager",
+        "firing",
+        "TranscriptionAvailabilityBudgetBurnPage",
+        &page,
+        started + OBJECTIVE_PAGE_WITHIN,
+    )
+    .await;
+    eprintln!("paged after {:?}: {paged}", started.elapsed());
+    assert!(
+        paged["annotations"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("of the 30d error budget is spent"),
+        "{paged}"
+    );
+
+    outage(api, "DELETE", "openai").await;
+    let recovered = Instant::now();
+    notification(
+        received,
+        "/audio-pager",
+        "resolved",
+        "TranscriptionAvailabilityBudgetBurnPage",
+        &page,
+        recovered + OBJECTIVE_RESOLVED_WITHIN,
+    )
+    .await;
+    eprintln!("resolved after {:?}", recovered.elapsed());
+    // deepgram's objective never paged.
+    let deepgram_paged = received.lock().unwrap().iter().any(|(_, body)| {
+        body["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|alert| {
+                alert["labels"]["alertname"] == "TranscriptionAvailabilityBudgetBurnPage"
+                    && alert["labels"]["provider"] == "deepgram"
+            })
+    });
+    assert!(
+        !deepgram_paged,
+        "deepgram's objective paged: {:#?}",
+        received.lock().unwrap()
+    );
+    openai.abort();
+    deepgram.abort();
+}
+
+/// How long the objective's page may take after the outage starts, and its resolution after
+/// the recovery, with the rules compressed 60 times (the page's hour is a minute).
+const OBJECTIVE_PAGE_WITHIN: Duration = Duration::from_secs(30);
+const OBJECTIVE_RESOLVED_WITHIN: Duration = Duration::from_secs(60);
 
 /// The inhibition of the shipped `alertmanager.yml`: while azure is down, its error-rate
 /// alerts fire in Prometheus and reach Alertmanager, which holds them back, while the

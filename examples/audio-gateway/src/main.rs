@@ -6,7 +6,9 @@
 //! Options: `--listen ADDR` (API, default 127.0.0.1:8080), `--rate N` (generated
 //! requests a second, default 5), `--no-traffic`, `--latency-scale F` (default 1),
 //! `--config FILE` (metrics configuration: appsettings.json or TOML; the
-//! `CONDUIT_METRICS_*` environment variables apply on top). Ctrl-C stops it gracefully.
+//! `CONDUIT_METRICS_*` environment variables apply on top), `--admin` (the outage API),
+//! `--no-random-failures` (providers fail only when told to: by a request's
+//! `X-Simulate-Failure` or an outage). Ctrl-C stops it gracefully.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -22,9 +24,10 @@ struct Args {
     latency_scale: f64,
     config: Option<String>,
     admin: bool,
+    random_failures: bool,
 }
 
-const USAGE: &str = "usage: audio-gateway [--listen ADDR] [--rate N] [--no-traffic] [--latency-scale F] [--config FILE] [--admin]";
+const USAGE: &str = "usage: audio-gateway [--listen ADDR] [--rate N] [--no-traffic] [--latency-scale F] [--config FILE] [--admin] [--no-random-failures]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -34,6 +37,7 @@ fn parse_args() -> Result<Args, String> {
         latency_scale: 1.0,
         config: None,
         admin: false,
+        random_failures: true,
     };
     let mut words = std::env::args().skip(1);
     while let Some(word) = words.next() {
@@ -65,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--config" => args.config = Some(value("--config")?),
             "--admin" => args.admin = true,
+            "--no-random-failures" => args.random_failures = false,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -100,6 +105,7 @@ async fn run() -> Result<(), String> {
         listen: args.listen,
         latency_scale: args.latency_scale,
         admin: args.admin,
+        random_failures: args.random_failures,
         ..GatewayOptions::default()
     })
     .await
