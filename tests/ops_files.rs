@@ -436,12 +436,26 @@ fn dashboard_is_importable_with_the_guides_panels() {
         .collect();
     assert_eq!(
         variables,
-        ["datasource", "provider", "operation", "tracing"]
+        ["datasource", "provider", "operation", "tracing", "slo"]
+    );
+    // The objectives' variable lists what the generated rules record.
+    assert_eq!(
+        dashboard["templating"]["list"][4]["definition"],
+        "label_values(sloth_slo_info, sloth_slo)"
     );
     // The tracing data source exemplars link to is a variable of its own.
     assert_eq!(dashboard["templating"]["list"][3]["type"], "datasource");
     assert_eq!(dashboard["templating"]["list"][0]["type"], "datasource");
     assert_eq!(dashboard["templating"]["list"][0]["query"], "prometheus");
+
+    // Deploys on every graph: a new `conduit_audio_build_info` version.
+    let deploys = dashboard["annotations"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Deploys")
+        .expect("a Deploys annotation");
+    assert!(deploys["expr"].as_str().unwrap().contains("conduit_audio_build_info"));
 
     let panels = dashboard["panels"].as_array().unwrap();
     let find = |title: &str| {
@@ -463,6 +477,10 @@ fn dashboard_is_importable_with_the_guides_panels() {
         ("Time to First Byte", "s"),
         ("Real-Time Factor", "short"),
         ("Characters Synthesized", "cps"),
+        // Objectives.
+        ("SLI against Objective", "percentunit"),
+        ("Error Budget Remaining", "percentunit"),
+        ("Burn Rate", "none"),
     ] {
         assert_eq!(
             find(title)["fieldConfig"]["defaults"]["unit"],

@@ -166,9 +166,32 @@ fn check_values(expr: &str, result: &[serde_json::Value]) -> Result<(), String> 
     if idle_is_nan {
         values.retain(|v| !v.is_nan());
     }
+    // The objectives' series: an SLI ratio over an idle window is 0/0 as well.
+    if expr.contains("slo:sli_error")
+        || expr.contains("burn_rate")
+        || expr.contains("budget_remaining")
+    {
+        values.retain(|v| !v.is_nan());
+    }
     let fail = |what: &str| Err(format!("{what}: {values:?}"));
     if values.is_empty() {
         return fail("no data");
+    }
+    // A burn rate is any non-negative number; the budget left is at most 1 and below 0
+    // once overspent (this traffic includes forced failures, so it can be).
+    if expr.contains("burn_rate") {
+        return if values.iter().all(|v| v.is_finite() && *v >= 0.0) {
+            Ok(())
+        } else {
+            fail("a burn rate that is not a finite, non-negative number")
+        };
+    }
+    if expr.contains("budget_remaining") {
+        return if values.iter().all(|v| v.is_finite() && *v <= 1.0) {
+            Ok(())
+        } else {
+            fail("a remaining budget that is not a finite number of at most 1")
+        };
     }
     if !values.iter().all(|v| v.is_finite() && *v >= 0.0) {
         return fail("a value that is not a finite, non-negative number");
@@ -252,6 +275,7 @@ fn dashboard_queries() -> Vec<(String, String)> {
                 .unwrap()
                 .replace("$provider", ".*")
                 .replace("$operation", ".*")
+                .replace("$slo", ".*")
                 .replace("$__rate_interval", "30s")
                 .replace("$__range", "5m");
             let title = format!(
@@ -263,6 +287,20 @@ fn dashboard_queries() -> Vec<(String, String)> {
         }
     }
     queries
+}
+
+/// The query of the dashboard's annotation named `name`.
+fn dashboard_annotation(name: &str) -> String {
+    let text = std::fs::read_to_string(repo("docs/grafana-dashboards/audio-metrics.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+    dashboard["annotations"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|annotation| annotation["name"] == name)
+        .and_then(|annotation| annotation["expr"].as_str())
+        .unwrap_or_else(|| panic!("no annotation {name}"))
+        .to_owned()
 }
 
 /// Each alert expression, and its measure: the expression without `<op> <number>`.
@@ -323,6 +361,7 @@ async fn dashboard_and_alerts_work_against_a_real_prometheus() {
 rule_files:
   - {recording}
   - {rules}
+  - {objectives}
 scrape_configs:
   - job_name: conduit-audio
     static_configs:
@@ -334,6 +373,7 @@ scrape_configs:
 "#,
         recording = repo("docs/prometheus/audio-recording-rules.yml").display(),
         rules = repo("docs/prometheus/audio-alerts.yml").display(),
+        objectives = repo("docs/prometheus/audio-slo-rules.yml").display(),
         a = first.metrics,
         b = second.metrics,
         push = pushgateway_addr,
@@ -425,7 +465,21 @@ scrape_configs:
         query(prometheus_addr, &expr).await; // the whole rule parses and runs
         query_checked(prometheus_addr, &name, &measure, deadline).await;
     }
-    // Prometheus loaded and evaluates the rule files: 11 recording rules, 14 alerts.
+    // The dashboard's deploy annotation finds the gateways' build (new within 5m).
+    let deploys = query_with_data(
+        prometheus_addr,
+        &dashboard_annotation("Deploys"),
+        Instant::now() + Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(deploys.len(), 2, "{deploys:?}");
+    assert!(
+        deploys
+            .iter()
+            .all(|s| s["metric"]["version"] == env!("CARGO_PKG_VERSION"))
+    );
+    // Prometheus loaded and evaluates the rule files: 11 recording rules, 14 alerts, and
+    // the objectives' 105 recording rules and 14 alerts.
     let (status, rules) = get(prometheus_addr, "/api/v1/rules").await;
     assert_eq!(status, 200);
     let rules: serde_json::Value = serde_json::from_str(&rules).unwrap();
@@ -435,7 +489,7 @@ scrape_configs:
         .iter()
         .flat_map(|group| group["rules"].as_array().unwrap())
         .collect();
-    assert_eq!(loaded.len(), 25);
+    assert_eq!(loaded.len(), 25 + 119);
     assert!(loaded.iter().all(|r| r["health"] == "ok"), "{loaded:#?}");
 
     let _ = stop.send(());

@@ -130,6 +130,9 @@ families! {
     /// Audio durations refused because they were negative or not finite.
     AUDIO_SECONDS_REJECTED_TOTAL = "conduit_audio_audio_seconds_rejected_total", Counter, ["operation"], &[],
         "Audio durations rejected because they were negative, NaN or infinite.";
+    /// The application's version and revision (`build_info!`), 1 while it runs.
+    BUILD_INFO = "conduit_audio_build_info", Gauge, ["version", "revision"], &[],
+        "The version and source revision of the application serving these metrics: 1 for the build that runs, so a new version on a graph marks a deploy.";
 }
 
 /// Series recorded through the `metrics` facade that a render left out. Written after the
@@ -167,14 +170,15 @@ pub const STREAMING_FAMILIES: [Family; 3] = [
     CHARACTERS_TOTAL,
 ];
 
-/// The supporting families: raw counters behind the ratios, and the runtime's own
-/// self-monitoring.
-pub const SUPPORT_FAMILIES: [Family; 5] = [
+/// The supporting families: raw counters behind the ratios, the runtime's own
+/// self-monitoring, and the application's build.
+pub const SUPPORT_FAMILIES: [Family; 6] = [
     CACHE_LOOKUPS_TOTAL,
     HEALTH_CHECKS_TOTAL,
     PROVIDER_LABELS_FOLDED_TOTAL,
     COST_REJECTED_TOTAL,
     AUDIO_SECONDS_REJECTED_TOTAL,
+    BUILD_INFO,
 ];
 
 const REGISTRY_FAMILY_COUNT: usize =

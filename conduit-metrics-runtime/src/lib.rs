@@ -88,9 +88,29 @@ pub use install::{FacadeMetrics, InstallError, MetricsHandle, install};
 pub use labels::{AudioStatus, DisconnectReason, Operation, Status};
 pub use recording::{
     ActiveCall, CallOutcome, CallSite, RealtimeSession, ResourceGuard, hold_resource,
-    realtime_session, record_cache_lookup, record_cost, record_health_check,
+    realtime_session, record_build_info, record_cache_lookup, record_cost, record_health_check,
     record_realtime_latency, start_call,
 };
+
+/// Records the calling crate's version (its `CARGO_PKG_VERSION`) as the application's
+/// build, with the revision given at compile time in `CONDUIT_METRICS_BUILD_REVISION`
+/// (empty when unset): `conduit_audio_build_info{version, revision} 1`, so a deploy shows
+/// on the dashboard. Call it once at start.
+///
+/// ```
+/// conduit_metrics_runtime::build_info!();
+/// let text = conduit_metrics_runtime::registry::global().render();
+/// assert!(text.contains(&format!(r#"conduit_audio_build_info{{version="{}""#, env!("CARGO_PKG_VERSION"))));
+/// ```
+#[macro_export]
+macro_rules! build_info {
+    () => {
+        $crate::record_build_info(
+            env!("CARGO_PKG_VERSION"),
+            option_env!("CONDUIT_METRICS_BUILD_REVISION").unwrap_or(""),
+        )
+    };
+}
 pub use serving::{HealthProbe, PushError};
 
 /// A registry of your own, and the process-wide one.

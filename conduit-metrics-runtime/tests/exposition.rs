@@ -695,3 +695,38 @@ fn flush_loses_nothing_recorded_before_it() {
     assert_eq!(value(&text, error_rate), 0.2);
     handle.shutdown().unwrap();
 }
+
+#[test]
+fn build_info_is_one_sample_of_the_latest_build_and_none_before() {
+    let registry = registry();
+    let text = registry.render();
+    assert!(text.contains("# TYPE conduit_audio_build_info gauge\n"));
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("conduit_audio_build_info"))
+            .count(),
+        0
+    );
+    registry.record_build_info("1.4.2", "");
+    registry.record_build_info("1.5.0", "9f3c2e1");
+    let text = registry.render();
+    let samples: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("conduit_audio_build_info"))
+        .collect();
+    assert_eq!(
+        samples,
+        [r#"conduit_audio_build_info{version="1.5.0",revision="9f3c2e1"} 1"#]
+    );
+    // Valid for the strict parser and promtool, in both formats' families.
+    conduit_metrics_testkit::exposition::parse(&text).unwrap();
+    let findings = common::promtool_findings(&text);
+    assert_eq!(
+        findings,
+        [common::ACCEPTED_PROMTOOL_FINDING],
+        "{findings:?}"
+    );
+    let openmetrics =
+        registry.render_format(conduit_metrics_runtime::serving::ExpositionFormat::OpenMetrics);
+    conduit_metrics_testkit::python_openmetrics_families(&openmetrics, false).unwrap();
+}

@@ -21,22 +21,23 @@ pub fn repo(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// The demo's binary (package `audio-gateway`) that `cargo test --workspace`/`nextest`
-/// built beside this test (built here if it is missing, e.g. when only this test target
-/// was built).
+/// The demo's binary (package `audio-gateway`), built now if cargo finds it out of date
+/// (a test target built alone would otherwise run a stale demo), once per test process.
 pub fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(std::path::Path::parent).unwrap();
-    let binary = profile_dir.join("audio-gateway");
-    if !binary.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "audio-gateway", "--bin", "audio-gateway"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build the audio-gateway demo");
-    }
-    binary
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+            let status = std::process::Command::new(env!("CARGO"))
+                .args(["build", "-q", "-p", "audio-gateway", "--bin", "audio-gateway"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "cannot build the audio-gateway demo");
+            profile_dir.join("audio-gateway")
+        })
+        .clone()
 }
 
 /// A running instance of the gateway example: its API and metrics addresses.

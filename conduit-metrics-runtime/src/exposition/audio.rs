@@ -57,6 +57,7 @@ impl<'a> AudioFamilies<'a> {
         self.costs();
         self.streaming_totals();
         self.supporting_counters();
+        self.build_info();
     }
 
     fn header(&mut self, family: &Family) {
@@ -288,6 +289,24 @@ impl<'a> AudioFamilies<'a> {
                 let labels = [("operation", operation.as_str())];
                 sample(self.out, family.name, "", &labels, Value::Int(rejected));
             }
+        }
+    }
+
+    /// The application's build, once it recorded one.
+    fn build_info(&mut self) {
+        self.header(&catalogue::BUILD_INFO);
+        if let Some((version, revision)) = self.registry.build() {
+            let labels = [
+                ("version", version.as_str()),
+                ("revision", revision.as_str()),
+            ];
+            sample(
+                self.out,
+                catalogue::BUILD_INFO.name,
+                "",
+                &labels,
+                Value::Int(1),
+            );
         }
     }
 }

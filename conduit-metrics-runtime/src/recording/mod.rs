@@ -1,15 +1,17 @@
 //! Recording: what the hot path does. Calls (`call`: start, finish with an outcome, the
 //! guard that records `cancelled` and `panic`), streams and returned futures recorded as
 //! one call (`stream`), realtime sessions (`session`), held resources (`resources`), and
-//! costs, audio seconds, cache lookups and health checks (`costs`). Each writes the
-//! store's cells through their methods.
+//! costs, audio seconds, cache lookups and health checks (`costs`), and the
+//! application's build (`build`). Each writes the store through its methods.
 
+mod build;
 mod call;
 mod costs;
 mod resources;
 mod session;
 mod stream;
 
+pub use build::record_build_info;
 pub use call::{ActiveCall, CallOutcome, CallSite, start_call};
 pub use costs::{record_cache_lookup, record_cost, record_health_check};
 pub use resources::{ResourceGuard, hold_resource};

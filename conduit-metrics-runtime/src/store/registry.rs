@@ -45,6 +45,8 @@ pub struct Registry {
     costs_rejected: AtomicU64,
     /// All rejected audio durations, for spacing out the warnings.
     audio_seconds_rejected: AtomicU64,
+    /// The application's (version, revision), once recorded.
+    build: Mutex<Option<(String, String)>>,
 }
 
 /// What the store needs of a configuration: the bound of the `provider` label and the
@@ -94,6 +96,7 @@ impl Registry {
             clock,
             costs_rejected: AtomicU64::new(0),
             audio_seconds_rejected: AtomicU64::new(0),
+            build: Mutex::new(None),
         }
     }
 
@@ -172,6 +175,16 @@ impl Registry {
             .iter()
             .map(|(name, count)| (name.clone(), count.load(Relaxed)))
             .collect()
+    }
+
+    /// Records the application's build, replacing any recorded before (one build runs).
+    pub(crate) fn set_build(&self, version: String, revision: String) {
+        *lock(&self.build) = Some((version, revision));
+    }
+
+    /// The application's (version, revision), if recorded.
+    pub(crate) fn build(&self) -> Option<(String, String)> {
+        lock(&self.build).clone()
     }
 
     /// The ratio gauges as of the last [`tick`](Self::tick).

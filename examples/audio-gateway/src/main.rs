@@ -101,6 +101,8 @@ async fn run() -> Result<(), String> {
     }
     .map_err(|e| e.to_string())?;
     let metrics = config.install().map_err(|e| e.to_string())?;
+    // The demo's version on the dashboard's deploy annotation.
+    conduit_metrics_runtime::build_info!();
     let running = gateway::start(GatewayOptions {
         listen: args.listen,
         latency_scale: args.latency_scale,
