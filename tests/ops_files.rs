@@ -162,49 +162,70 @@ fn objective_alerts_fail_their_unit_tests_when_a_factor_window_or_guard_changes(
         ("ticket 6h/3d factor 1 -> 2", "(1 * ", "(2 * ", days),
     ];
     let rules = std::fs::read_to_string(docs("prometheus/audio-slo-rules.yml")).unwrap();
+    let runs: Vec<(String, String, &[&str])> = changes
+        .iter()
+        .map(|(what, from, to, test_file)| {
+            let changed = in_alert_groups(&rules, from, to);
+            assert_ne!(changed, rules, "{what}: `{from}` is not in the alerts");
+            (what.to_string(), changed, std::slice::from_ref(test_file))
+        })
+        .collect();
+    let survivors = passing_runs("audio-slo-rules.yml", &[], &runs);
+    assert!(
+        survivors.is_empty(),
+        "the unit tests still pass with:\n{}",
+        survivors.join("\n")
+    );
+}
+
+/// The unit test files the alert rules are proven by.
+const ALERT_TESTS: [&str; 2] = ["audio-alerts.test.yml", "audio-recording-rules.test.yml"];
+
+/// Runs promtool's unit tests once per run `(what, rules, test files)`, the rules written
+/// as `target` in a copy of `docs/prometheus` holding `beside` and the test files, two
+/// runs at a time; returns the `what` of each run whose tests all passed, in order.
+fn passing_runs(target: &str, beside: &[&str], runs: &[(String, String, &[&str])]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let survivors: Vec<String> = std::thread::scope(|scope| {
-        let workers: Vec<_> = changes
-            .chunks(changes.len().div_ceil(2))
-            .enumerate()
-            .map(|(worker, chunk)| {
+    let workers = 2;
+    let mut passing: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
                 let work = dir.path().join(format!("worker-{worker}"));
-                let rules = &rules;
                 scope.spawn(move || {
                     std::fs::create_dir_all(&work).unwrap();
-                    for file in [minute, days] {
-                        std::fs::copy(docs(&format!("prometheus/{file}")), work.join(file)).unwrap();
-                    }
-                    let mut survivors = Vec::new();
-                    for (what, from, to, test_file) in chunk {
-                        let changed = in_alert_groups(rules, from, to);
-                        assert_ne!(&changed, rules, "{what}: `{from}` is not in the alerts");
-                        std::fs::write(work.join("audio-slo-rules.yml"), changed).unwrap();
+                    let mut passing = Vec::new();
+                    for (index, (what, rules, tests)) in runs.iter().enumerate() {
+                        if index % workers != worker {
+                            continue;
+                        }
+                        for file in beside.iter().chain(tests.iter()) {
+                            std::fs::copy(docs(&format!("prometheus/{file}")), work.join(file))
+                                .unwrap();
+                        }
+                        std::fs::write(work.join(target), rules).unwrap();
                         let passed = Command::new("promtool")
-                            .args(["test", "rules", test_file])
+                            .args(["test", "rules"])
+                            .args(tests.iter())
                             .current_dir(&work)
                             .output()
                             .expect("promtool must be installed: run the README's test command (scripts/test.sh)")
                             .status
                             .success();
                         if passed {
-                            survivors.push(what.to_string());
+                            passing.push((index, what.clone()));
                         }
                     }
-                    survivors
+                    passing
                 })
             })
             .collect();
-        workers
+        handles
             .into_iter()
-            .flat_map(|w| w.join().unwrap())
+            .flat_map(|h| h.join().unwrap())
             .collect()
     });
-    assert!(
-        survivors.is_empty(),
-        "the unit tests still pass with:\n{}",
-        survivors.join("\n")
-    );
+    passing.sort();
+    passing.into_iter().map(|(_, what)| what).collect()
 }
 
 /// `rules` with `from` replaced by `to` inside the alert groups only (the recording rules
@@ -240,44 +261,25 @@ fn every_threshold_and_for_is_pinned_by_the_unit_tests() {
         "{:#?}",
         mutants.iter().map(|m| &m.0).collect::<Vec<_>>()
     );
-    let dir = tempfile::tempdir().unwrap();
-    let survivors: Vec<String> = std::thread::scope(|scope| {
-        let workers: Vec<_> = mutants
-            .chunks(mutants.len().div_ceil(2))
-            .enumerate()
-            .map(|(worker, chunk)| {
-                let work = dir.path().join(format!("worker-{worker}"));
-                let rules = &rules;
-                scope.spawn(move || {
-                    std::fs::create_dir_all(&work).unwrap();
-                    for file in [
-                        "audio-recording-rules.yml",
-                        "audio-alerts.test.yml",
-                        "audio-recording-rules.test.yml",
-                    ] {
-                        std::fs::copy(docs(&format!("prometheus/{file}")), work.join(file))
-                            .unwrap();
-                    }
-                    // The copy as written, through the same path, passes: a mutant fails for
-                    // its change, not for the copying.
-                    std::fs::write(work.join("audio-alerts.yml"), rebuilt(rules)).unwrap();
-                    assert!(promtool_tests_pass(&work), "the unchanged copy fails");
-                    let mut survivors = Vec::new();
-                    for (change, text) in chunk {
-                        std::fs::write(work.join("audio-alerts.yml"), text).unwrap();
-                        if promtool_tests_pass(&work) {
-                            survivors.push(change.clone());
-                        }
-                    }
-                    survivors
-                })
-            })
-            .collect();
-        workers
+    // The copy as written, through the same path, passes: a mutant fails for its
+    // change, not for the copying.
+    let mut runs = vec![(
+        "unchanged".to_owned(),
+        rebuilt(&rules),
+        ALERT_TESTS.as_slice(),
+    )];
+    runs.extend(
+        mutants
             .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
-    });
+            .map(|(what, text)| (what, text, ALERT_TESTS.as_slice())),
+    );
+    let passing = passing_runs("audio-alerts.yml", &["audio-recording-rules.yml"], &runs);
+    assert_eq!(
+        passing.first().map(String::as_str),
+        Some("unchanged"),
+        "the unchanged copy fails"
+    );
+    let survivors = &passing[1..];
     assert!(
         survivors.is_empty(),
         "the unit tests still pass with:\n{}",
@@ -289,22 +291,6 @@ fn every_threshold_and_for_is_pinned_by_the_unit_tests() {
         "rules",
         docs("prometheus/audio-alerts.test.yml").to_str().unwrap(),
     ]);
-}
-
-/// Whether both unit test files pass against the rule files in `dir`.
-fn promtool_tests_pass(dir: &Path) -> bool {
-    Command::new("promtool")
-        .args([
-            "test",
-            "rules",
-            "audio-alerts.test.yml",
-            "audio-recording-rules.test.yml",
-        ])
-        .current_dir(dir)
-        .output()
-        .expect("promtool must be installed: run the README's test command (scripts/test.sh)")
-        .status
-        .success()
 }
 
 /// The rules as `mutants` writes its copies, with no change.
@@ -455,7 +441,12 @@ fn dashboard_is_importable_with_the_guides_panels() {
         .iter()
         .find(|a| a["name"] == "Deploys")
         .expect("a Deploys annotation");
-    assert!(deploys["expr"].as_str().unwrap().contains("conduit_audio_build_info"));
+    assert!(
+        deploys["expr"]
+            .as_str()
+            .unwrap()
+            .contains("conduit_audio_build_info")
+    );
 
     let panels = dashboard["panels"].as_array().unwrap();
     let find = |title: &str| {

@@ -30,7 +30,14 @@ pub fn example_binary() -> std::path::PathBuf {
             let exe = std::env::current_exe().unwrap();
             let profile_dir = exe.parent().and_then(std::path::Path::parent).unwrap();
             let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "-q", "-p", "audio-gateway", "--bin", "audio-gateway"])
+                .args([
+                    "build",
+                    "-q",
+                    "-p",
+                    "audio-gateway",
+                    "--bin",
+                    "audio-gateway",
+                ])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
                 .unwrap();
