@@ -98,7 +98,7 @@ pub fn python_openmetrics_families(text: &str) -> Result<usize, String> {
 /// A registry with a series in every family: every operation and status with sizes,
 /// costs, cache lookups and audio seconds; a streamed call (first byte, characters) with
 /// a hostile provider name; a refused audio duration and cost; a realtime session with a
-/// turn; a failed health check; a held resource.
+/// turn; a failed health check; a held resource; the application's build.
 pub fn registry_with_every_family() -> &'static conduit_metrics_runtime::registry::Registry {
     use conduit_metrics_runtime::registry::Registry;
     use conduit_metrics_runtime::{
@@ -129,6 +129,7 @@ pub fn registry_with_every_family() -> &'static conduit_metrics_runtime::registr
     registry.record_health_check("openai", false);
     registry.record_cost(Operation::Tts, f64::NAN);
     std::mem::forget(registry.hold_resource("websocket_connections"));
+    registry.record_build_info("1.4.2", "9f3c2e1");
     registry.tick();
     registry
 }
