@@ -1,8 +1,10 @@
 //! `conduit-metrics slo`: an objective file (YAML, see `docs/objectives.md`) in,
 //! Prometheus rules out. [`generate`] reads the file into a tree that knows its lines
-//! (`yaml`), checks it into typed objectives reporting every mistake (`spec`), then writes
-//! the rules (`rules`). Nothing is written unless the whole file is valid.
+//! (`yaml`), checks it into typed objectives (`read`, into the types of `spec`) reporting
+//! every mistake, then writes the rules (`rules`). Nothing is written unless the whole
+//! file is valid.
 
+mod read;
 mod rules;
 mod spec;
 mod yaml;
@@ -20,7 +22,7 @@ pub fn generate(text: &str, source: &str) -> Result<String, Vec<SpecError>> {
             message: format!("not valid YAML: {message}"),
         }]
     })?;
-    let spec = spec::read(&tree)?;
+    let spec = read::read(&tree)?;
     Ok(rules::render(&spec, source))
 }
 
