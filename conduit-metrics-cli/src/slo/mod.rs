@@ -25,8 +25,3 @@ pub fn generate(text: &str, source: &str) -> Result<String, Vec<SpecError>> {
     let spec = read::read(&tree)?;
     Ok(rules::render(&spec, source))
 }
-
-/// Checks the objectives in `text` without generating anything.
-pub fn check(text: &str) -> Result<(), Vec<SpecError>> {
-    generate(text, "check").map(|_| ())
-}

@@ -214,19 +214,21 @@ impl<'a> Slo<'a> {
         format!("{{sloth_id=\"{}\"}}", self.id)
     }
 
-    /// Bad events over all events in `window`, every replica summed first.
+    /// Bad events over all events in `window`, every replica summed first. A window with
+    /// no events has no ratio (not NaN), so the objective's window averages only the
+    /// windows that had traffic: one idle 5m window would otherwise make it NaN.
     fn error_ratio(&self, window: &str) -> String {
         let sum = &self.sum;
         match self.objective.sli {
             Sli::Availability => format!(
-                "{sum} (rate({bad}[{window}]))\n/\n{sum} (rate({all}[{window}]))",
+                "{sum} (rate({bad}[{window}]))\n/\n({sum} (rate({all}[{window}])) > 0)",
                 bad = self.availability_selector(true),
                 all = self.availability_selector(false),
             ),
             _ => {
                 let (count, good) = self.latency_selectors();
                 format!(
-                    "(\n  {sum} (rate({count}[{window}]))\n  -\n  {sum} (rate({good}[{window}]))\n)\n/\n{sum} (rate({count}[{window}]))"
+                    "(\n  {sum} (rate({count}[{window}]))\n  -\n  {sum} (rate({good}[{window}]))\n)\n/\n({sum} (rate({count}[{window}])) > 0)"
                 )
             }
         }
