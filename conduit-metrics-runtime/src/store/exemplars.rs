@@ -122,25 +122,42 @@ mod tests {
 
     #[test]
     fn readers_never_see_a_torn_exemplar() {
+        use std::sync::atomic::AtomicBool;
+        // The writer keeps writing until the reader has checked enough reads made while
+        // it ran, so a writer that finishes before the reader is scheduled (a loaded
+        // machine) cannot leave the test with nothing checked.
         let slot = std::sync::Arc::new(ExemplarSlot::default());
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
         let writer = {
-            let slot = slot.clone();
+            let (slot, stop) = (slot.clone(), stop.clone());
             std::thread::spawn(move || {
-                for n in 1..200_000 {
+                let mut n = 1;
+                while !stop.load(Ordering::Relaxed) {
                     slot.write(exemplar(n));
+                    n += 1;
                 }
+                n
             })
         };
-        let mut seen = 0;
-        while !writer.is_finished() {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let (mut seen, mut distinct, mut last) = (0, 0, 0);
+        while distinct < 1_000 && std::time::Instant::now() < deadline {
             if let Some(read) = slot.read() {
                 // Every field of one exemplar comes from the same write.
                 let n = read.trace.span_id;
                 assert_eq!(read, exemplar(n));
                 seen += 1;
+                if n != last {
+                    distinct += 1;
+                    last = n;
+                }
             }
         }
-        writer.join().unwrap();
-        assert!(seen > 0);
+        stop.store(true, Ordering::Relaxed);
+        let written = writer.join().unwrap();
+        assert!(
+            distinct >= 1_000,
+            "only {distinct} different exemplars in {seen} reads while {written} were written"
+        );
     }
 }
