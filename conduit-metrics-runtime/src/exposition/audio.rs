@@ -6,36 +6,33 @@
 //! series, so a scrape always shows the whole catalogue. Series are sorted by provider
 //! label so consecutive scrapes are easy to diff.
 
-use super::format::ExpositionFormat;
-use super::formatting::{Value, header, histogram, sample};
+use super::formatting::Value;
+use super::writer::{FamilyWriter, HistogramSeries};
 use crate::catalogue::{self, Family};
 use crate::labels::{DisconnectReason, Operation, Status};
-use crate::store::{CallCells, ProviderSeries, Ratios, Registry, Striped};
+use crate::store::{
+    CallCells, ExemplarSlot, HistogramSnapshot, ProviderSeries, Ratios, Registry, Striped,
+};
 
-/// Appends the audio families of `registry` in `format` to `out` (no `# EOF`: the
-/// scrape ends where `scrape` says).
-pub(super) fn write_audio_families(
-    registry: &Registry,
-    out: &mut String,
-    format: ExpositionFormat,
-) {
-    let families = AudioFamilies::new(registry, out, format);
+/// Writes the audio families of `registry` to `out` (no `# EOF`: the scrape ends where
+/// `scrape` says).
+pub(super) fn write_audio_families<W: FamilyWriter>(registry: &Registry, out: &mut W) {
+    let families = AudioFamilies::new(registry, out);
     families.write();
 }
 
 /// One pass over a registry: what every group reads, taken once.
-struct AudioFamilies<'a> {
+struct AudioFamilies<'a, W> {
     registry: &'a Registry,
     /// (series, position in the registry's table) sorted by label; positions index the
     /// window ratios.
     providers: Vec<(&'a ProviderSeries, usize)>,
     ratios: Ratios,
-    out: &'a mut String,
-    format: ExpositionFormat,
+    out: &'a mut W,
 }
 
-impl<'a> AudioFamilies<'a> {
-    fn new(registry: &'a Registry, out: &'a mut String, format: ExpositionFormat) -> Self {
+impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
+    fn new(registry: &'a Registry, out: &'a mut W) -> Self {
         let mut providers: Vec<(&ProviderSeries, usize)> =
             registry.provider_series().into_iter().zip(0..).collect();
         providers.sort_by(|a, b| a.0.label().cmp(b.0.label()));
@@ -44,7 +41,6 @@ impl<'a> AudioFamilies<'a> {
             providers,
             ratios: registry.ratios(),
             out,
-            format,
         }
     }
 
@@ -61,7 +57,7 @@ impl<'a> AudioFamilies<'a> {
     }
 
     fn header(&mut self, family: &Family) {
-        header(self.out, self.format, family);
+        self.out.header(family);
     }
 
     /// `requests_total`: every status of every used (operation, provider) series.
@@ -79,7 +75,7 @@ impl<'a> AudioFamilies<'a> {
                         ("status", status.as_str()),
                     ];
                     let count = Value::Int(calls.requests(status));
-                    sample(self.out, catalogue::REQUESTS_TOTAL.name, "", &labels, count);
+                    self.out.sample(&catalogue::REQUESTS_TOTAL, &labels, count);
                 }
             }
         }
@@ -91,21 +87,14 @@ impl<'a> AudioFamilies<'a> {
         for (labels, calls) in used_calls(&self.providers) {
             let family = &catalogue::REQUEST_DURATION_SECONDS;
             let exemplars = calls.duration_exemplars();
-            histogram(
-                self.out,
-                self.format,
-                family,
-                &labels,
-                &calls.duration(),
-                exemplars,
-            );
+            histogram(self.out, family, &labels, &calls.duration(), exemplars);
         }
         self.header(&catalogue::REQUEST_SIZE_BYTES);
         for (labels, calls) in used_calls(&self.providers) {
             let snapshot = calls.size();
             if snapshot.count() > 0 {
                 let family = &catalogue::REQUEST_SIZE_BYTES;
-                histogram(self.out, self.format, family, &labels, &snapshot, None);
+                histogram(self.out, family, &labels, &snapshot, None);
             }
         }
     }
@@ -116,8 +105,8 @@ impl<'a> AudioFamilies<'a> {
         for &operation in Operation::ALL {
             if let Some(ratio) = self.ratios.cache_hit_ratio(operation) {
                 let labels = [("operation", operation.as_str())];
-                let name = catalogue::CACHE_HIT_RATIO.name;
-                sample(self.out, name, "", &labels, Value::Float(ratio));
+                let family = &catalogue::CACHE_HIT_RATIO;
+                self.out.sample(family, &labels, Value::Float(ratio));
             }
         }
         for family in [
@@ -133,7 +122,7 @@ impl<'a> AudioFamilies<'a> {
                 };
                 if let Some(ratio) = ratio {
                     let labels = [("provider", series.label())];
-                    sample(self.out, family.name, "", &labels, Value::Float(ratio));
+                    self.out.sample(family, &labels, Value::Float(ratio));
                 }
             }
         }
@@ -141,26 +130,16 @@ impl<'a> AudioFamilies<'a> {
 
     /// Calls in flight per operation, then the application's own resources.
     fn active(&mut self) {
-        let name = catalogue::ACTIVE_OPERATIONS.name;
-        self.header(&catalogue::ACTIVE_OPERATIONS);
+        let family = &catalogue::ACTIVE_OPERATIONS;
+        self.header(family);
         for &operation in Operation::ALL {
             let active = Value::Signed(self.registry.operation(operation).active());
-            sample(
-                self.out,
-                name,
-                "",
-                &[("operation", operation.as_str())],
-                active,
-            );
+            self.out
+                .sample(family, &[("operation", operation.as_str())], active);
         }
         for (resource, count) in self.registry.resources() {
-            sample(
-                self.out,
-                name,
-                "",
-                &[("resource", &resource)],
-                Value::Signed(count),
-            );
+            self.out
+                .sample(family, &[("resource", &resource)], Value::Signed(count));
         }
     }
 
@@ -177,8 +156,8 @@ impl<'a> AudioFamilies<'a> {
                     ("disconnect_reason", reason.as_str()),
                 ];
                 let count = Value::Int(realtime.sessions(reason));
-                let name = catalogue::REALTIME_SESSIONS_TOTAL.name;
-                sample(self.out, name, "", &labels, count);
+                self.out
+                    .sample(&catalogue::REALTIME_SESSIONS_TOTAL, &labels, count);
             }
         }
         for (family, latency) in [
@@ -196,7 +175,7 @@ impl<'a> AudioFamilies<'a> {
                     (realtime.duration(), None)
                 };
                 let labels = [("provider", series.label())];
-                histogram(self.out, self.format, family, &labels, &snapshot, exemplars);
+                histogram(self.out, family, &labels, &snapshot, exemplars);
             }
         }
     }
@@ -207,7 +186,7 @@ impl<'a> AudioFamilies<'a> {
         for &operation in Operation::ALL {
             let dollars = Value::Float(self.registry.operation(operation).cost());
             let labels = [("operation", operation.as_str())];
-            sample(self.out, catalogue::COST_DOLLARS.name, "", &labels, dollars);
+            self.out.sample(&catalogue::COST_DOLLARS, &labels, dollars);
         }
     }
 
@@ -221,23 +200,23 @@ impl<'a> AudioFamilies<'a> {
             if snapshot.count() > 0 {
                 let family = &catalogue::TIME_TO_FIRST_BYTE_SECONDS;
                 let exemplars = calls.first_byte_exemplars();
-                histogram(self.out, self.format, family, &labels, &snapshot, exemplars);
+                histogram(self.out, family, &labels, &snapshot, exemplars);
             }
         }
         self.header(&catalogue::AUDIO_SECONDS_TOTAL);
         for (labels, calls) in used_calls(&self.providers) {
             let seconds = calls.audio_seconds();
             if seconds > 0.0 {
-                let name = catalogue::AUDIO_SECONDS_TOTAL.name;
-                sample(self.out, name, "", &labels, Value::Float(seconds));
+                let family = &catalogue::AUDIO_SECONDS_TOTAL;
+                self.out.sample(family, &labels, Value::Float(seconds));
             }
         }
         self.header(&catalogue::CHARACTERS_TOTAL);
         for (labels, calls) in used_calls(&self.providers) {
             let characters = calls.characters();
             if characters > 0 {
-                let name = catalogue::CHARACTERS_TOTAL.name;
-                sample(self.out, name, "", &labels, Value::Int(characters));
+                let family = &catalogue::CHARACTERS_TOTAL;
+                self.out.sample(family, &labels, Value::Int(characters));
             }
         }
     }
@@ -250,8 +229,8 @@ impl<'a> AudioFamilies<'a> {
             let (hits, misses) = self.registry.operation(operation).lookups();
             for (result, count) in [("hit", hits), ("miss", misses)] {
                 let labels = [("operation", operation.as_str()), ("result", result)];
-                let name = catalogue::CACHE_LOOKUPS_TOTAL.name;
-                sample(self.out, name, "", &labels, Value::Int(count));
+                let family = &catalogue::CACHE_LOOKUPS_TOTAL;
+                self.out.sample(family, &labels, Value::Int(count));
             }
         }
         self.header(&catalogue::HEALTH_CHECKS_TOTAL);
@@ -260,20 +239,15 @@ impl<'a> AudioFamilies<'a> {
             if passed + failed > 0 {
                 for (result, count) in [("pass", passed), ("fail", failed)] {
                     let labels = [("provider", series.label()), ("result", result)];
-                    let name = catalogue::HEALTH_CHECKS_TOTAL.name;
-                    sample(self.out, name, "", &labels, Value::Int(count));
+                    let family = &catalogue::HEALTH_CHECKS_TOTAL;
+                    self.out.sample(family, &labels, Value::Int(count));
                 }
             }
         }
         self.header(&catalogue::PROVIDER_LABELS_FOLDED_TOTAL);
         let folded = Value::Int(self.registry.folded_calls());
-        sample(
-            self.out,
-            catalogue::PROVIDER_LABELS_FOLDED_TOTAL.name,
-            "",
-            &[],
-            folded,
-        );
+        self.out
+            .sample(&catalogue::PROVIDER_LABELS_FOLDED_TOTAL, &[], folded);
         for family in [
             &catalogue::COST_REJECTED_TOTAL,
             &catalogue::AUDIO_SECONDS_REJECTED_TOTAL,
@@ -287,7 +261,7 @@ impl<'a> AudioFamilies<'a> {
                     cells.rejected_audio_seconds()
                 };
                 let labels = [("operation", operation.as_str())];
-                sample(self.out, family.name, "", &labels, Value::Int(rejected));
+                self.out.sample(family, &labels, Value::Int(rejected));
             }
         }
     }
@@ -300,15 +274,25 @@ impl<'a> AudioFamilies<'a> {
                 ("version", version.as_str()),
                 ("revision", revision.as_str()),
             ];
-            sample(
-                self.out,
-                catalogue::BUILD_INFO.name,
-                "",
-                &labels,
-                Value::Int(1),
-            );
+            self.out
+                .sample(&catalogue::BUILD_INFO, &labels, Value::Int(1));
         }
     }
+}
+
+/// Writes one histogram series.
+fn histogram<W: FamilyWriter>(
+    out: &mut W,
+    family: &Family,
+    labels: &[(&str, &str)],
+    snapshot: &HistogramSnapshot,
+    exemplars: Option<&[ExemplarSlot]>,
+) {
+    let series = HistogramSeries {
+        snapshot,
+        exemplars,
+    };
+    out.histogram(family, labels, series);
 }
 
 /// The (operation, provider) call series that were used, providers in label order, with

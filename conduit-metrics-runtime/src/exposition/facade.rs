@@ -12,14 +12,14 @@
 //! the process collector run just before each render.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::format::ExpositionFormat;
-use super::formatting::{header, openmetrics_family, push_escaped_help};
+use super::formatting::{Value, openmetrics_family, push_escaped_help};
+use super::writer::FamilyWriter;
 use crate::catalogue::{self, Family, FamilyType};
 use crate::sync::lock;
 
@@ -51,11 +51,11 @@ impl FacadeSource {
         }
     }
 
-    /// Appends the facade's families to `out`.
-    pub(super) fn write_into(&self, out: &mut String, format: ExpositionFormat) {
+    /// Writes the facade's families to `out`.
+    pub(super) fn write_into<W: FamilyWriter>(&self, out: &mut W) {
         #[cfg(feature = "process-metrics")]
         self.process.collect();
-        self.filter.append(&self.prometheus.render(), out, format);
+        self.filter.append(&self.prometheus.render(), out);
     }
 
     /// Drains the facade's buffered histogram samples.
@@ -72,10 +72,10 @@ pub(super) struct FacadeFilter {
 }
 
 /// One family of the facade's text: its lines, from `# HELP`/`# TYPE` to the last sample.
-struct FacadeFamily<'a> {
-    name: &'a str,
-    kind: &'a str,
-    lines: Vec<&'a str>,
+pub(super) struct FacadeFamily<'a> {
+    pub(super) name: &'a str,
+    pub(super) kind: &'a str,
+    pub(super) lines: Vec<&'a str>,
 }
 
 impl FacadeFamily<'_> {
@@ -88,18 +88,31 @@ impl FacadeFamily<'_> {
         names
     }
 
-    fn samples(&self) -> impl Iterator<Item = &&str> {
+    pub(super) fn samples(&self) -> impl Iterator<Item = &&str> {
         self.lines
             .iter()
             .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
     }
+
+    /// Writes the family's lines in a text format.
+    pub(super) fn write_text(&self, out: &mut String, format: ExpositionFormat) {
+        // OpenMetrics names the family once for all its lines.
+        let metadata = openmetrics_family(self.name, self.kind);
+        for line in &self.lines {
+            match format {
+                ExpositionFormat::OpenMetrics => push_openmetrics_line(out, metadata, line),
+                _ => out.push_str(line),
+            }
+            out.push('\n');
+        }
+    }
 }
 
 impl FacadeFilter {
-    /// Appends `facade` (text format 0.0.4, as metrics-exporter-prometheus renders it) to
-    /// `out` in `format`: first the dropped-series counter, then every facade family whose
-    /// names collide with nothing.
-    pub(super) fn append(&self, facade: &str, out: &mut String, format: ExpositionFormat) {
+    /// Writes `facade` (text format 0.0.4, as metrics-exporter-prometheus renders it) to
+    /// `out`: first the dropped-series counter, then every facade family whose names
+    /// collide with nothing.
+    pub(super) fn append<W: FamilyWriter>(&self, facade: &str, out: &mut W) {
         let families = split_families(facade);
         let reserved = audio_names();
         let claims: Vec<BTreeSet<String>> = families.iter().map(FacadeFamily::claims).collect();
@@ -129,22 +142,11 @@ impl FacadeFilter {
             }
         }
         let dropped = self.dropped.fetch_add(dropped_series, Relaxed) + dropped_series;
-        header(out, format, &catalogue::FACADE_SERIES_DROPPED_TOTAL);
-        let _ = writeln!(
-            out,
-            "{} {dropped}",
-            catalogue::FACADE_SERIES_DROPPED_TOTAL.name
-        );
+        let family = &catalogue::FACADE_SERIES_DROPPED_TOTAL;
+        out.header(family);
+        out.sample(family, &[], Value::Int(dropped));
         for family in kept {
-            // OpenMetrics names the family once for all its lines.
-            let metadata = openmetrics_family(family.name, family.kind);
-            for line in &family.lines {
-                match format {
-                    ExpositionFormat::Text => out.push_str(line),
-                    ExpositionFormat::OpenMetrics => push_openmetrics_line(out, metadata, line),
-                }
-                out.push('\n');
-            }
+            out.facade_family(family);
         }
     }
 
@@ -294,7 +296,14 @@ fn kind_word(family: &Family) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::super::writer::TextWriter;
     use super::*;
+
+    fn text_of(filter: &FacadeFilter, facade: &str) -> String {
+        let mut out = TextWriter::new(ExpositionFormat::Text);
+        filter.append(facade, &mut out);
+        out.into_string()
+    }
 
     const FACADE: &str = "\
 # TYPE conduit_audio_requests_total counter
@@ -327,8 +336,7 @@ conduit_audio_request_duration_seconds_count 2
     #[test]
     fn colliding_families_are_left_out_and_counted() {
         let filter = FacadeFilter::default();
-        let mut out = String::new();
-        filter.append(FACADE, &mut out, ExpositionFormat::Text);
+        let out = text_of(&filter, FACADE);
         // Kept: the families that collide with nothing.
         assert!(out.contains("# HELP app_jobs_total Jobs.\n# TYPE app_jobs_total counter\napp_jobs_total{kind=\"a\"} 2\n"));
         // Left out: an audio family's name, a name recorded as two types (both), a
@@ -348,8 +356,7 @@ conduit_audio_request_duration_seconds_count 2
             "{out}"
         );
         // Added at each render.
-        let mut again = String::new();
-        filter.append(FACADE, &mut again, ExpositionFormat::Text);
+        let again = text_of(&filter, FACADE);
         assert!(again.contains("\nconduit_audio_facade_series_dropped_total 20\n"));
         // Each name is warned about once.
         assert_eq!(lock(&filter.warned).len(), 5);
@@ -377,12 +384,7 @@ conduit_audio_request_duration_seconds_count 2
     #[test]
     fn nothing_is_dropped_from_a_clean_facade() {
         let filter = FacadeFilter::default();
-        let mut out = String::new();
-        filter.append(
-            "# TYPE app_up gauge\napp_up 1\n",
-            &mut out,
-            ExpositionFormat::Text,
-        );
+        let out = text_of(&filter, "# TYPE app_up gauge\napp_up 1\n");
         assert!(out.contains("\nconduit_audio_facade_series_dropped_total 0\n"));
         assert!(out.ends_with("# TYPE app_up gauge\napp_up 1\n"));
     }

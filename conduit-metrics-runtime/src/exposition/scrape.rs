@@ -6,6 +6,7 @@ use super::audio::write_audio_families;
 #[cfg(feature = "recorder")]
 pub(crate) use super::facade::FacadeSource;
 use super::format::ExpositionFormat;
+use super::writer::{FamilyWriter, TextWriter};
 use crate::store::Registry;
 
 /// The line that ends an OpenMetrics exposition.
@@ -17,7 +18,7 @@ pub(crate) enum FacadeSource {}
 
 #[cfg(not(feature = "recorder"))]
 impl FacadeSource {
-    fn write_into(&self, _: &mut String, _: ExpositionFormat) {
+    fn write_into<W: FamilyWriter>(&self, _: &mut W) {
         match *self {}
     }
 
@@ -32,15 +33,24 @@ pub(crate) fn write_scrape(
     facade: Option<&FacadeSource>,
     format: ExpositionFormat,
 ) -> String {
-    let mut out = String::with_capacity(16 * 1024);
-    write_audio_families(registry, &mut out, format);
-    if let Some(facade) = facade {
-        facade.write_into(&mut out, format);
-    }
+    let mut out = TextWriter::new(format);
+    write_families(registry, facade, &mut out);
     if format == ExpositionFormat::OpenMetrics {
         out.push_str(OPENMETRICS_EOF);
     }
-    out
+    out.into_string()
+}
+
+/// The audio families, then the facade's.
+fn write_families<W: FamilyWriter>(
+    registry: &Registry,
+    facade: Option<&FacadeSource>,
+    out: &mut W,
+) {
+    write_audio_families(registry, out);
+    if let Some(facade) = facade {
+        facade.write_into(out);
+    }
 }
 
 /// What a scrape reads: the registry, followed, when our recorder serves the facade, by
