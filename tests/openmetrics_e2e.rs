@@ -82,7 +82,7 @@ async fn prometheus_stores_exemplars_and_the_same_series_from_both_formats() {
         .build()
         .unwrap();
     let openmetrics =
-        EndpointServer::start_with_formats(&config, |format| registry.render_format(format))
+        EndpointServer::start_with_formats(&config, |format| registry.render_bytes(format))
             .unwrap();
     let text_only = EndpointServer::start(&config, || registry.render()).unwrap();
 

@@ -37,3 +37,14 @@ pub const MAX_TRACKED_CLIENTS: usize = 10_000;
 
 /// Time a push has to connect, send and read the answer.
 pub const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The lowest native-histogram schema Prometheus accepts (each bucket 2^16 times as wide
+/// as its lower bound).
+pub const MIN_SCHEMA: i8 = -4;
+
+/// The highest native-histogram schema Prometheus accepts (each bucket 0.27% wider than
+/// its lower bound).
+pub const MAX_SCHEMA: i8 = 8;
+
+/// Largest accepted `NativeHistogramMaxBuckets`.
+pub const MAX_NATIVE_BUCKETS: usize = 10_000;

@@ -65,12 +65,51 @@ fn ten_million_calls_cost_no_more_memory_than_ten_thousand() {
 #[test]
 fn bytes_per_series() {
     const CELL_BLOCK_BYTES: u64 = 384;
-    let config = MetricsConfig::builder()
+    // Native buckets off: the classic cells alone.
+    let classic = MetricsConfig::builder()
+        .max_providers(1024)
+        .native_histograms(false)
+        .build()
+        .unwrap();
+    let per_series = measure_bytes_per_series(&classic);
+    // Each pair holds one cell block per CPU stripe (the CPU count rounded up to a power
+    // of two, at most 64): 8 status counters, the duration (10 buckets and a sum), size
+    // (6 + 1) and time-to-first-byte (10 + 1) histograms, audio seconds and characters,
+    // 39 cells of 8 bytes = 312, and two native-bucket slots (16 bytes each), padded to
+    // 384 by the 128-byte stripe alignment. So 384 / 20 bytes per series per stripe, plus
+    // the provider's entry, its name and the allocator's rounding: at most 24 bytes more
+    // (docs/performance.md states this bound).
+    let stripes = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .next_power_of_two()
+        .min(64) as u64;
+    let cells = stripes * CELL_BLOCK_BYTES / 20;
+    assert!(
+        (cells..=cells + 24).contains(&per_series),
+        "{per_series} bytes per series with {stripes} stripes (cells alone: {cells})"
+    );
+    // Native buckets on (the default): a stripe that observed a duration also holds its
+    // native buckets, a table of 66 chunk slots (24 bytes each) and one 64-byte chunk per
+    // power of two of seconds observed: here one, so 1,696 bytes and the allocator's
+    // rounding per pair, about 85 bytes per series more (70 measured on 2 stripes: the
+    // resident size counts pages, not allocations).
+    let native = MetricsConfig::builder()
         .max_providers(1024)
         .build()
         .unwrap();
+    let with_native = measure_bytes_per_series(&native);
+    let extra = with_native.saturating_sub(per_series);
+    assert!(
+        (1696 / 20 - 20..=1696 / 20 + 8).contains(&extra),
+        "{extra} bytes per series more with native buckets ({with_native} against {per_series})"
+    );
+}
+
+/// Resident bytes per exported series of 4,096 (operation, provider) pairs with one call
+/// each.
+fn measure_bytes_per_series(config: &MetricsConfig) -> u64 {
     let before = resident_bytes();
-    let registry = Registry::new(&config);
+    let registry = Box::leak(Box::new(Registry::new(config)));
     for provider in 0..1024 {
         for &operation in Operation::ALL {
             registry
@@ -88,25 +127,11 @@ fn bytes_per_series() {
     eprintln!("{series} series, {per_series} bytes per series");
     // 4,096 (operation, provider) pairs export 20 series each, beside the series an
     // empty registry already has.
-    let empty = Registry::new(&config)
+    let empty = Registry::new(config)
         .render()
         .lines()
         .filter(|l| !l.starts_with('#'))
         .count() as u64;
     assert_eq!(series, empty + 4096 * 20);
-    // Each pair holds one cell block per CPU stripe (the CPU count rounded up to a power
-    // of two, at most 64): 8 status counters, the duration (10 buckets and a sum), size
-    // (6 + 1) and time-to-first-byte (10 + 1) histograms, audio seconds and characters,
-    // 39 cells of 8 bytes = 312, padded to 384 by the 128-byte stripe alignment. So 384 /
-    // 20 bytes per series per stripe, plus the provider's entry, its name and the
-    // allocator's rounding: at most 24 bytes more (docs/performance.md states this bound).
-    let stripes = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .next_power_of_two()
-        .min(64) as u64;
-    let cells = stripes * CELL_BLOCK_BYTES / 20;
-    assert!(
-        (cells..=cells + 24).contains(&per_series),
-        "{per_series} bytes per series with {stripes} stripes (cells alone: {cells})"
-    );
+    per_series
 }

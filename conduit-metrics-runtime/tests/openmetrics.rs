@@ -61,7 +61,7 @@ fn the_endpoint_answers_each_scraper_in_the_format_it_asks_for() {
         .build()
         .unwrap();
     let server =
-        EndpointServer::start_with_formats(&config, |format| registry.render_format(format))
+        EndpointServer::start_with_formats(&config, |format| registry.render_bytes(format))
             .unwrap();
     let addr = server.local_addr();
     let scrape = |accept: &str| {

@@ -180,6 +180,85 @@ pub fn python_openmetrics_families(text: &str, exemplars_expected: bool) -> Resu
     }
 }
 
+/// Decodes a body of the Prometheus protobuf format (length-delimited
+/// `io.prometheus.client.MetricFamily` messages) with Google's Python protobuf runtime
+/// (Debian's `python3-protobuf`), from classes `protoc` (Debian's `protobuf-compiler`)
+/// generates from client_model's `metrics.proto` (the copy metrics-exporter-prometheus
+/// ships in its crate): an implementation independent of ours. `Ok` with the families as
+/// JSON (`json_format.MessageToDict`, proto field names; 64-bit integers as strings), or
+/// the decoder's error.
+pub fn python_protobuf_families(body: &[u8]) -> Result<serde_json::Value, String> {
+    const SCRIPT: &str = r#"
+import json, os, subprocess, sys, tempfile
+from google.protobuf import json_format
+from google.protobuf.internal.decoder import _DecodeVarint32
+proto = sys.argv[1]
+out = tempfile.mkdtemp()
+subprocess.run(["protoc", "-I", os.path.dirname(proto), "-I", "/usr/include", "--python_out=" + out, proto], check=True)
+sys.path.insert(0, out)
+import metrics_pb2
+data = sys.stdin.buffer.read()
+pos, families = 0, []
+while pos < len(data):
+    size, pos = _DecodeVarint32(data, pos)
+    if pos + size > len(data):
+        raise SystemExit("a message runs past the end of the body")
+    family = metrics_pb2.MetricFamily()
+    family.ParseFromString(data[pos:pos + size])
+    pos += size
+    families.append(json_format.MessageToDict(family, preserving_proto_field_name=True))
+print(json.dumps(families))
+"#;
+    let proto = metrics_proto().ok_or(
+        "metrics.proto of metrics-exporter-prometheus 0.18 not found in the cargo registry",
+    )?;
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", SCRIPT, &proto.display().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start /usr/bin/python3 ({e}): run the README's test command (scripts/test.sh), which installs Debian's `python3-protobuf` and `protobuf-compiler`"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(body);
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("python3 did not finish: {e}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())
+}
+
+/// client_model's `metrics.proto`, as metrics-exporter-prometheus 0.18 ships it in the
+/// cargo registry (a dependency of the runtime, so its source is always there).
+fn metrics_proto() -> Option<std::path::PathBuf> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))?;
+    let registries = std::fs::read_dir(cargo_home.join("registry/src")).ok()?;
+    let mut found: Vec<std::path::PathBuf> = registries
+        .flatten()
+        .flat_map(|registry| {
+            std::fs::read_dir(registry.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter(|krate| {
+            krate
+                .file_name()
+                .to_string_lossy()
+                .starts_with("metrics-exporter-prometheus-0.18.")
+        })
+        .map(|krate| krate.path().join("proto/metrics.proto"))
+        .filter(|proto| proto.is_file())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
 /// Percent-encodes everything but ASCII letters and digits (a query parameter).
 pub fn percent_encode(text: &str) -> String {
     text.bytes()

@@ -105,11 +105,20 @@ impl MetricsConfig {
                 self.push_ca_certificate = optional_text().map(PathBuf::from)
             }
             ConfigOption::FacadeRecorder => {
-                self.facade_recorder = match text.to_ascii_lowercase().as_str() {
-                    "true" | "on" | "yes" | "1" => true,
-                    "false" | "off" | "no" | "0" => false,
-                    _ => return Err(invalid("expected true or false".to_owned())),
-                }
+                self.facade_recorder = parse_bool(text).ok_or_else(|| invalid(BOOL.to_owned()))?
+            }
+            ConfigOption::NativeHistograms => {
+                self.native_histograms = parse_bool(text).ok_or_else(|| invalid(BOOL.to_owned()))?
+            }
+            ConfigOption::NativeHistogramSchema => {
+                self.native_histogram_schema = text.parse().map_err(|_| {
+                    invalid("expected a whole number from -4 to 8, such as 3".to_owned())
+                })?
+            }
+            ConfigOption::NativeHistogramMaxBuckets => {
+                self.native_histogram_max_buckets = text.parse().map_err(|_| {
+                    invalid("expected a whole number of buckets, such as 160".to_owned())
+                })?
             }
             ConfigOption::HealthProbeShare => {
                 self.health_probe_share = text.parse().map_err(|_| {
@@ -135,5 +144,15 @@ impl MetricsConfig {
             }
         }
         Ok(())
+    }
+}
+
+const BOOL: &str = "expected true or false";
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Some(true),
+        "false" | "off" | "no" | "0" => Some(false),
+        _ => None,
     }
 }

@@ -151,6 +151,27 @@ impl MetricsConfigBuilder {
         self
     }
 
+    /// Whether the latency histograms keep native buckets beside their classic ones (see
+    /// [`MetricsConfig::native_histograms`]).
+    pub fn native_histograms(mut self, on: bool) -> Self {
+        self.config.native_histograms = on;
+        self
+    }
+
+    /// Resolution of the native buckets, from -4 to 8 (see
+    /// [`MetricsConfig::native_histogram_schema`]).
+    pub fn native_histogram_schema(mut self, schema: i8) -> Self {
+        self.config.native_histogram_schema = schema;
+        self
+    }
+
+    /// Most populated native buckets a series exports (see
+    /// [`MetricsConfig::native_histogram_max_buckets`]).
+    pub fn native_histogram_max_buckets(mut self, max: usize) -> Self {
+        self.config.native_histogram_max_buckets = max;
+        self
+    }
+
     /// Bucket bounds (finite, strictly increasing) of histograms recorded through the
     /// `metrics` facade.
     pub fn facade_histogram_buckets(mut self, bounds: impl IntoIterator<Item = f64>) -> Self {

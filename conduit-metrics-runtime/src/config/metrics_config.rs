@@ -50,6 +50,9 @@ pub struct MetricsConfig {
     pub(super) facade_recorder: bool,
     pub(super) health_probe_share: f64,
     pub(super) facade_histogram_buckets: HistogramBuckets,
+    pub(super) native_histograms: bool,
+    pub(super) native_histogram_schema: i8,
+    pub(super) native_histogram_max_buckets: usize,
 }
 
 impl Default for MetricsConfig {
@@ -81,6 +84,9 @@ impl Default for MetricsConfig {
             facade_recorder: cfg!(feature = "recorder"),
             health_probe_share: 1.0,
             facade_histogram_buckets: HistogramBuckets::default(),
+            native_histograms: cfg!(feature = "protobuf"),
+            native_histogram_schema: 3,
+            native_histogram_max_buckets: 160,
         }
     }
 }
@@ -193,6 +199,27 @@ impl MetricsConfig {
     /// Prometheus client defaults, 5 ms to 10 s).
     pub fn facade_histogram_buckets(&self) -> &[f64] {
         self.facade_histogram_buckets.bounds()
+    }
+
+    /// Whether the latency histograms (request duration, time to first byte, realtime
+    /// latency) keep native buckets beside their classic ones, served to scrapers of the
+    /// protobuf format (default `true`; `false` without the `protobuf` feature).
+    pub fn native_histograms(&self) -> bool {
+        self.native_histograms
+    }
+
+    /// Resolution of the native buckets, from -4 to 8 (default 3): bucket bounds are
+    /// powers of `2^(2^-schema)`, so each bucket is at most 9% wider than its lower bound
+    /// at 3, 19% at 2, 0.27% at 8.
+    pub fn native_histogram_schema(&self) -> i8 {
+        self.native_histogram_schema
+    }
+
+    /// Most populated native buckets a series exports (default 160); a series that
+    /// passes it is exported at half the resolution (schema minus one), as often as
+    /// needed.
+    pub fn native_histogram_max_buckets(&self) -> usize {
+        self.native_histogram_max_buckets
     }
 
     /// Whether scrapes must authenticate.

@@ -64,11 +64,21 @@ pub enum ConfigOption {
     /// (never) to 1 (every interval): `1/N` on each of N replicas keeps the probes a
     /// provider sees at one per interval for the whole fleet.
     HealthProbeShare,
+    /// Whether the latency histograms keep native (exponential) buckets beside their
+    /// classic ones, served in the protobuf format (default `true` with the `protobuf`
+    /// feature).
+    NativeHistograms,
+    /// Resolution of the native buckets, from -4 to 8: each bucket is `2^(2^-schema)`
+    /// times as wide as its lower bound (default 3: 9%).
+    NativeHistogramSchema,
+    /// Most populated native buckets a series exports; past it the series halves its
+    /// resolution (default 160).
+    NativeHistogramMaxBuckets,
 }
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 24] = [
+    pub const ALL: [ConfigOption; 27] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
@@ -93,6 +103,9 @@ impl ConfigOption {
         ConfigOption::FacadeRecorder,
         ConfigOption::FacadeHistogramBuckets,
         ConfigOption::HealthProbeShare,
+        ConfigOption::NativeHistograms,
+        ConfigOption::NativeHistogramSchema,
+        ConfigOption::NativeHistogramMaxBuckets,
     ];
 
     /// The guide's name (`ExportInterval`), used in `appsettings.json` and in errors.
@@ -122,6 +135,9 @@ impl ConfigOption {
             ConfigOption::FacadeRecorder => "FacadeRecorder",
             ConfigOption::FacadeHistogramBuckets => "FacadeHistogramBuckets",
             ConfigOption::HealthProbeShare => "HealthProbeShare",
+            ConfigOption::NativeHistograms => "NativeHistograms",
+            ConfigOption::NativeHistogramSchema => "NativeHistogramSchema",
+            ConfigOption::NativeHistogramMaxBuckets => "NativeHistogramMaxBuckets",
         }
     }
 
@@ -152,6 +168,9 @@ impl ConfigOption {
             ConfigOption::FacadeRecorder => "facade_recorder",
             ConfigOption::FacadeHistogramBuckets => "facade_histogram_buckets",
             ConfigOption::HealthProbeShare => "health_probe_share",
+            ConfigOption::NativeHistograms => "native_histograms",
+            ConfigOption::NativeHistogramSchema => "native_histogram_schema",
+            ConfigOption::NativeHistogramMaxBuckets => "native_histogram_max_buckets",
         }
     }
 

@@ -7,7 +7,9 @@ use super::error::ConfigError;
 use super::metrics_config::MetricsConfig;
 use super::schema::ConfigOption;
 use super::value_types::HistogramBuckets;
-use crate::limits::{MAX_PROVIDERS_LIMIT, MAX_WINDOW_SLOTS};
+use crate::limits::{
+    MAX_NATIVE_BUCKETS, MAX_PROVIDERS_LIMIT, MAX_SCHEMA, MAX_WINDOW_SLOTS, MIN_SCHEMA,
+};
 
 impl MetricsConfig {
     /// Checks the options together, adding one error per option found wrong to
@@ -45,6 +47,22 @@ impl MetricsConfig {
                     "must be at most {MAX_WINDOW_SLOTS} times ExportInterval ({})",
                     shown(self.export_interval)
                 ),
+            );
+        }
+        if !(MIN_SCHEMA..=MAX_SCHEMA).contains(&self.native_histogram_schema) {
+            invalid(
+                ConfigOption::NativeHistogramSchema,
+                self.native_histogram_schema.to_string(),
+                format!(
+                    "must be from {MIN_SCHEMA} (buckets 2^16 times their lower bound) to {MAX_SCHEMA} (0.27% wide), the schemas Prometheus accepts"
+                ),
+            );
+        }
+        if !(1..=MAX_NATIVE_BUCKETS).contains(&self.native_histogram_max_buckets) {
+            invalid(
+                ConfigOption::NativeHistogramMaxBuckets,
+                self.native_histogram_max_buckets.to_string(),
+                format!("must be from 1 to {MAX_NATIVE_BUCKETS} buckets"),
             );
         }
         if !(0.0..=1.0).contains(&self.health_probe_share) {
@@ -262,6 +280,13 @@ impl MetricsConfig {
                 cfg!(feature = "recorder"),
                 "`recorder`",
                 "FacadeRecorder = true",
+            );
+        }
+        if self.native_histograms {
+            needs(
+                cfg!(feature = "protobuf"),
+                "`protobuf`",
+                "NativeHistograms = true",
             );
         }
         if self.facade_histogram_buckets != HistogramBuckets::default() {

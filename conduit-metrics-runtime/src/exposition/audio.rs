@@ -11,7 +11,8 @@ use super::writer::{FamilyWriter, HistogramSeries};
 use crate::catalogue::{self, Family};
 use crate::labels::{DisconnectReason, Operation, Status};
 use crate::store::{
-    CallCells, ExemplarSlot, HistogramSnapshot, ProviderSeries, Ratios, Registry, Striped,
+    CallCells, ExemplarSlot, HistogramSnapshot, NativeSnapshot, ProviderSeries, Ratios, Registry,
+    Striped,
 };
 
 /// Writes the audio families of `registry` to `out` (no `# EOF`: the scrape ends where
@@ -29,6 +30,8 @@ struct AudioFamilies<'a, W> {
     providers: Vec<(&'a ProviderSeries, usize)>,
     ratios: Ratios,
     out: &'a mut W,
+    /// (schema, bucket limit) of native buckets, when on and the writer serves them.
+    native: Option<(i8, usize)>,
 }
 
 impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
@@ -40,6 +43,10 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
             registry,
             providers,
             ratios: registry.ratios(),
+            native: registry
+                .native_schema()
+                .filter(|_| out.serves_native())
+                .map(|schema| (schema, registry.native_max_buckets())),
             out,
         }
     }
@@ -58,6 +65,17 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
 
     fn header(&mut self, family: &Family) {
         self.out.header(family);
+    }
+
+    /// A latency series' native buckets, when the writer serves them and they are on:
+    /// read before its classic buckets (see `protobuf`), and empty rather than absent
+    /// before the first observation, so the series is native from its first scrape.
+    fn native(
+        &self,
+        read: impl FnOnce(i8, usize) -> Option<NativeSnapshot>,
+    ) -> Option<NativeSnapshot> {
+        let (schema, max_buckets) = self.native?;
+        Some(read(schema, max_buckets).unwrap_or_else(|| NativeSnapshot::empty(schema)))
     }
 
     /// `requests_total`: every status of every used (operation, provider) series.
@@ -87,14 +105,22 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
         for (labels, calls) in used_calls(&self.providers) {
             let family = &catalogue::REQUEST_DURATION_SECONDS;
             let exemplars = calls.duration_exemplars();
-            histogram(self.out, family, &labels, &calls.duration(), exemplars);
+            let native = self.native(|schema, max| calls.native_duration(schema, max));
+            histogram(
+                self.out,
+                family,
+                &labels,
+                &calls.duration(),
+                exemplars,
+                native,
+            );
         }
         self.header(&catalogue::REQUEST_SIZE_BYTES);
         for (labels, calls) in used_calls(&self.providers) {
             let snapshot = calls.size();
             if snapshot.count() > 0 {
                 let family = &catalogue::REQUEST_SIZE_BYTES;
-                histogram(self.out, family, &labels, &snapshot, None);
+                histogram(self.out, family, &labels, &snapshot, None, None);
             }
         }
     }
@@ -169,13 +195,14 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
                 let Some(realtime) = series.realtime_if_used() else {
                     continue;
                 };
-                let (snapshot, exemplars) = if latency {
-                    (realtime.latency(), realtime.latency_exemplars())
+                let (native, snapshot, exemplars) = if latency {
+                    let native = self.native(|schema, max| realtime.native_latency(schema, max));
+                    (native, realtime.latency(), realtime.latency_exemplars())
                 } else {
-                    (realtime.duration(), None)
+                    (None, realtime.duration(), None)
                 };
                 let labels = [("provider", series.label())];
-                histogram(self.out, family, &labels, &snapshot, exemplars);
+                histogram(self.out, family, &labels, &snapshot, exemplars, native);
             }
         }
     }
@@ -196,11 +223,12 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
     fn streaming_totals(&mut self) {
         self.header(&catalogue::TIME_TO_FIRST_BYTE_SECONDS);
         for (labels, calls) in used_calls(&self.providers) {
+            let native = self.native(|schema, max| calls.native_first_byte(schema, max));
             let snapshot = calls.first_byte();
             if snapshot.count() > 0 {
                 let family = &catalogue::TIME_TO_FIRST_BYTE_SECONDS;
                 let exemplars = calls.first_byte_exemplars();
-                histogram(self.out, family, &labels, &snapshot, exemplars);
+                histogram(self.out, family, &labels, &snapshot, exemplars, native);
             }
         }
         self.header(&catalogue::AUDIO_SECONDS_TOTAL);
@@ -287,10 +315,12 @@ fn histogram<W: FamilyWriter>(
     labels: &[(&str, &str)],
     snapshot: &HistogramSnapshot,
     exemplars: Option<&[ExemplarSlot]>,
+    native: Option<NativeSnapshot>,
 ) {
     let series = HistogramSeries {
         snapshot,
         exemplars,
+        native,
     };
     out.histogram(family, labels, series);
 }

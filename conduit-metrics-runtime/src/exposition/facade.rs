@@ -233,7 +233,7 @@ fn push_openmetrics_line(out: &mut String, (name, kind): (&str, &str), line: &st
 }
 
 /// Undoes text format 0.0.4's `# HELP` escaping (`\\` and `\n`).
-fn unescape_text_help(help: &str) -> String {
+pub(super) fn unescape_text_help(help: &str) -> String {
     let mut out = String::with_capacity(help.len());
     let mut chars = help.chars();
     while let Some(ch) = chars.next() {

@@ -14,8 +14,8 @@ use crate::store::{Exemplar, ExemplarSlot, HistogramSnapshot};
 /// knows instead of gaining a `_total`.
 pub(super) fn header(out: &mut String, format: ExpositionFormat, family: &Family) {
     let (name, kind) = match format {
-        ExpositionFormat::Text => (family.name, family.kind.as_str()),
         ExpositionFormat::OpenMetrics => openmetrics_family(family.name, family.kind.as_str()),
+        _ => (family.name, family.kind.as_str()),
     };
     out.push_str("# HELP ");
     out.push_str(name);
@@ -153,7 +153,7 @@ pub(super) fn histogram(
             ExpositionFormat::OpenMetrics => exemplars
                 .and_then(|slots| slots.get(index))
                 .and_then(ExemplarSlot::read),
-            ExpositionFormat::Text => None,
+            _ => None,
         };
         if let Some(exemplar) = exemplar {
             push_exemplar(out, &exemplar);

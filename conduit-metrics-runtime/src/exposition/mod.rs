@@ -1,16 +1,24 @@
 //! Exposition: the whole body of a scrape (`scrape`), made of the audio families
 //! (`audio`) and the facade's metrics appended after them without a name the audio
 //! families or another facade metric already use (`facade`), in the Prometheus text
-//! format 0.0.4 or OpenMetrics 1.0 (`format`), through a writer per wire format
-//! (`writer`), line by line (`formatting`).
+//! format 0.0.4, OpenMetrics 1.0 or the Prometheus protobuf format (`format`), through a
+//! writer per wire format (`writer`): the text formats line by line (`formatting`), the
+//! protobuf format as `MetricFamily` messages (`protobuf`, on the encoding of `wire`, the
+//! facade's text read back by `facade_protobuf`).
 
 mod audio;
 #[cfg(feature = "recorder")]
 mod facade;
+#[cfg(all(feature = "recorder", feature = "protobuf"))]
+mod facade_protobuf;
 mod format;
 mod formatting;
+#[cfg(feature = "protobuf")]
+mod protobuf;
 mod scrape;
+#[cfg(feature = "protobuf")]
+mod wire;
 mod writer;
 
-pub use format::ExpositionFormat;
+pub use format::{ExpositionFormat, PROTOBUF_CONTENT_TYPE};
 pub(crate) use scrape::{FacadeSource, ScrapeSource};

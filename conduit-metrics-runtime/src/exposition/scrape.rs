@@ -6,6 +6,8 @@ use super::audio::write_audio_families;
 #[cfg(feature = "recorder")]
 pub(crate) use super::facade::FacadeSource;
 use super::format::ExpositionFormat;
+#[cfg(feature = "protobuf")]
+use super::protobuf::ProtobufWriter;
 use super::writer::{FamilyWriter, TextWriter};
 use crate::store::Registry;
 
@@ -27,12 +29,33 @@ impl FacadeSource {
     }
 }
 
-/// The body of one scrape of `registry` (and `facade`) in `format`.
+/// The body of one scrape of `registry` (and `facade`) in `format`. Without the
+/// `protobuf` feature, a protobuf scrape gets the text format (`from_accept` never asks
+/// for it then).
 pub(crate) fn write_scrape(
     registry: &Registry,
     facade: Option<&FacadeSource>,
     format: ExpositionFormat,
+) -> Vec<u8> {
+    #[cfg(feature = "protobuf")]
+    if format == ExpositionFormat::Protobuf {
+        let mut out = ProtobufWriter::new();
+        write_families(registry, facade, &mut out);
+        return out.into_bytes();
+    }
+    write_text_scrape(registry, facade, format).into_bytes()
+}
+
+/// The body of one scrape in a text format (the text format 0.0.4 for `Protobuf`).
+fn write_text_scrape(
+    registry: &Registry,
+    facade: Option<&FacadeSource>,
+    format: ExpositionFormat,
 ) -> String {
+    let format = match format {
+        ExpositionFormat::OpenMetrics => ExpositionFormat::OpenMetrics,
+        _ => ExpositionFormat::Text,
+    };
     let mut out = TextWriter::new(format);
     write_families(registry, facade, &mut out);
     if format == ExpositionFormat::OpenMetrics {
@@ -73,8 +96,14 @@ impl ScrapeSource {
     }
 
     /// The body of a scrape now, in `format`.
-    pub(crate) fn render(&self, format: ExpositionFormat) -> String {
+    pub(crate) fn render(&self, format: ExpositionFormat) -> Vec<u8> {
         write_scrape(self.registry, self.facade.as_ref(), format)
+    }
+
+    /// The body of a scrape now, in a text format (the text format 0.0.4 for
+    /// `Protobuf`, a binary format).
+    pub(crate) fn render_text(&self, format: ExpositionFormat) -> String {
+        write_text_scrape(self.registry, self.facade.as_ref(), format)
     }
 
     /// Drains the facade's buffered histogram samples.
@@ -91,8 +120,27 @@ impl Registry {
         self.render_format(ExpositionFormat::Text)
     }
 
-    /// The exposition of the audio families in `format`; OpenMetrics ends with `# EOF`.
+    /// The exposition of the audio families in a text `format`; OpenMetrics ends with
+    /// `# EOF`. The protobuf format is binary: [`render_bytes`](Self::render_bytes)
+    /// renders it (given `Protobuf`, this renders the text format 0.0.4).
     pub fn render_format(&self, format: ExpositionFormat) -> String {
+        write_text_scrape(self, None, format)
+    }
+
+    /// The exposition of the audio families in any `format`, as the endpoint sends it.
+    ///
+    /// ```
+    /// use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+    /// use conduit_metrics_runtime::registry::Registry;
+    /// use conduit_metrics_runtime::serving::ExpositionFormat;
+    ///
+    /// let registry = Registry::new(&MetricsConfig::default());
+    /// registry.start_call(Operation::Tts, "openai").finish(Status::Success);
+    /// let body = registry.render_bytes(ExpositionFormat::Protobuf);
+    /// // Length-delimited MetricFamily messages; the first is conduit_audio_requests_total.
+    /// assert!(body.windows(28).any(|w| w == b"conduit_audio_requests_total"));
+    /// ```
+    pub fn render_bytes(&self, format: ExpositionFormat) -> Vec<u8> {
         write_scrape(self, None, format)
     }
 }

@@ -6,7 +6,7 @@
 use super::format::ExpositionFormat;
 use super::formatting::{self, Value};
 use crate::catalogue::Family;
-use crate::store::{ExemplarSlot, HistogramSnapshot};
+use crate::store::{ExemplarSlot, HistogramSnapshot, NativeSnapshot};
 
 /// One histogram series as read for a scrape.
 pub(super) struct HistogramSeries<'a> {
@@ -14,6 +14,9 @@ pub(super) struct HistogramSeries<'a> {
     pub(super) snapshot: &'a HistogramSnapshot,
     /// The classic buckets' exemplar slots, if any traced observation came.
     pub(super) exemplars: Option<&'a [ExemplarSlot]>,
+    /// The native buckets, for a writer that serves them and a series that has them.
+    #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
+    pub(super) native: Option<NativeSnapshot>,
 }
 
 /// Receives the families of a scrape in order: a family's header, then its series.
@@ -26,6 +29,11 @@ pub(super) trait FamilyWriter {
 
     /// One histogram series of the family last started.
     fn histogram(&mut self, family: &Family, labels: &[(&str, &str)], series: HistogramSeries<'_>);
+
+    /// Whether the format carries native buckets (so whether they are worth reading).
+    fn serves_native(&self) -> bool {
+        false
+    }
 
     /// One family of the facade, as metrics-exporter-prometheus rendered it (text format
     /// 0.0.4 lines from `# HELP` to the last sample).

@@ -85,7 +85,7 @@ impl Background {
         if let Some(pusher) = self.pusher.clone() {
             let scrape = self.scrape.clone();
             tokio::spawn(async move {
-                let render = move || scrape.render(ExpositionFormat::Text);
+                let render = move || scrape.render_text(ExpositionFormat::Text);
                 let Ok(body) = tokio::task::spawn_blocking(render).await else {
                     return;
                 };

@@ -53,9 +53,16 @@ impl MetricsHandle {
         self.render_format(ExpositionFormat::Text)
     }
 
-    /// [`render`](Self::render) in `format`: OpenMetrics carries exemplars and ends with
-    /// `# EOF`.
+    /// [`render`](Self::render) in a text `format`: OpenMetrics carries exemplars and
+    /// ends with `# EOF`. The protobuf format is binary: see
+    /// [`render_bytes`](Self::render_bytes) (given `Protobuf`, this renders the text
+    /// format 0.0.4).
     pub fn render_format(&self, format: ExpositionFormat) -> String {
+        self.inner.scrape.render_text(format)
+    }
+
+    /// The exposition in any `format` as of now (not cached), as the endpoint sends it.
+    pub fn render_bytes(&self, format: ExpositionFormat) -> Vec<u8> {
         self.inner.scrape.render(format)
     }
 

@@ -197,7 +197,11 @@ impl<'r> ActiveCall<'r> {
         if !self.first_byte_seen {
             self.first_byte_seen = true;
             let elapsed = self.started.elapsed_nanos();
-            let _bucket = self.cells.at(self.stripe).observe_first_byte(elapsed);
+            let native = self.registry.native_schema();
+            let _bucket = self
+                .cells
+                .at(self.stripe)
+                .observe_first_byte(elapsed, native);
             #[cfg(feature = "opentelemetry")]
             if let Some(trace) = self.trace {
                 self.cells
@@ -225,7 +229,7 @@ impl<'r> ActiveCall<'r> {
         let cells = self.cells.at(self.stripe);
         cells.count(outcome.status);
         if outcome.status.is_completed() {
-            let _bucket = cells.observe_duration(elapsed);
+            let _bucket = cells.observe_duration(elapsed, self.registry.native_schema());
             #[cfg(feature = "opentelemetry")]
             if let Some(trace) = self.trace {
                 self.cells.record_duration_exemplar(_bucket, trace, elapsed);

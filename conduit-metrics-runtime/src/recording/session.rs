@@ -46,7 +46,7 @@ impl<'r> RealtimeSession<'r> {
 
     /// Records the latency of one turn in `conduit_audio_realtime_latency_seconds`.
     pub fn record_turn_latency(&self, latency: Duration) {
-        record_latency_in(self.cells, latency);
+        record_latency_in(self.registry, self.cells, latency);
     }
 
     /// Ends the session with a reason.
@@ -80,7 +80,7 @@ impl Registry {
     /// Records one turn's latency for `provider` without a session guard (for sessions
     /// recorded by `#[audio_metric(operation = "realtime")]`).
     pub fn record_realtime_latency(&self, provider: &str, latency: Duration) {
-        record_latency_in(self.provider(provider).realtime(), latency);
+        record_latency_in(self, self.provider(provider).realtime(), latency);
     }
 }
 
@@ -95,9 +95,11 @@ pub fn realtime_session(provider: &str) -> RealtimeSession<'static> {
 }
 
 /// Observes a turn's latency, with the sampled span current now as its exemplar.
-fn record_latency_in(cells: &Striped<RealtimeCells>, latency: Duration) {
+fn record_latency_in(registry: &Registry, cells: &Striped<RealtimeCells>, latency: Duration) {
     let nanos = duration_nanos(latency);
-    let _bucket = cells.local().observe_latency(nanos);
+    let _bucket = cells
+        .local()
+        .observe_latency(nanos, registry.native_schema());
     #[cfg(feature = "opentelemetry")]
     if let Some(trace) = crate::trace::current_trace() {
         cells.record_latency_exemplar(_bucket, trace, nanos);

@@ -15,8 +15,9 @@ use crate::sync::lock;
 /// Produces a fresh exposition body (text format 0.0.4).
 pub type RenderFn = dyn Fn() -> String + Send + Sync;
 
-/// Produces a fresh exposition body in the format asked for.
-pub type FormatRenderFn = dyn Fn(ExpositionFormat) -> String + Send + Sync;
+/// Produces a fresh exposition body in the format asked for (binary for
+/// [`ExpositionFormat::Protobuf`]).
+pub type FormatRenderFn = dyn Fn(ExpositionFormat) -> Vec<u8> + Send + Sync;
 
 enum Render {
     /// Text format 0.0.4 only.
@@ -49,8 +50,8 @@ struct Rendered {
 pub struct ScrapeCache {
     render: Render,
     expiration: Duration,
-    /// The current body of each format: text format 0.0.4, OpenMetrics.
-    current: [Mutex<Option<std::sync::Arc<Rendered>>>; 2],
+    /// The current body of each format: text format 0.0.4, OpenMetrics, protobuf.
+    current: [Mutex<Option<std::sync::Arc<Rendered>>>; 3],
 }
 
 impl ScrapeCache {
@@ -120,13 +121,14 @@ impl ScrapeCache {
         let slot = match format {
             ExpositionFormat::Text => 0,
             ExpositionFormat::OpenMetrics => 1,
+            ExpositionFormat::Protobuf => 2,
         };
         let mut current = lock(&self.current[slot]);
         match current.as_ref() {
             Some(rendered) if rendered.at.elapsed() < self.expiration => rendered.clone(),
             _ => {
                 let body = match &self.render {
-                    Render::Text(render) => render(),
+                    Render::Text(render) => render().into_bytes(),
                     Render::Formats(render) => render(format),
                 };
                 let rendered = std::sync::Arc::new(Rendered {
@@ -192,7 +194,7 @@ mod tests {
         let cache = ScrapeCache::with_formats(
             Box::new(move |format| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                format!("{format:?}\n")
+                format!("{format:?}\n").into_bytes()
             }),
             Duration::from_secs(3600),
         );

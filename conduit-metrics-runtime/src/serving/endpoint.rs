@@ -140,10 +140,10 @@ impl Endpoint {
             HeaderValue::from_static(format.content_type()),
         );
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        // The body depends on Accept only when the render speaks both formats.
+        // The body depends on Accept only when the render speaks several formats.
         let vary = match self.cache.format_for(ExpositionFormat::OpenMetrics) {
-            ExpositionFormat::OpenMetrics => "Accept, Accept-Encoding",
             ExpositionFormat::Text => "Accept-Encoding",
+            _ => "Accept, Accept-Encoding",
         };
         headers.insert(VARY, HeaderValue::from_static(vary));
         #[cfg(feature = "gzip")]

@@ -53,7 +53,7 @@ mod server;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use crate::exposition::ExpositionFormat;
+pub use crate::exposition::{ExpositionFormat, PROTOBUF_CONTENT_TYPE};
 pub use cache::{FormatRenderFn, RenderFn, ScrapeCache};
 #[cfg(any(feature = "http-listener", feature = "axum"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "http-listener", feature = "axum"))))]

@@ -179,10 +179,11 @@ impl EndpointServer {
     }
 
     /// [`start`](Self::start) with a `render` that writes every [`ExpositionFormat`]:
-    /// scrapers that ask for OpenMetrics get it (e.g. `|format| registry.render_format(format)`).
+    /// scrapers that ask for OpenMetrics or protobuf get it (e.g. `|format|
+    /// registry.render_bytes(format)`).
     pub fn start_with_formats(
         config: &MetricsConfig,
-        render: impl Fn(ExpositionFormat) -> String + Send + Sync + 'static,
+        render: impl Fn(ExpositionFormat) -> Vec<u8> + Send + Sync + 'static,
     ) -> Result<Self, ServeError> {
         let cache = ScrapeCache::with_formats(Box::new(render), config.cache_expiration());
         Self::start_with_cache(config, cache)

@@ -2,11 +2,13 @@
 //! histograms. Values are kept as integers in the finest unit (nanoseconds, bytes) so
 //! each observation is one `fetch_add` per cell and sums never lose precision.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use super::exemplars::ExemplarSlot;
 #[cfg(feature = "opentelemetry")]
 use super::exemplars::{Exemplar, wall_clock_seconds};
+use super::native::{NativeBuckets, NativeSnapshot};
 use super::stripes::Striped;
 use crate::catalogue;
 use crate::labels::{DisconnectReason, Status};
@@ -43,6 +45,32 @@ impl<const B: usize> HistogramCells<B> {
         self.sum.fetch_add(value, Relaxed);
         bucket
     }
+}
+
+/// A latency histogram's native buckets in one stripe, allocated at its first
+/// observation with native buckets on.
+type NativeCell = OnceLock<Box<NativeBuckets>>;
+
+/// Counts `nanos` in `cell`'s native buckets, allocating them at `schema` on first use.
+#[inline]
+fn observe_native(cell: &NativeCell, schema: Option<i8>, nanos: u64) {
+    if let Some(schema) = schema {
+        cell.get_or_init(|| Box::new(NativeBuckets::new(schema)))
+            .observe(nanos);
+    }
+}
+
+/// The native buckets of one histogram over all stripes (see `NativeSnapshot::read`).
+fn read_native<'a, T: 'a>(
+    stripes: &'a Striped<T>,
+    cell: impl Fn(&T) -> &NativeCell + Clone + 'a,
+    schema: i8,
+    max_buckets: usize,
+) -> Option<NativeSnapshot> {
+    let buckets = stripes
+        .iter()
+        .filter_map(move |stripe| cell(stripe).get().map(|buckets| &**buckets));
+    NativeSnapshot::read(buckets, schema, max_buckets)
 }
 
 /// A point-in-time read of a striped histogram.
@@ -141,6 +169,8 @@ pub(crate) struct CallCells {
     first_byte: HistogramCells<FIRST_BYTE_CELLS>,
     audio_micros: AtomicU64,
     characters: AtomicU64,
+    native_duration: NativeCell,
+    native_first_byte: NativeCell,
 }
 
 impl CallCells {
@@ -150,10 +180,13 @@ impl CallCells {
         self.requests[status.index()].fetch_add(1, Relaxed);
     }
 
-    /// Observes a call's duration; returns its bucket.
+    /// Observes a call's duration (in native buckets too at `native`'s schema, if on);
+    /// returns its classic bucket.
     #[inline]
-    pub(crate) fn observe_duration(&self, nanos: u64) -> usize {
-        self.duration.observe(&DURATION_BOUNDS_NS, nanos)
+    pub(crate) fn observe_duration(&self, nanos: u64, native: Option<i8>) -> usize {
+        let bucket = self.duration.observe(&DURATION_BOUNDS_NS, nanos);
+        observe_native(&self.native_duration, native, nanos);
+        bucket
     }
 
     /// Observes a call's audio size.
@@ -162,11 +195,13 @@ impl CallCells {
         self.size.observe(&SIZE_BOUNDS, bytes);
     }
 
-    /// Observes the time from a streamed call's start to its first item; returns its
-    /// bucket.
+    /// Observes the time from a streamed call's start to its first item (in native
+    /// buckets too, if on); returns its classic bucket.
     #[inline]
-    pub(crate) fn observe_first_byte(&self, nanos: u64) -> usize {
-        self.first_byte.observe(&FIRST_BYTE_BOUNDS_NS, nanos)
+    pub(crate) fn observe_first_byte(&self, nanos: u64, native: Option<i8>) -> usize {
+        let bucket = self.first_byte.observe(&FIRST_BYTE_BOUNDS_NS, nanos);
+        observe_native(&self.native_first_byte, native, nanos);
+        bucket
     }
 
     /// Adds seconds of audio (already checked to be finite and not negative).
@@ -203,6 +238,16 @@ impl Striped<CallCells> {
     /// The time-to-first-byte histogram, in seconds.
     pub(crate) fn first_byte(&self) -> HistogramSnapshot {
         HistogramSnapshot::read(self.iter().map(|c| &c.first_byte), NANOS_PER_SECOND)
+    }
+
+    /// The duration histogram's native buckets, if any were recorded.
+    pub(crate) fn native_duration(&self, schema: i8, max: usize) -> Option<NativeSnapshot> {
+        read_native(self, |c: &CallCells| &c.native_duration, schema, max)
+    }
+
+    /// The time-to-first-byte histogram's native buckets, if any were recorded.
+    pub(crate) fn native_first_byte(&self, schema: i8, max: usize) -> Option<NativeSnapshot> {
+        read_native(self, |c: &CallCells| &c.native_first_byte, schema, max)
     }
 
     /// Keeps `exemplar` as the latest traced observation of a duration bucket.
@@ -340,6 +385,7 @@ pub(crate) struct RealtimeCells {
     sessions: [AtomicU64; DisconnectReason::COUNT],
     duration: HistogramCells<SESSION_CELLS>,
     latency: HistogramCells<LATENCY_CELLS>,
+    native_latency: NativeCell,
 }
 
 impl RealtimeCells {
@@ -355,10 +401,13 @@ impl RealtimeCells {
         self.duration.observe(&SESSION_BOUNDS_NS, nanos);
     }
 
-    /// Observes one turn's latency; returns its bucket.
+    /// Observes one turn's latency (in native buckets too, if on); returns its classic
+    /// bucket.
     #[inline]
-    pub(crate) fn observe_latency(&self, nanos: u64) -> usize {
-        self.latency.observe(&LATENCY_BOUNDS_NS, nanos)
+    pub(crate) fn observe_latency(&self, nanos: u64, native: Option<i8>) -> usize {
+        let bucket = self.latency.observe(&LATENCY_BOUNDS_NS, nanos);
+        observe_native(&self.native_latency, native, nanos);
+        bucket
     }
 }
 
@@ -388,6 +437,11 @@ impl Striped<RealtimeCells> {
     /// The turn latency histogram, in seconds.
     pub(crate) fn latency(&self) -> HistogramSnapshot {
         HistogramSnapshot::read(self.iter().map(|c| &c.latency), NANOS_PER_SECOND)
+    }
+
+    /// The turn latency histogram's native buckets, if any were recorded.
+    pub(crate) fn native_latency(&self, schema: i8, max: usize) -> Option<NativeSnapshot> {
+        read_native(self, |c: &RealtimeCells| &c.native_latency, schema, max)
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod cells;
 mod exemplars;
+mod native;
 mod providers;
 mod registry;
 mod stripes;
@@ -13,6 +14,9 @@ mod window;
 
 pub(crate) use cells::{CallCells, HistogramSnapshot, OperationCells, RealtimeCells};
 pub(crate) use exemplars::{Exemplar, ExemplarSlot};
+pub(crate) use native::NativeSnapshot;
+#[cfg(feature = "protobuf")]
+pub(crate) use native::ZERO_THRESHOLD;
 pub(crate) use providers::{ProviderSeries, Slot};
 pub(crate) use registry::StoreBounds;
 pub use registry::{Registry, global};

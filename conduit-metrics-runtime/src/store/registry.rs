@@ -3,7 +3,7 @@
 //! methods here and in `cells`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -47,7 +47,13 @@ pub struct Registry {
     audio_seconds_rejected: AtomicU64,
     /// The application's (version, revision), once recorded.
     build: Mutex<Option<(String, String)>>,
+    /// Schema of the native buckets, or `NATIVE_OFF`; read at every latency observation.
+    native_schema: AtomicI32,
+    native_max_buckets: AtomicUsize,
 }
+
+/// `native_schema` when native buckets are off.
+const NATIVE_OFF: i32 = i32::MIN;
 
 /// What the store needs of a configuration: the bound of the `provider` label and the
 /// window of the ratio gauges, nothing else.
@@ -56,6 +62,10 @@ pub(crate) struct StoreBounds {
     max_providers: usize,
     metrics_window: Duration,
     export_interval: Duration,
+    /// The schema of native buckets, if on (NativeHistograms and a format that serves
+    /// them compiled in).
+    native_schema: Option<i8>,
+    native_max_buckets: usize,
 }
 
 impl StoreBounds {
@@ -65,7 +75,14 @@ impl StoreBounds {
             max_providers: config.max_providers(),
             metrics_window: config.metrics_window(),
             export_interval: config.export_interval(),
+            native_schema: (cfg!(feature = "protobuf") && config.native_histograms())
+                .then(|| config.native_histogram_schema()),
+            native_max_buckets: config.native_histogram_max_buckets(),
         }
+    }
+
+    fn native_schema(self) -> i32 {
+        self.native_schema.map_or(NATIVE_OFF, i32::from)
     }
 
     fn window(self, now: Instant) -> Window {
@@ -97,6 +114,8 @@ impl Registry {
             costs_rejected: AtomicU64::new(0),
             audio_seconds_rejected: AtomicU64::new(0),
             build: Mutex::new(None),
+            native_schema: AtomicI32::new(bounds.native_schema()),
+            native_max_buckets: AtomicUsize::new(bounds.native_max_buckets),
         }
     }
 
@@ -104,6 +123,11 @@ impl Registry {
     /// something was already recorded).
     pub(crate) fn reconfigure(&self, bounds: StoreBounds) {
         self.providers.set_max_providers(bounds.max_providers);
+        // Native buckets already allocated keep their schema; a lower one is reached
+        // when they are read, a higher one only by series allocated from now on.
+        self.native_schema.store(bounds.native_schema(), Relaxed);
+        self.native_max_buckets
+            .store(bounds.native_max_buckets, Relaxed);
         // The new window starts from the totals as they are now, not from zero.
         let now = self.clock.now();
         let mut window = bounds.window(now);
@@ -144,6 +168,17 @@ impl Registry {
     /// Calls whose provider was folded into `other` so far.
     pub(crate) fn folded_calls(&self) -> u64 {
         self.providers.folded_calls()
+    }
+
+    /// The schema latency observations keep native buckets at, if on.
+    #[inline]
+    pub(crate) fn native_schema(&self) -> Option<i8> {
+        i8::try_from(self.native_schema.load(Relaxed)).ok()
+    }
+
+    /// Most populated native buckets a series exports.
+    pub(crate) fn native_max_buckets(&self) -> usize {
+        self.native_max_buckets.load(Relaxed)
     }
 
     /// The cells of one operation, whatever the provider.
