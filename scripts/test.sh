@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: promtool and prometheus (package `prometheus`), a real
 # Pushgateway (package `prometheus-pushgateway`), a real Alertmanager with amtool
 # (package `prometheus-alertmanager`), VictoriaMetrics (package `victoria-metrics`) and
-# Python's prometheus_client.
+# Python's prometheus_client and protobuf.
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-pushgateway >/dev/null 2>&1 || missing+=(prometheus-pushgateway)
@@ -18,6 +18,12 @@ command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 # python3 (a python3 earlier on PATH, e.g. pyenv's, does not see it; the tests call
 # /usr/bin/python3).
 /usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1 || missing+=(python3-prometheus-client)
+# A protobuf decoder independent of ours: Google's Python protobuf runtime, with classes
+# protoc generates from client_model's metrics.proto (which imports the well-known
+# Timestamp of libprotobuf-dev).
+/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/timestamp.proto ] || missing+=(libprotobuf-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   sudo_cmd=""
