@@ -18,7 +18,7 @@ use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use conduit_metrics_runtime::registry::Registry;
-use conduit_metrics_runtime::serving::ScrapeCache;
+use conduit_metrics_runtime::serving::{ExpositionFormat, ScrapeCache};
 use conduit_metrics_runtime::{
     AudioStatus, CallSite, MetricsConfig, Operation, Status, audio_metric,
 };
@@ -254,6 +254,53 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
+    // Native buckets: the same call recorded with classic buckets only and with native
+    // buckets beside them (the default), each on a registry of its own.
+    let classic_only = Registry::new(
+        &MetricsConfig::builder()
+            .native_histograms(false)
+            .build()
+            .unwrap(),
+    );
+    let with_native = Registry::new(&MetricsConfig::default());
+    let mut group = c.benchmark_group("native_buckets");
+    for (name, registry) in [
+        ("classic_only", &classic_only),
+        ("classic_and_native", &with_native),
+    ] {
+        group.bench_function(format!("call/{name}"), |b| {
+            b.iter(|| {
+                registry
+                    .start_call(Operation::Tts, black_box("openai"))
+                    .finish(Status::Success)
+            })
+        });
+        let latency = Duration::from_millis(180);
+        group.bench_function(format!("turn_latency/{name}"), |b| {
+            b.iter(|| registry.record_realtime_latency(black_box("openai"), black_box(latency)))
+        });
+    }
+    group.finish();
+
+    // Protobuf against text for the same 10,000 series, and metrics-exporter-prometheus'
+    // protobuf render of the same series (8 counters and a 9-bucket histogram per pair).
+    let mut group = c.benchmark_group("protobuf");
+    let registry = populated_registry(10_000);
+    group.bench_function("text_10000_series", |b| {
+        b.iter(|| black_box(registry.render()))
+    });
+    group.bench_function("protobuf_10000_series", |b| {
+        b.iter(|| black_box(registry.render_bytes(ExpositionFormat::Protobuf)))
+    });
+    let exporter = exporter_with_the_same_series(10_000);
+    group.bench_function("metrics_exporter_prometheus_protobuf_10000_series", |b| {
+        b.iter(|| black_box(exporter.render_protobuf()))
+    });
+    group.bench_function("metrics_exporter_prometheus_text_10000_series", |b| {
+        b.iter(|| black_box(exporter.render()))
+    });
+    group.finish();
+
     // Scrapes: a registry with about N exported series (sample lines).
     let mut group = c.benchmark_group("scrape");
     for series in [100usize, 1_000, 10_000] {
@@ -336,6 +383,30 @@ fn populated_registry(series: usize) -> Registry {
             .finish(Status::Success);
     }
     registry
+}
+
+/// A metrics-exporter-prometheus handle holding the series of [`populated_registry`]: per
+/// (operation, provider) pair, a counter for each of the 8 statuses and the duration
+/// histogram with the guide's buckets.
+fn exporter_with_the_same_series(series: usize) -> metrics_exporter_prometheus::PrometheusHandle {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&conduit_metrics_runtime::catalogue::REQUEST_DURATION_BUCKETS)
+        .unwrap()
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        for pair in 0..series.div_ceil(20) {
+            let provider = format!("provider-{}", pair / 4);
+            let operation = Operation::ALL[pair % 4].as_str();
+            for &status in Status::ALL {
+                metrics::counter!("conduit_audio_requests_total", "operation" => operation, "provider" => provider.clone(), "status" => status.as_str())
+                    .increment(u64::from(status == Status::Success));
+            }
+            metrics::histogram!("conduit_audio_request_duration_seconds", "operation" => operation, "provider" => provider.clone())
+                .record(0.000_001);
+        }
+    });
+    handle
 }
 
 criterion_group! {
