@@ -5,8 +5,8 @@
 //! the order their series first appear. A line that does not parse is left out, as a
 //! text parser would reject it.
 
-use super::facade::{FacadeFamily, unescape_text_help};
-use super::protobuf::{MetricType, ProtobufWriter};
+use super::facade_text::{FacadeFamily, unescape_text_help};
+use super::protobuf_encoder::{MetricType, ProtobufWriter};
 use super::wire;
 
 /// Writes `family` as one `MetricFamily`.

@@ -7,7 +7,7 @@ use super::audio::write_audio_families;
 pub(crate) use super::facade::FacadeSource;
 use super::format::ExpositionFormat;
 #[cfg(feature = "protobuf")]
-use super::protobuf::ProtobufWriter;
+use super::protobuf_encoder::ProtobufWriter;
 use super::writer::{FamilyWriter, TextWriter};
 use crate::store::Registry;
 

@@ -38,7 +38,7 @@ pub(super) trait FamilyWriter {
     /// One family of the facade, as metrics-exporter-prometheus rendered it (text format
     /// 0.0.4 lines from `# HELP` to the last sample).
     #[cfg(feature = "recorder")]
-    fn facade_family(&mut self, family: &super::facade::FacadeFamily<'_>);
+    fn facade_family(&mut self, family: &super::facade_text::FacadeFamily<'_>);
 }
 
 /// The text formats: Prometheus 0.0.4 and OpenMetrics 1.0.
@@ -87,7 +87,7 @@ impl FamilyWriter for TextWriter {
     }
 
     #[cfg(feature = "recorder")]
-    fn facade_family(&mut self, family: &super::facade::FacadeFamily<'_>) {
+    fn facade_family(&mut self, family: &super::facade_text::FacadeFamily<'_>) {
         family.write_text(&mut self.out, self.format);
     }
 }

@@ -2,13 +2,12 @@
 //! histograms. Values are kept as integers in the finest unit (nanoseconds, bytes) so
 //! each observation is one `fetch_add` per cell and sums never lose precision.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use super::exemplars::ExemplarSlot;
 #[cfg(feature = "opentelemetry")]
 use super::exemplars::{Exemplar, wall_clock_seconds};
-use super::native::{NativeBuckets, NativeSnapshot};
+use super::native::{NativeCell, NativeSnapshot, observe_native, read_native};
 use super::stripes::Striped;
 use crate::catalogue;
 use crate::labels::{DisconnectReason, Status};
@@ -45,32 +44,6 @@ impl<const B: usize> HistogramCells<B> {
         self.sum.fetch_add(value, Relaxed);
         bucket
     }
-}
-
-/// A latency histogram's native buckets in one stripe, allocated at its first
-/// observation with native buckets on.
-type NativeCell = OnceLock<Box<NativeBuckets>>;
-
-/// Counts `nanos` in `cell`'s native buckets, allocating them at `schema` on first use.
-#[inline]
-fn observe_native(cell: &NativeCell, schema: Option<i8>, nanos: u64) {
-    if let Some(schema) = schema {
-        cell.get_or_init(|| Box::new(NativeBuckets::new(schema)))
-            .observe(nanos);
-    }
-}
-
-/// The native buckets of one histogram over all stripes (see `NativeSnapshot::read`).
-fn read_native<'a, T: 'a>(
-    stripes: &'a Striped<T>,
-    cell: impl Fn(&T) -> &NativeCell + Clone + 'a,
-    schema: i8,
-    max_buckets: usize,
-) -> Option<NativeSnapshot> {
-    let buckets = stripes
-        .iter()
-        .filter_map(move |stripe| cell(stripe).get().map(|buckets| &**buckets));
-    NativeSnapshot::read(buckets, schema, max_buckets)
 }
 
 /// A point-in-time read of a striped histogram.

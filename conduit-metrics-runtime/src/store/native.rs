@@ -16,6 +16,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use super::stripes::Striped;
 use crate::limits::{MAX_SCHEMA, MIN_SCHEMA};
 
 /// The width of the zero bucket: client_golang's default, 2^-128, so that only
@@ -224,6 +225,32 @@ fn merge_equal_keys(buckets: &mut Vec<(i32, u64)>) {
             false
         }
     });
+}
+
+/// A latency histogram's native buckets in one stripe, allocated at its first
+/// observation with native buckets on.
+pub(super) type NativeCell = OnceLock<Box<NativeBuckets>>;
+
+/// Counts `nanos` in `cell`'s native buckets, allocating them at `schema` on first use.
+#[inline]
+pub(super) fn observe_native(cell: &NativeCell, schema: Option<i8>, nanos: u64) {
+    if let Some(schema) = schema {
+        cell.get_or_init(|| Box::new(NativeBuckets::new(schema)))
+            .observe(nanos);
+    }
+}
+
+/// The native buckets of one histogram over all stripes (see `NativeSnapshot::read`).
+pub(super) fn read_native<'a, T: 'a>(
+    stripes: &'a Striped<T>,
+    cell: impl Fn(&T) -> &NativeCell + Clone + 'a,
+    schema: i8,
+    max_buckets: usize,
+) -> Option<NativeSnapshot> {
+    let buckets = stripes
+        .iter()
+        .filter_map(move |stripe| cell(stripe).get().map(|buckets| &**buckets));
+    NativeSnapshot::read(buckets, schema, max_buckets)
 }
 
 #[cfg(test)]
