@@ -205,25 +205,61 @@ async fn prometheus_reads_native_histograms_within_their_relative_error() {
     assert_eq!(one(native, r#"up{job="gateway"}"#), Some(1.0));
 
     // An independent decoder accepts every family of the gateway's protobuf body, and it
-    // holds every family of its text body, the facade's included.
-    let head = format!(
-        "GET /metrics HTTP/1.1\r\nHost: {}\r\nAccept: {NATIVE_ACCEPT}\r\nConnection: close\r\n\r\n",
-        gateway.metrics
+    // holds every family of its text body, the facade's included. A family can get its
+    // first series between two scrapes (the ratios are computed at the export interval's
+    // tick), so the protobuf scrape is compared with text scrapes just before and after
+    // it that agree.
+    let mut attempts = 0;
+    let (protobuf_families, text_families) = loop {
+        let before = text_families(gateway.metrics).await;
+        let protobuf = protobuf_families(gateway.metrics).await;
+        let after = text_families(gateway.metrics).await;
+        attempts += 1;
+        if before == after || attempts == 10 {
+            break (protobuf, after);
+        }
+    };
+    assert_eq!(
+        protobuf_families,
+        text_families,
+        "only in protobuf: {:?}; only in text: {:?}",
+        protobuf_families
+            .difference(&text_families)
+            .collect::<Vec<_>>(),
+        text_families
+            .difference(&protobuf_families)
+            .collect::<Vec<_>>()
     );
-    let (status, _, body) =
-        conduit_metrics_testkit::client::send(gateway.metrics, &head, b"").await;
+    assert!(
+        protobuf_families
+            .iter()
+            .any(|name| name.starts_with("process_")),
+        "{protobuf_families:?}"
+    );
+}
+
+/// The families of `metrics`' protobuf body, as Google's Python protobuf decodes them.
+async fn protobuf_families(metrics: SocketAddr) -> BTreeSet<String> {
+    let head = format!(
+        "GET /metrics HTTP/1.1\r\nHost: {metrics}\r\nAccept: {NATIVE_ACCEPT}\r\nConnection: close\r\n\r\n"
+    );
+    let (status, _, body) = conduit_metrics_testkit::client::send(metrics, &head, b"").await;
     assert_eq!(status, 200);
     let decoded =
         tokio::task::block_in_place(|| conduit_metrics_testkit::python_protobuf_families(&body))
             .unwrap();
-    let protobuf_families: BTreeSet<String> = decoded
+    decoded
         .as_array()
         .unwrap()
         .iter()
         .map(|family| family["name"].as_str().unwrap().to_owned())
-        .collect();
-    let (_, text) = get(gateway.metrics, "/metrics").await;
-    let text_families: BTreeSet<String> = conduit_metrics_testkit::exposition::parse(&text)
+        .collect()
+}
+
+/// The families of `metrics`' text body (a histogram's series under its family's name).
+async fn text_families(metrics: SocketAddr) -> BTreeSet<String> {
+    let (_, text) = get(metrics, "/metrics").await;
+    conduit_metrics_testkit::exposition::parse(&text)
         .unwrap()
         .iter()
         .map(|sample| {
@@ -237,12 +273,5 @@ async fn prometheus_reads_native_histograms_within_their_relative_error() {
                 .unwrap_or(name)
                 .to_owned()
         })
-        .collect();
-    assert_eq!(protobuf_families, text_families);
-    assert!(
-        protobuf_families
-            .iter()
-            .any(|name| name.starts_with("process_")),
-        "{protobuf_families:?}"
-    );
+        .collect()
 }
