@@ -135,3 +135,77 @@ fn measure_bytes_per_series(config: &MetricsConfig) -> u64 {
     assert_eq!(series, empty + 4096 * 20);
     per_series
 }
+
+/// `n` latencies from 10 µs to 100 s, log-uniform in a scrambled order: 23 powers of two
+/// of seconds, 186 buckets at schema 3, more than the default limit of 160.
+fn wide_latencies(range: std::ops::Range<u64>) -> impl Iterator<Item = std::time::Duration> {
+    range.map(|i| {
+        // A multiplicative hash spreads consecutive indexes over [0, 1).
+        let unit = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
+        std::time::Duration::from_secs_f64(1e-5 * 1e7f64.powf(unit))
+    })
+}
+
+/// The schema and populated bucket count of the one native histogram of `family`.
+fn native_shape(registry: &Registry, family: &str) -> (i64, i64, u64) {
+    let body = registry.render_bytes(conduit_metrics_runtime::serving::ExpositionFormat::Protobuf);
+    let families = conduit_metrics_testkit::python_protobuf_families(&body).unwrap();
+    let histogram = families
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == family)
+        .map(|f| f["metric"][0]["histogram"].clone())
+        .unwrap();
+    let buckets = histogram["positive_span"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|span| span["length"].as_i64().unwrap())
+        .sum();
+    let count = histogram["sample_count"].as_str().unwrap().parse().unwrap();
+    (histogram["schema"].as_i64().unwrap(), buckets, count)
+}
+
+#[test]
+fn a_native_series_keeps_to_its_bucket_limit_and_its_memory_from_10k_to_5m_observations() {
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new(&MetricsConfig::default())));
+    let family = "conduit_audio_realtime_latency_seconds";
+    for latency in wide_latencies(0..10_000) {
+        registry.record_realtime_latency("openai", latency);
+    }
+    // 186 buckets at schema 3 are over the limit: one halving gives 93 at schema 2.
+    let (schema, buckets, count) = native_shape(registry, family);
+    assert_eq!((schema, count), (2, 10_000));
+    assert!((90..=94).contains(&buckets), "{buckets} buckets at 10k");
+    let after_first = resident_bytes();
+    let workers: Vec<_> = (0..2u64)
+        .map(|half| {
+            std::thread::spawn(move || {
+                let start = 10_000 + half * 2_495_000;
+                for latency in wide_latencies(start..start + 2_495_000) {
+                    registry.record_realtime_latency("openai", latency);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let (schema, buckets, count) = native_shape(registry, family);
+    let growth = resident_bytes().saturating_sub(after_first);
+    assert_eq!((schema, count), (2, 5_000_000));
+    assert!(
+        buckets <= 160 && (90..=94).contains(&buckets),
+        "{buckets} buckets at 5M"
+    );
+    // A second stripe's buckets (at most 66 slots of 24 bytes and 23 chunks of 64) and
+    // the threads' stacks: the observations themselves allocate nothing.
+    assert!(
+        growth <= 1024 * 1024,
+        "resident memory grew by {growth} bytes between 1e4 and 5e6 observations"
+    );
+    eprintln!(
+        "native series: {buckets} buckets at schema {schema}, {growth} bytes grown from 1e4 to 5e6"
+    );
+}
