@@ -510,8 +510,14 @@ fn dashboard_is_importable_with_the_guides_panels() {
         .iter()
         .map(|t| t["expr"].as_str().unwrap())
         .collect();
-    assert!(first_byte[0].starts_with("histogram_quantile(0.50, sum by (provider, le)"));
-    assert!(first_byte[1].starts_with("histogram_quantile(0.95, sum by (provider, le)"));
+    // The native histogram first, the classic buckets where there is none.
+    for (expr, q) in first_byte.iter().zip(["0.50", "0.95"]) {
+        assert!(
+            expr.starts_with(&format!("histogram_quantile({q}, sum by (provider) (rate(conduit_audio_time_to_first_byte_seconds{{"))
+                && expr.contains(&format!(" or histogram_quantile({q}, sum by (provider, le) (rate(conduit_audio_time_to_first_byte_seconds_bucket{{")),
+            "{expr}"
+        );
+    }
     for panel in panels.iter().filter(|p| p["type"] != "row") {
         assert_eq!(
             panel["datasource"]["uid"], "${datasource}",

@@ -215,3 +215,59 @@ fn broken_yaml_and_bad_usage_fail_cleanly() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read /no/such/file.yml"));
 }
+
+#[test]
+fn a_native_objective_takes_any_threshold_and_reads_histogram_fraction() {
+    let yaml = "\
+service: audio-gateway
+objectives:
+  - name: tts-first-byte
+    operation: tts
+    sli: time_to_first_byte
+    histogram: native
+    target: 95
+    threshold: 250ms
+";
+    let (code, rules, stderr) = slo(yaml, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Good events under 0.25 s, from the native series of the operation, every replica
+    // summed first; no classic bucket is read.
+    assert!(
+        rules.contains("(1 - histogram_fraction(-Inf, 0.25, sum (rate(conduit_audio_time_to_first_byte_seconds{operation=\"tts\"}[5m]))))\n          and\n          (histogram_count(sum (rate(conduit_audio_time_to_first_byte_seconds{operation=\"tts\"}[5m]))) > 0)"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("histogram_count(sum (increase(conduit_audio_time_to_first_byte_seconds{operation=\"tts\"}[1h]))) * (1 - histogram_fraction(-Inf, 0.25, sum (increase(conduit_audio_time_to_first_byte_seconds{operation=\"tts\"}[1h])))) >= 3"),
+        "{rules}"
+    );
+    assert!(!rules.contains("_bucket"), "{rules}");
+    assert!(rules.contains("--enable-feature=native-histograms"));
+    // The same objective in the classic form (the default) still needs a bucket bound,
+    // and says the native form would take it.
+    let stderr = errors(&yaml.replace("    histogram: native\n", "    histogram: classic\n"));
+    assert!(
+        stderr.contains("0.25s is not a bucket bound of `conduit_audio_time_to_first_byte_seconds` (the nearest are 0.2s and 0.3s): a classic histogram can only tell calls apart at its bounds; `histogram: native` takes any threshold"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_histogram_form_is_checked() {
+    let stderr = errors(&VALID.replace(
+        "    target: 99.5\n",
+        "    target: 99.5\n    histogram: native\n",
+    ));
+    assert!(
+        stderr.contains("field `histogram`: an availability SLI reads no histogram"),
+        "{stderr}"
+    );
+    let stderr = errors(
+        "service: audio-gateway\nobjectives:\n  - name: turns\n    operation: realtime\n    sli: turn_latency\n    histogram: natve\n    threshold: 400ms\n    target: 95\n",
+    );
+    assert!(
+        stderr.contains("objectives.yml:6: objective \"turns\": field `histogram`: \"natve\" is not a histogram form; did you mean \"native\"?; expected classic or native"),
+        "{stderr}"
+    );
+    // Only that mistake: the threshold is not judged against a form that is unknown.
+    assert_eq!(stderr.matches("objectives.yml:").count(), 1, "{stderr}");
+}

@@ -1,7 +1,9 @@
 //! Capacity planning from a real scrape: the series an instance exports as a formula of
 //! its providers, checked exactly against what the endpoint serves over HTTP, and the
 //! bytes of a scrape, plain and gzip, at 4 and 32 providers (printed for docs/fleet.md's
-//! "Running a fleet" table).
+//! "Running a fleet" table); the same with native histograms over protobuf, decoded by
+//! Google's Python protobuf and counted as Prometheus stores them (native only, or both
+//! forms).
 //!
 //! The profile is a full gateway's: every provider serves every operation (speech
 //! streamed), with request sizes, realtime sessions with turn latencies, health checks
@@ -138,4 +140,117 @@ fn series_per_instance_follow_the_formula_and_scrapes_stay_small() {
         );
         server.shutdown();
     }
+}
+
+/// Latency histograms of one provider in the profile (request duration on 4 pairs, time
+/// to first byte of speech, turn latency): classic, 12 series each; native, 1 each.
+const LATENCY_HISTOGRAMS_PER_PROVIDER: u64 = 4 + 1 + 1;
+
+/// How Prometheus stores the histograms of a protobuf scrape: with native histograms on
+/// (2.40-2.44: native only; 2.45+ with `scrape_classic_histograms`: both forms).
+fn stored_series(families: &serde_json::Value) -> (u64, u64) {
+    let (mut native_only, mut both) = (0, 0);
+    for family in families.as_array().unwrap() {
+        for metric in family["metric"].as_array().unwrap() {
+            let Some(histogram) = metric.get("histogram") else {
+                native_only += 1;
+                both += 1;
+                continue;
+            };
+            // The classic buckets, +Inf, _sum and _count.
+            let classic = histogram["bucket"].as_array().map_or(0, Vec::len) as u64 + 3;
+            if histogram.get("schema").is_some() {
+                native_only += 1;
+                both += classic + 1;
+            } else {
+                native_only += classic;
+                both += classic;
+            }
+        }
+    }
+    (native_only, both)
+}
+
+#[test]
+fn native_histograms_change_the_series_as_the_formula_says() {
+    for providers in [4usize, 32] {
+        let registry = profile(providers);
+        let config = MetricsConfig::builder()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .cache_expiration(Duration::ZERO)
+            .build()
+            .unwrap();
+        let server = EndpointServer::start_with_formats(&config, move |format| {
+            registry.render_bytes(format)
+        })
+        .unwrap();
+        let (plain, body) = scrape_protobuf(&server, false);
+        let (gzip, unzipped) = scrape_protobuf(&server, true);
+        assert_eq!(body, unzipped);
+        let families = conduit_metrics_testkit::python_protobuf_families(&body).unwrap();
+        let (native_only, both) = stored_series(&families);
+        let p = providers as u64;
+        // 153 × P + 26 with classic buckets: each latency histogram's 12 series become 1.
+        assert_eq!(
+            native_only,
+            (SERIES_PER_PROVIDER - 11 * LATENCY_HISTOGRAMS_PER_PROVIDER) * p + SERIES_PER_INSTANCE,
+            "{providers} providers, native only"
+        );
+        assert_eq!(
+            both,
+            (SERIES_PER_PROVIDER + LATENCY_HISTOGRAMS_PER_PROVIDER) * p + SERIES_PER_INSTANCE,
+            "{providers} providers, classic and native"
+        );
+        // The figures of docs/fleet.md (Capacity), within 5%.
+        let (stated_plain, stated_gzip) = match providers {
+            4 => (23_951.0, 3_323.0),
+            _ => (168_685.0, 12_069.0),
+        };
+        eprintln!(
+            "{providers} providers over protobuf: {native_only} series native only, {both} classic and native, {plain} bytes plain, {gzip} bytes gzip"
+        );
+        for (measured, stated) in [(plain, stated_plain), (gzip, stated_gzip)] {
+            let off = (measured as f64 / stated - 1.0).abs();
+            assert!(off < 0.05, "{measured} bytes, docs/fleet.md says {stated}");
+        }
+        server.shutdown();
+    }
+}
+
+/// `GET /metrics` over HTTP as Prometheus with native histograms asks: (bytes as sent,
+/// the body decoded).
+fn scrape_protobuf(server: &EndpointServer, gzip: bool) -> (usize, Vec<u8>) {
+    let addr = server.local_addr();
+    let encoding = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAccept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited\r\n{encoding}Connection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    assert!(
+        head.contains("content-type: application/vnd.google.protobuf"),
+        "{head}"
+    );
+    assert_eq!(head.contains("content-encoding: gzip"), gzip, "{head}");
+    let body = raw[split + 4..].to_vec();
+    let decoded = if gzip {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    } else {
+        body.clone()
+    };
+    (body.len(), decoded)
 }

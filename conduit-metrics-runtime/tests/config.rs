@@ -554,6 +554,82 @@ fn facade_options_from_every_source() {
 }
 
 #[test]
+fn native_histogram_options_from_every_source() {
+    let defaults = MetricsConfig::default();
+    assert!(defaults.native_histograms());
+    assert_eq!(defaults.native_histogram_schema(), 3);
+    assert_eq!(defaults.native_histogram_max_buckets(), 160);
+    let from_file = MetricsConfig::from_json_str(
+        r#"{"PrometheusMetrics": {"NativeHistograms": false, "NativeHistogramSchema": -2, "NativeHistogramMaxBuckets": 40}}"#,
+        "appsettings.json",
+    )
+    .unwrap();
+    assert!(!from_file.native_histograms());
+    assert_eq!(from_file.native_histogram_schema(), -2);
+    assert_eq!(from_file.native_histogram_max_buckets(), 40);
+    let from_env = MetricsConfig::default()
+        .with_vars(vars(&[
+            ("CONDUIT_METRICS_NATIVE_HISTOGRAMS", "off"),
+            ("CONDUIT_METRICS_NATIVE_HISTOGRAM_SCHEMA", "8"),
+            ("PrometheusMetrics__NativeHistogramMaxBuckets", "10000"),
+        ]))
+        .unwrap();
+    assert!(!from_env.native_histograms());
+    assert_eq!(from_env.native_histogram_schema(), 8);
+    assert_eq!(from_env.native_histogram_max_buckets(), 10_000);
+    let built = MetricsConfig::builder()
+        .native_histogram_schema(-4)
+        .native_histogram_max_buckets(1)
+        .build()
+        .unwrap();
+    assert_eq!(
+        (
+            built.native_histogram_schema(),
+            built.native_histogram_max_buckets()
+        ),
+        (-4, 1)
+    );
+
+    for (option, value, reason) in [
+        (ConfigOption::NativeHistogramSchema, "9", "from -4"),
+        (
+            ConfigOption::NativeHistogramSchema,
+            "-5",
+            "to 8 (0.27% wide)",
+        ),
+        (
+            ConfigOption::NativeHistogramSchema,
+            "fine",
+            "whole number from -4 to 8",
+        ),
+        (
+            ConfigOption::NativeHistogramMaxBuckets,
+            "0",
+            "from 1 to 10000",
+        ),
+        (
+            ConfigOption::NativeHistogramMaxBuckets,
+            "10001",
+            "from 1 to 10000",
+        ),
+        (
+            ConfigOption::NativeHistogramMaxBuckets,
+            "lots",
+            "whole number of buckets",
+        ),
+        (ConfigOption::NativeHistograms, "maybe", "true"),
+    ] {
+        let error = MetricsConfig::builder()
+            .option(option, value)
+            .build()
+            .unwrap_err();
+        let (named, shown, message) = invalid(Err(error));
+        assert_eq!((named, shown.as_str()), (option, value));
+        assert!(message.contains(reason), "{option:?} {value}: {message}");
+    }
+}
+
+#[test]
 fn builder_validates_and_accepts_text_options() {
     let error = MetricsConfig::builder()
         .export_interval(Duration::from_secs(60))

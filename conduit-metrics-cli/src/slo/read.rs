@@ -8,13 +8,14 @@ use std::time::Duration;
 use conduit_metrics_runtime::{Operation, Status};
 
 use super::spec::{
-    DEFAULT_MIN_BAD_EVENTS, OBJECTIVE_WINDOWS, Objective, Sli, Spec, SpecError, seconds_text,
+    DEFAULT_MIN_BAD_EVENTS, HistogramForm, OBJECTIVE_WINDOWS, Objective, Sli, Spec, SpecError,
+    seconds_text,
 };
 use super::yaml::{Marked, Node};
 use crate::suggest::closest;
 
 const TOP_KEYS: [&str; 2] = ["service", "objectives"];
-const OBJECTIVE_KEYS: [&str; 10] = [
+const OBJECTIVE_KEYS: [&str; 11] = [
     "name",
     "operation",
     "sli",
@@ -22,6 +23,7 @@ const OBJECTIVE_KEYS: [&str; 10] = [
     "window",
     "by",
     "threshold",
+    "histogram",
     "exclude_statuses",
     "min_bad_events",
     "description",
@@ -261,7 +263,8 @@ fn read_objective(item: &Marked<Node>, errors: &mut Errors) -> Option<Objective>
             }
         }
     }
-    let threshold = read_threshold(entries, errors, label, sli, item.line);
+    let histogram = read_histogram_form(entries, errors, label, sli);
+    let threshold = read_threshold(entries, errors, label, sli, histogram, item.line);
     let exclude_statuses = read_exclusions(entries, errors, label, sli);
     let min_bad_events = match field(entries, "min_bad_events") {
         None => Some(DEFAULT_MIN_BAD_EVENTS),
@@ -298,18 +301,58 @@ fn read_objective(item: &Marked<Node>, errors: &mut Errors) -> Option<Objective>
         window: window?,
         by: by.into_iter().map(|(name, _)| name).collect(),
         threshold,
+        histogram: histogram?,
         exclude_statuses: exclude_statuses?,
         min_bad_events: min_bad_events?,
         description,
     })
 }
 
-/// The threshold of a latency SLI: a duration equal to one of the family's bucket bounds.
+/// The buckets a latency SLI reads: `classic` (the default) or `native`.
+fn read_histogram_form(
+    entries: &[(Marked<String>, Marked<Node>)],
+    errors: &mut Errors,
+    label: &str,
+    sli: Option<Sli>,
+) -> Option<HistogramForm> {
+    let Some(node) = field(entries, "histogram") else {
+        return Some(HistogramForm::Classic);
+    };
+    let text = scalar(node, errors, Some(label), "histogram")?;
+    let form = match text {
+        "classic" => HistogramForm::Classic,
+        "native" => HistogramForm::Native,
+        other => {
+            let hint = did_you_mean(other, ["classic", "native"]);
+            errors.at(
+                node.line,
+                Some(label),
+                Some("histogram"),
+                format!("\"{other}\" is not a histogram form{hint}; expected classic or native"),
+            );
+            return None;
+        }
+    };
+    if sli == Some(Sli::Availability) {
+        errors.at(
+            node.line,
+            Some(label),
+            Some("histogram"),
+            "an availability SLI reads no histogram (it counts statuses)".to_owned(),
+        );
+        return None;
+    }
+    Some(form)
+}
+
+/// The threshold of a latency SLI: a positive duration, and with classic buckets one of
+/// the family's bounds.
 fn read_threshold(
     entries: &[(Marked<String>, Marked<Node>)],
     errors: &mut Errors,
     label: &str,
     sli: Option<Sli>,
+    histogram: Option<HistogramForm>,
     objective_line: usize,
 ) -> Option<f64> {
     let node = field(entries, "threshold");
@@ -342,8 +385,21 @@ fn read_threshold(
             return None;
         }
     };
+    if seconds <= 0.0 {
+        errors.at(
+            node.line,
+            Some(label),
+            Some("threshold"),
+            format!("{text} is not over zero: no call takes less than no time"),
+        );
+        return None;
+    }
     let bounds = sli.family().buckets;
-    if bounds.iter().any(|b| (b - seconds).abs() < 1e-9) {
+    // An unreadable form is reported already: no second error about the same line's
+    // objective.
+    if histogram != Some(HistogramForm::Classic)
+        || bounds.iter().any(|b| (b - seconds).abs() < 1e-9)
+    {
         return Some(seconds);
     }
     let below = bounds.iter().copied().rfind(|b| *b < seconds);
@@ -358,7 +414,7 @@ fn read_threshold(
         (None, Some(a)) => format!("the smallest is {}", seconds_text(a)),
         (None, None) => "it has none".to_owned(),
     };
-    errors.at(node.line, Some(label), Some("threshold"), format!("{} is not a bucket bound of `{}` ({nearest}): a classic histogram can only tell calls apart at its bounds", seconds_text(seconds), sli.family().name));
+    errors.at(node.line, Some(label), Some("threshold"), format!("{} is not a bucket bound of `{}` ({nearest}): a classic histogram can only tell calls apart at its bounds; `histogram: native` takes any threshold", seconds_text(seconds), sli.family().name));
     None
 }
 

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use conduit_metrics_runtime::Status;
 
-use super::spec::{Objective, Sli, Spec, seconds_text};
+use super::spec::{HistogramForm, Objective, Sli, Spec, seconds_text};
 
 /// Windows of the SLI error ratio recording rules (the objective's own is added).
 const SLI_WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
@@ -115,6 +115,21 @@ impl<'a> Slo<'a> {
         if let Some(description) = &self.objective.description {
             for line in description.lines() {
                 let _ = writeln!(out, "  # {line}");
+            }
+        }
+        match (self.objective.sli, self.objective.histogram) {
+            (Sli::Availability, _) => {}
+            (_, HistogramForm::Native) => {
+                let _ = writeln!(
+                    out,
+                    "  # Read from native buckets: Prometheus must run with --enable-feature=native-histograms\n  # (it then scrapes over protobuf). Good events are estimated within the bucket at the\n  # threshold (at most 9% wide at the default schema 3)."
+                );
+            }
+            (_, HistogramForm::Classic) => {
+                let _ = writeln!(
+                    out,
+                    "  # Read from classic buckets (`_bucket`): with --enable-feature=native-histograms, Prometheus\n  # 2.45+ needs `scrape_classic_histograms: true`, and 2.40-2.44 keeps none (use `histogram: native`)."
+                );
             }
         }
         let _ = writeln!(
@@ -225,6 +240,13 @@ impl<'a> Slo<'a> {
                 bad = self.availability_selector(true),
                 all = self.availability_selector(false),
             ),
+            _ if self.objective.histogram == HistogramForm::Native => {
+                let rate = format!("{sum} (rate({}[{window}]))", self.native_selector());
+                format!(
+                    "(1 - histogram_fraction(-Inf, {threshold}, {rate}))\nand\n(histogram_count({rate}) > 0)",
+                    threshold = self.objective.threshold.unwrap_or_default(),
+                )
+            }
             _ => {
                 let (count, good) = self.latency_selectors();
                 format!(
@@ -242,6 +264,13 @@ impl<'a> Slo<'a> {
                 "{sum} (increase({}[{window}]))",
                 self.availability_selector(true)
             ),
+            _ if self.objective.histogram == HistogramForm::Native => {
+                let increase = format!("{sum} (increase({}[{window}]))", self.native_selector());
+                format!(
+                    "histogram_count({increase}) * (1 - histogram_fraction(-Inf, {threshold}, {increase}))",
+                    threshold = self.objective.threshold.unwrap_or_default(),
+                )
+            }
             _ => {
                 let (count, good) = self.latency_selectors();
                 format!("{sum} (increase({count}[{window}])) - {sum} (increase({good}[{window}]))")
@@ -263,15 +292,29 @@ impl<'a> Slo<'a> {
         )
     }
 
+    /// The operation's matcher, for a family that has the label.
+    fn operation_matcher(&self) -> String {
+        if self.objective.sli.family().labels.contains(&"operation") {
+            format!("operation=\"{}\"", self.objective.operation.as_str())
+        } else {
+            String::new()
+        }
+    }
+
+    /// The native histogram series of the operation.
+    fn native_selector(&self) -> String {
+        let name = self.objective.sli.family().name;
+        match self.operation_matcher() {
+            matcher if matcher.is_empty() => name.to_owned(),
+            matcher => format!("{name}{{{matcher}}}"),
+        }
+    }
+
     /// The histogram's `_count` and its bucket at the threshold.
     fn latency_selectors(&self) -> (String, String) {
         let family = self.objective.sli.family();
         let threshold = self.objective.threshold.unwrap_or_default();
-        let operation = if family.labels.contains(&"operation") {
-            format!("operation=\"{}\"", self.objective.operation.as_str())
-        } else {
-            String::new()
-        };
+        let operation = self.operation_matcher();
         let separator = if operation.is_empty() { "" } else { "," };
         (
             format!("{}_count{{{operation}}}", family.name),

@@ -79,6 +79,15 @@ impl Sli {
     }
 }
 
+/// Which buckets a latency SLI reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HistogramForm {
+    /// The guide's buckets (`_bucket{le=..}`): the threshold must be one of their bounds.
+    Classic,
+    /// Native buckets (`histogram_fraction`): any threshold, within the schema's error.
+    Native,
+}
+
 /// One objective, checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Objective {
@@ -90,8 +99,11 @@ pub(crate) struct Objective {
     /// As written: `28d` or `30d`.
     pub(crate) window: &'static str,
     pub(crate) by: Vec<String>,
-    /// Latency SLIs: the bucket bound a good event is at or under, in seconds.
+    /// Latency SLIs: the duration a good event is at or under, in seconds (a bucket
+    /// bound of the classic form).
     pub(crate) threshold: Option<f64>,
+    /// Latency SLIs: the buckets the SLI reads.
+    pub(crate) histogram: HistogramForm,
     /// Availability: statuses that are not events at all (besides `cancelled`).
     pub(crate) exclude_statuses: Vec<Status>,
     pub(crate) min_bad_events: u64,

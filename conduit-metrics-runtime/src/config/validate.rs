@@ -430,6 +430,29 @@ mod tests {
         );
     }
 
+    #[cfg(not(feature = "protobuf"))]
+    #[test]
+    fn native_histograms_need_the_protobuf_feature_from_every_source() {
+        assert!(!MetricsConfig::default().native_histograms());
+        let wanted = vec![("`protobuf`", "NativeHistograms = true".to_owned())];
+        assert_eq!(
+            features_asked(MetricsConfig::builder().native_histograms(true).build()),
+            wanted
+        );
+        let file = MetricsConfig::from_json_str(r#"{"NativeHistograms": true}"#, "a.json");
+        assert_eq!(features_asked(file), wanted);
+        let env = MetricsConfig::default()
+            .with_vars(vars(&[("CONDUIT_METRICS_NATIVE_HISTOGRAMS", "on")]));
+        assert_eq!(features_asked(env), wanted);
+        // Off is what it is already: not an error.
+        assert!(
+            MetricsConfig::builder()
+                .native_histograms(false)
+                .build()
+                .is_ok()
+        );
+    }
+
     #[cfg(not(any(feature = "http-listener", feature = "axum")))]
     #[test]
     fn lock_down_needs_a_server_feature() {
