@@ -198,14 +198,12 @@ impl<'r> ActiveCall<'r> {
             self.first_byte_seen = true;
             let elapsed = self.started.elapsed_nanos();
             let native = self.registry.native_schema();
-            let _bucket = self
-                .cells
+            self.cells
                 .at(self.stripe)
                 .observe_first_byte(elapsed, native);
             #[cfg(feature = "opentelemetry")]
             if let Some(trace) = self.trace {
-                self.cells
-                    .record_first_byte_exemplar(_bucket, trace, elapsed);
+                self.cells.record_first_byte_exemplar(trace, elapsed);
             }
         }
     }
@@ -229,10 +227,10 @@ impl<'r> ActiveCall<'r> {
         let cells = self.cells.at(self.stripe);
         cells.count(outcome.status);
         if outcome.status.is_completed() {
-            let _bucket = cells.observe_duration(elapsed, self.registry.native_schema());
+            cells.observe_duration(elapsed, self.registry.native_schema());
             #[cfg(feature = "opentelemetry")]
             if let Some(trace) = self.trace {
-                self.cells.record_duration_exemplar(_bucket, trace, elapsed);
+                self.cells.record_duration_exemplar(trace, elapsed);
             }
         }
         if let Some(bytes) = outcome.size {

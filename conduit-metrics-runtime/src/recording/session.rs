@@ -97,12 +97,12 @@ pub fn realtime_session(provider: &str) -> RealtimeSession<'static> {
 /// Observes a turn's latency, with the sampled span current now as its exemplar.
 fn record_latency_in(registry: &Registry, cells: &Striped<RealtimeCells>, latency: Duration) {
     let nanos = duration_nanos(latency);
-    let _bucket = cells
+    cells
         .local()
         .observe_latency(nanos, registry.native_schema());
     #[cfg(feature = "opentelemetry")]
     if let Some(trace) = crate::trace::current_trace() {
-        cells.record_latency_exemplar(_bucket, trace, nanos);
+        cells.record_latency_exemplar(trace, nanos);
     }
 }
 

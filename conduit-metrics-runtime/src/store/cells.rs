@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use super::exemplars::ExemplarSlot;
 #[cfg(feature = "opentelemetry")]
 use super::exemplars::{Exemplar, wall_clock_seconds};
-use super::native::{NativeCell, NativeSnapshot, observe_native, read_native};
+use super::native::{ClassicBounds, NativeBuckets, NativeCell, observe_native};
+use super::native_snapshot::{NativeSnapshot, read_native};
 use super::stripes::Striped;
 use crate::catalogue;
 use crate::labels::{DisconnectReason, Status};
@@ -34,15 +35,45 @@ impl<const B: usize> Default for HistogramCells<B> {
 
 impl<const B: usize> HistogramCells<B> {
     /// Records `value`; `bounds` has `B - 1` increasing entries in the same unit.
-    /// Prometheus buckets are inclusive (`le`), so a value equal to a bound lands in it.
-    /// Returns the bucket the value landed in (for its exemplar).
     #[inline]
-    fn observe(&self, bounds: &[u64; B], value: u64) -> usize {
-        // bounds[B - 1] is u64::MAX (the +Inf cell), so some bucket always matches.
-        let bucket = bounds.partition_point(|&bound| bound < value).min(B - 1);
-        self.buckets[bucket].fetch_add(1, Relaxed);
+    fn observe(&self, bounds: &[u64; B], value: u64) {
+        self.buckets[bucket_of(bounds, value)].fetch_add(1, Relaxed);
         self.sum.fetch_add(value, Relaxed);
-        bucket
+    }
+
+    /// Records a latency `nanos`: in `native`'s buckets when on (they count for the
+    /// classic buckets too, see `native`), else in the classic cells; the sum is kept
+    /// here either way.
+    #[inline]
+    fn observe_latency(
+        &self,
+        bounds: &[u64; B],
+        native: (&NativeCell, &'static ClassicBounds, Option<i8>),
+        nanos: u64,
+    ) {
+        match native {
+            (cell, classic, Some(schema)) => {
+                observe_native(cell, schema, classic, nanos);
+                self.sum.fetch_add(nanos, Relaxed);
+            }
+            (_, _, None) => self.observe(bounds, nanos),
+        }
+    }
+}
+
+/// The bucket `value` lands in. Prometheus buckets are inclusive (`le`), so a value equal
+/// to a bound lands in it.
+#[inline]
+fn bucket_of<const B: usize>(bounds: &[u64; B], value: u64) -> usize {
+    // bounds[B - 1] is u64::MAX (the +Inf cell), so some bucket always matches.
+    bounds.partition_point(|&bound| bound < value).min(B - 1)
+}
+
+/// The finite bounds of `bounds` (all but the `u64::MAX` of `+Inf`).
+const fn finite(bounds: &'static [u64]) -> &'static [u64] {
+    match bounds.split_last() {
+        Some((_, finite)) => finite,
+        None => bounds,
     }
 }
 
@@ -77,14 +108,25 @@ impl HistogramSnapshot {
         stripes: impl Iterator<Item = &'a HistogramCells<B>>,
         scale: f64,
     ) -> Self {
+        Self::read_with_native(stripes.map(|cells| (cells, None)), scale)
+    }
+
+    /// The classic cells of each stripe plus what its native buckets counted.
+    fn read_with_native<'a, const B: usize>(
+        stripes: impl Iterator<Item = (&'a HistogramCells<B>, Option<&'a NativeBuckets>)>,
+        scale: f64,
+    ) -> Self {
         let mut snapshot = HistogramSnapshot {
             buckets: vec![0; B],
             sum: 0,
             scale,
         };
-        for cells in stripes {
+        for (cells, native) in stripes {
             for (total, cell) in snapshot.buckets.iter_mut().zip(&cells.buckets) {
                 *total += cell.load(Relaxed);
+            }
+            if let Some(native) = native {
+                native.add_classic(&mut snapshot.buckets);
             }
             snapshot.sum = snapshot.sum.wrapping_add(cells.sum.load(Relaxed));
         }
@@ -128,6 +170,11 @@ const LATENCY_BOUNDS_NS: [u64; LATENCY_CELLS] =
 const FIRST_BYTE_BOUNDS_NS: [u64; FIRST_BYTE_CELLS] =
     integer_bounds(catalogue::TIME_TO_FIRST_BYTE_BUCKETS, NANOS_PER_SECOND);
 
+/// The finite classic bounds of the latency histograms, where their native buckets split.
+static DURATION_CLASSIC: ClassicBounds = ClassicBounds::new(finite(&DURATION_BOUNDS_NS));
+static LATENCY_CLASSIC: ClassicBounds = ClassicBounds::new(finite(&LATENCY_BOUNDS_NS));
+static FIRST_BYTE_CLASSIC: ClassicBounds = ClassicBounds::new(finite(&FIRST_BYTE_BOUNDS_NS));
+
 /// Audio seconds are kept in microseconds: exact sums of chunk durations (which are
 /// whole samples, far coarser than a nanosecond) and 584,000 years before a stripe's
 /// cell wraps.
@@ -153,13 +200,12 @@ impl CallCells {
         self.requests[status.index()].fetch_add(1, Relaxed);
     }
 
-    /// Observes a call's duration (in native buckets too at `native`'s schema, if on);
-    /// returns its classic bucket.
+    /// Observes a call's duration (in native buckets at `native`'s schema, if on).
     #[inline]
-    pub(crate) fn observe_duration(&self, nanos: u64, native: Option<i8>) -> usize {
-        let bucket = self.duration.observe(&DURATION_BOUNDS_NS, nanos);
-        observe_native(&self.native_duration, native, nanos);
-        bucket
+    pub(crate) fn observe_duration(&self, nanos: u64, native: Option<i8>) {
+        let native = (&self.native_duration, &DURATION_CLASSIC, native);
+        self.duration
+            .observe_latency(&DURATION_BOUNDS_NS, native, nanos);
     }
 
     /// Observes a call's audio size.
@@ -169,12 +215,12 @@ impl CallCells {
     }
 
     /// Observes the time from a streamed call's start to its first item (in native
-    /// buckets too, if on); returns its classic bucket.
+    /// buckets, if on).
     #[inline]
-    pub(crate) fn observe_first_byte(&self, nanos: u64, native: Option<i8>) -> usize {
-        let bucket = self.first_byte.observe(&FIRST_BYTE_BOUNDS_NS, nanos);
-        observe_native(&self.native_first_byte, native, nanos);
-        bucket
+    pub(crate) fn observe_first_byte(&self, nanos: u64, native: Option<i8>) {
+        let native = (&self.native_first_byte, &FIRST_BYTE_CLASSIC, native);
+        self.first_byte
+            .observe_latency(&FIRST_BYTE_BOUNDS_NS, native, nanos);
     }
 
     /// Adds seconds of audio (already checked to be finite and not negative).
@@ -200,7 +246,10 @@ impl Striped<CallCells> {
 
     /// The duration histogram, in seconds.
     pub(crate) fn duration(&self) -> HistogramSnapshot {
-        HistogramSnapshot::read(self.iter().map(|c| &c.duration), NANOS_PER_SECOND)
+        let stripes = self
+            .iter()
+            .map(|c| (&c.duration, c.native_duration.get().map(|b| &**b)));
+        HistogramSnapshot::read_with_native(stripes, NANOS_PER_SECOND)
     }
 
     /// The size histogram, in bytes.
@@ -210,7 +259,10 @@ impl Striped<CallCells> {
 
     /// The time-to-first-byte histogram, in seconds.
     pub(crate) fn first_byte(&self) -> HistogramSnapshot {
-        HistogramSnapshot::read(self.iter().map(|c| &c.first_byte), NANOS_PER_SECOND)
+        let stripes = self
+            .iter()
+            .map(|c| (&c.first_byte, c.native_first_byte.get().map(|b| &**b)));
+        HistogramSnapshot::read_with_native(stripes, NANOS_PER_SECOND)
     }
 
     /// The duration histogram's native buckets, if any were recorded.
@@ -226,7 +278,8 @@ impl Striped<CallCells> {
     /// Keeps `exemplar` as the latest traced observation of a duration bucket.
     #[cfg(feature = "opentelemetry")]
     #[cold]
-    pub(crate) fn record_duration_exemplar(&self, bucket: usize, trace: TraceRef, nanos: u64) {
+    pub(crate) fn record_duration_exemplar(&self, trace: TraceRef, nanos: u64) {
+        let bucket = bucket_of(&DURATION_BOUNDS_NS, nanos);
         self.exemplar_slots(DURATION_CELLS + FIRST_BYTE_CELLS)[bucket]
             .write(exemplar(trace, nanos));
     }
@@ -234,7 +287,8 @@ impl Striped<CallCells> {
     /// Keeps `exemplar` as the latest traced observation of a first-byte bucket.
     #[cfg(feature = "opentelemetry")]
     #[cold]
-    pub(crate) fn record_first_byte_exemplar(&self, bucket: usize, trace: TraceRef, nanos: u64) {
+    pub(crate) fn record_first_byte_exemplar(&self, trace: TraceRef, nanos: u64) {
+        let bucket = bucket_of(&FIRST_BYTE_BOUNDS_NS, nanos);
         self.exemplar_slots(DURATION_CELLS + FIRST_BYTE_CELLS)[DURATION_CELLS + bucket]
             .write(exemplar(trace, nanos));
     }
@@ -374,13 +428,12 @@ impl RealtimeCells {
         self.duration.observe(&SESSION_BOUNDS_NS, nanos);
     }
 
-    /// Observes one turn's latency (in native buckets too, if on); returns its classic
-    /// bucket.
+    /// Observes one turn's latency (in native buckets, if on).
     #[inline]
-    pub(crate) fn observe_latency(&self, nanos: u64, native: Option<i8>) -> usize {
-        let bucket = self.latency.observe(&LATENCY_BOUNDS_NS, nanos);
-        observe_native(&self.native_latency, native, nanos);
-        bucket
+    pub(crate) fn observe_latency(&self, nanos: u64, native: Option<i8>) {
+        let native = (&self.native_latency, &LATENCY_CLASSIC, native);
+        self.latency
+            .observe_latency(&LATENCY_BOUNDS_NS, native, nanos);
     }
 }
 
@@ -398,7 +451,8 @@ impl Striped<RealtimeCells> {
     /// Keeps `exemplar` as the latest traced observation of a latency bucket.
     #[cfg(feature = "opentelemetry")]
     #[cold]
-    pub(crate) fn record_latency_exemplar(&self, bucket: usize, trace: TraceRef, nanos: u64) {
+    pub(crate) fn record_latency_exemplar(&self, trace: TraceRef, nanos: u64) {
+        let bucket = bucket_of(&LATENCY_BOUNDS_NS, nanos);
         self.exemplar_slots(LATENCY_CELLS)[bucket].write(exemplar(trace, nanos));
     }
 
@@ -409,7 +463,10 @@ impl Striped<RealtimeCells> {
 
     /// The turn latency histogram, in seconds.
     pub(crate) fn latency(&self) -> HistogramSnapshot {
-        HistogramSnapshot::read(self.iter().map(|c| &c.latency), NANOS_PER_SECOND)
+        let stripes = self
+            .iter()
+            .map(|c| (&c.latency, c.native_latency.get().map(|b| &**b)));
+        HistogramSnapshot::read_with_native(stripes, NANOS_PER_SECOND)
     }
 
     /// The turn latency histogram's native buckets, if any were recorded.

@@ -1,12 +1,14 @@
 //! The store: where recorded values live. Atomic cells striped per CPU (`cells`,
-//! `stripes`), the exemplar of each histogram bucket (`exemplars`), the lock-free provider table that bounds the `provider` label
-//! (`providers`), the time-stamped window of the ratio gauges (`window`), and the
+//! `stripes`), the exemplar of each histogram bucket (`exemplars`), the native buckets of
+//! the latency histograms (`native`, read by `native_snapshot`), the lock-free provider
+//! table that bounds the `provider` label (`providers`), the time-stamped window of the ratio gauges (`window`), and the
 //! [`Registry`] that holds them all (`registry`). Nothing here knows how values are
 //! recorded or written out.
 
 mod cells;
 mod exemplars;
 mod native;
+mod native_snapshot;
 mod providers;
 mod registry;
 mod stripes;
@@ -14,9 +16,9 @@ mod window;
 
 pub(crate) use cells::{CallCells, HistogramSnapshot, OperationCells, RealtimeCells};
 pub(crate) use exemplars::{Exemplar, ExemplarSlot};
-pub(crate) use native::NativeSnapshot;
 #[cfg(feature = "protobuf")]
 pub(crate) use native::ZERO_THRESHOLD;
+pub(crate) use native_snapshot::NativeSnapshot;
 pub(crate) use providers::{ProviderSeries, Slot};
 pub(crate) use registry::StoreBounds;
 pub use registry::{Registry, global};

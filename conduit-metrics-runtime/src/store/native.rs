@@ -1,23 +1,24 @@
-//! Native (exponential) histogram buckets, kept beside the classic buckets of the latency
-//! histograms. At schema `s` bucket `k` holds the observations in
-//! `(2^((k-1)/2^s), 2^(k/2^s)]` seconds, so every bucket is at most `2^(2^-s)` times as
-//! wide as its lower bound (9% at the default schema 3); observations of exactly 0 go to
-//! the zero bucket.
+//! Native (exponential) histogram buckets of the latency histograms. At schema `s` bucket
+//! `k` holds the observations in `(2^((k-1)/2^s), 2^(k/2^s)]` seconds, so every bucket is
+//! at most `2^(2^-s)` times as wide as its lower bound (9% at the default schema 3);
+//! observations of exactly 0 go to the zero bucket.
 //!
 //! Buckets live in chunks of `2^s` counters, one chunk per power of two of seconds,
 //! allocated when the first observation lands in that power of two: a latency series that
 //! spans 10 ms to 20 s touches 11 chunks. Durations are whole nanoseconds, so the chunks
 //! of one stripe's histogram are bounded (66 powers of two from 1 ns to `u64::MAX` ns)
-//! whatever the traffic. Recording is two `OnceLock` reads and one `fetch_add`, no lock.
-//! When a series has more populated buckets than `NativeHistogramMaxBuckets`, a scrape
-//! halves its resolution (merging bucket pairs, as client_golang does) until it fits;
-//! counts only grow, so a series' exported schema never goes back up.
+//! whatever the traffic.
+//!
+//! One counter serves both forms. A native bucket that holds one of the family's classic
+//! bounds below its own upper bound is split there ([`ClassicSplits`]), its parts counted
+//! apart; so every native counter lies within one classic bucket, and the classic buckets
+//! are exact sums of native counters (bounds compared in whole nanoseconds). Recording is
+//! one `fetch_add` for the count, as with classic buckets alone, no lock.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::stripes::Striped;
-use crate::limits::{MAX_SCHEMA, MIN_SCHEMA};
+use crate::limits::MAX_SCHEMA;
 
 /// The width of the zero bucket: client_golang's default, 2^-128, so that only
 /// observations of exactly 0 land in it (the shortest non-zero duration is 1 ns).
@@ -29,32 +30,61 @@ const LOWEST_CHUNK: i32 = -30;
 /// Chunks from 1 ns up to `u64::MAX` ns (about `2^34.1` s, whose key can round up to the
 /// first bucket of chunk 35).
 const CHUNKS: usize = 66;
+/// Schemas 0 to 8 are kept (lower ones are reached when read, by merging).
+const KEPT_SCHEMAS: usize = MAX_SCHEMA as usize + 1;
 
 const NANOS_PER_SECOND: f64 = 1e9;
+
+/// The finite classic bounds of a family, in nanoseconds, with their split layouts
+/// (computed at the first observation at each schema).
+#[derive(Debug)]
+pub(crate) struct ClassicBounds {
+    nanos: &'static [u64],
+    layouts: [OnceLock<ClassicSplits>; KEPT_SCHEMAS],
+}
+
+impl ClassicBounds {
+    /// `nanos` must increase.
+    pub(crate) const fn new(nanos: &'static [u64]) -> Self {
+        ClassicBounds {
+            nanos,
+            layouts: [const { OnceLock::new() }; KEPT_SCHEMAS],
+        }
+    }
+}
 
 /// The native buckets of one histogram in one stripe.
 #[derive(Debug)]
 pub(crate) struct NativeBuckets {
-    /// The schema the buckets are kept at (0 to 8; a lower configured schema is reached
-    /// at scrape time by merging).
+    /// The schema the buckets are kept at (0 to 8).
     schema: i8,
-    /// Upper bounds, within `[0.5, 1)`, of the buckets of one power of two.
-    bounds: &'static [f64],
+    indexes: &'static BucketIndexes,
+    splits: &'static ClassicSplits,
     zero: AtomicU64,
-    chunks: Box<[OnceLock<Box<[AtomicU64]>>]>,
+    /// Observations in the upper parts of split buckets, one counter per split point.
+    split_counts: Box<[AtomicU64]>,
+    /// Inline, not boxed: one pointer fewer between an observation and its counter.
+    chunks: [OnceLock<Box<[AtomicU64]>>; CHUNKS],
 }
 
 impl NativeBuckets {
-    /// Empty buckets for `schema` (clamped to what Prometheus accepts; schemas below 0
-    /// are kept at 0 and merged when read).
-    pub(crate) fn new(schema: i8) -> Self {
+    /// Empty buckets for `schema` (clamped to 0..=8; schemas below 0 are kept at 0 and
+    /// merged when read), split at `classic`'s bounds.
+    pub(crate) fn new(schema: i8, classic: &'static ClassicBounds) -> Self {
         let schema = schema.clamp(0, MAX_SCHEMA);
+        let splits = ClassicSplits::of(classic, schema);
         NativeBuckets {
             schema,
-            bounds: power_of_two_bounds(schema),
+            indexes: BucketIndexes::of(schema),
+            splits,
             zero: AtomicU64::new(0),
-            chunks: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
+            split_counts: splits.points.iter().map(|_| AtomicU64::new(0)).collect(),
+            chunks: [const { OnceLock::new() }; CHUNKS],
         }
+    }
+
+    pub(super) fn schema(&self) -> i8 {
+        self.schema
     }
 
     /// Counts one observation of `nanos` nanoseconds.
@@ -64,159 +94,80 @@ impl NativeBuckets {
             self.zero.fetch_add(1, Relaxed);
             return;
         }
-        // The product is exact enough: 1e-9's representation error (6e-17) is under half
-        // an ulp at every power of two, the only bucket bounds a whole number of
-        // nanoseconds can equal.
-        let key = bucket_key(
-            nanos as f64 * (1.0 / NANOS_PER_SECOND),
-            self.schema,
-            self.bounds,
-        );
-        let chunk = (key >> self.schema) - LOWEST_CHUNK;
-        let chunk = chunk.clamp(0, CHUNKS as i32 - 1) as usize;
+        let index = self.indexes.index(nanos);
+        if self.splits.is_split(index) {
+            if let Some(point) = self.splits.part_above(index, nanos) {
+                self.split_counts[point].fetch_add(1, Relaxed);
+                return;
+            }
+        }
         let width = 1usize << self.schema;
-        let counters =
-            self.chunks[chunk].get_or_init(|| (0..width).map(|_| AtomicU64::new(0)).collect());
-        counters[key as usize & (width - 1)].fetch_add(1, Relaxed);
+        let counters = self.chunks[index >> self.schema]
+            .get_or_init(|| (0..width).map(|_| AtomicU64::new(0)).collect());
+        counters[index & (width - 1)].fetch_add(1, Relaxed);
     }
 
     /// Observations of exactly 0.
-    fn zero_count(&self) -> u64 {
+    pub(super) fn zero_count(&self) -> u64 {
         self.zero.load(Relaxed)
     }
 
-    /// The populated buckets as `(key, count)` in key order, at this stripe's schema.
-    fn populated(&self, out: &mut Vec<(i32, u64)>) {
-        for (index, chunk) in self.chunks.iter().enumerate() {
-            let Some(counters) = chunk.get() else {
+    /// Appends the populated buckets as `(key, count)` in key order, at this stripe's
+    /// schema, each split bucket's parts added together.
+    pub(super) fn populated(&self, out: &mut Vec<(i32, u64)>) {
+        let start = out.len();
+        self.for_each_counter(|index, count| out.push((self.key_of(index), count)));
+        let mut parts = false;
+        for (point, counter) in self.splits.points.iter().zip(&self.split_counts) {
+            let count = counter.load(Relaxed);
+            if count > 0 {
+                out.push((self.key_of(point.index), count));
+                parts = true;
+            }
+        }
+        if parts {
+            let own = &mut out[start..];
+            own.sort_unstable_by_key(|&(key, _)| key);
+            let mut merged = out.split_off(start);
+            merge_equal_keys(&mut merged);
+            out.append(&mut merged);
+        }
+    }
+
+    /// Adds this stripe's observations to per-bucket (not cumulative) classic counts,
+    /// one entry per finite bound and `+Inf`.
+    pub(crate) fn add_classic(&self, classic: &mut [u64]) {
+        classic[0] += self.zero_count();
+        self.for_each_counter(|index, count| classic[self.splits.classic_of(index)] += count);
+        for (point, counter) in self.splits.points.iter().zip(&self.split_counts) {
+            classic[point.classic_above] += counter.load(Relaxed);
+        }
+    }
+
+    /// Every non-zero bucket counter (the lower part of a split bucket) by bucket index.
+    fn for_each_counter(&self, mut each: impl FnMut(usize, u64)) {
+        for (chunk, counters) in self.chunks.iter().enumerate() {
+            let Some(counters) = counters.get() else {
                 continue;
             };
-            let first = (index as i32 + LOWEST_CHUNK) << self.schema;
+            let first = chunk << self.schema;
             for (offset, counter) in counters.iter().enumerate() {
                 let count = counter.load(Relaxed);
                 if count > 0 {
-                    out.push((first + offset as i32, count));
+                    each(first + offset, count);
                 }
             }
         }
     }
-}
 
-/// The key of the bucket holding `seconds` (positive, normal) at `schema` (0 to 8).
-#[inline]
-fn bucket_key(seconds: f64, schema: i8, bounds: &[f64]) -> i32 {
-    // seconds = frac * 2^exp with frac in [0.5, 1), read from the bits (frexp).
-    let bits = seconds.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i32 - 1022;
-    let frac = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1022u64 << 52));
-    if schema == 0 {
-        // A power of two is the upper bound of the bucket below.
-        return if frac == 0.5 { exp - 1 } else { exp };
+    /// The bucket key of a bucket index.
+    fn key_of(&self, index: usize) -> i32 {
+        index as i32 + (LOWEST_CHUNK << self.schema)
     }
-    // Up to 16 bounds a branchless count is faster than a binary search's mispredictions.
-    let below = if bounds.len() <= 16 {
-        bounds.iter().map(|&bound| usize::from(bound < frac)).sum()
-    } else {
-        bounds.partition_point(|&bound| bound < frac)
-    };
-    below as i32 + ((exp - 1) << schema)
-}
-
-/// The bucket upper bounds of one power of two at `schema`, scaled into `[0.5, 1)`:
-/// `2^(i/2^schema - 1)` for `i` in `0..2^schema`. Computed once per schema.
-fn power_of_two_bounds(schema: i8) -> &'static [f64] {
-    static BOUNDS: [OnceLock<Box<[f64]>>; MAX_SCHEMA as usize + 1] =
-        [const { OnceLock::new() }; MAX_SCHEMA as usize + 1];
-    let schema = schema.clamp(0, MAX_SCHEMA) as usize;
-    BOUNDS[schema].get_or_init(|| {
-        let count = 1u32 << schema;
-        (0..count)
-            .map(|i| (f64::from(i) / f64::from(count) - 1.0).exp2())
-            .collect()
-    })
-}
-
-/// A native histogram as a scrape reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct NativeSnapshot {
-    pub(crate) schema: i8,
-    pub(crate) zero_count: u64,
-    /// Populated buckets as `(key, count)`, in key order.
-    pub(crate) buckets: Vec<(i32, u64)>,
-}
-
-impl NativeSnapshot {
-    /// Sums the stripes' buckets at `schema` (or the lowest schema a stripe keeps, if
-    /// lower: resolution cannot be invented), halving the resolution until at most
-    /// `max_buckets` are populated. `None` when no stripe has native buckets.
-    pub(crate) fn read<'a>(
-        stripes: impl Iterator<Item = &'a NativeBuckets> + Clone,
-        schema: i8,
-        max_buckets: usize,
-    ) -> Option<Self> {
-        let lowest_kept = stripes.clone().map(|stripe| stripe.schema).min()?;
-        let mut target = schema.clamp(MIN_SCHEMA, MAX_SCHEMA).min(lowest_kept);
-        let mut zero_count = 0;
-        let mut buckets = Vec::new();
-        let mut parts = 0;
-        for stripe in stripes {
-            zero_count += stripe.zero_count();
-            let start = buckets.len();
-            stripe.populated(&mut buckets);
-            if buckets.len() > start {
-                parts += 1;
-            }
-            let mut own = buckets.split_off(start);
-            reduce(&mut own, stripe.schema, target);
-            buckets.append(&mut own);
-        }
-        if parts > 1 {
-            buckets.sort_unstable_by_key(|&(key, _)| key);
-            merge_equal_keys(&mut buckets);
-        }
-        while buckets.len() > max_buckets.max(1) && target > MIN_SCHEMA {
-            reduce(&mut buckets, target, target - 1);
-            target -= 1;
-        }
-        Some(NativeSnapshot {
-            schema: target,
-            zero_count,
-            buckets,
-        })
-    }
-
-    /// No observation yet, at `schema`.
-    pub(crate) fn empty(schema: i8) -> Self {
-        NativeSnapshot {
-            schema: schema.clamp(MIN_SCHEMA, MAX_SCHEMA),
-            zero_count: 0,
-            buckets: Vec::new(),
-        }
-    }
-
-    /// Observations in all buckets, the zero bucket included.
-    #[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
-    pub(crate) fn count(&self) -> u64 {
-        self.zero_count + self.buckets.iter().map(|&(_, count)| count).sum::<u64>()
-    }
-}
-
-/// Re-keys sorted `buckets` from schema `from` to the lower schema `to`: each step merges
-/// bucket `k` into `ceil(k / 2)`, which keeps the order, so equal keys end up adjacent.
-fn reduce(buckets: &mut Vec<(i32, u64)>, from: i8, to: i8) {
-    if to >= from {
-        return;
-    }
-    let steps = i32::from(from - to);
-    for (key, _) in buckets.iter_mut() {
-        // ceil(key / 2^steps), for negative keys too (arithmetic shift floors).
-        *key = (*key + (1 << steps) - 1) >> steps;
-    }
-    merge_equal_keys(buckets);
 }
 
 /// Merges adjacent entries with equal keys, adding their counts.
-fn merge_equal_keys(buckets: &mut Vec<(i32, u64)>) {
+pub(super) fn merge_equal_keys(buckets: &mut Vec<(i32, u64)>) {
     buckets.dedup_by(|later, kept| {
         if later.0 == kept.0 {
             kept.1 += later.1;
@@ -227,35 +178,279 @@ fn merge_equal_keys(buckets: &mut Vec<(i32, u64)>) {
     });
 }
 
+/// Bucket indexes by whole nanoseconds at one schema, with no floating point. Each power
+/// of two of nanoseconds is cut into `2^(s+1)` equal slots, each narrower than any bucket
+/// there, so a slot holds at most one bucket bound: an index is one table read and one
+/// compare. Above schema 4 (slot tables past 32 KiB) the bounds of each power of two are
+/// searched instead.
+#[derive(Debug)]
+pub(crate) struct BucketIndexes {
+    /// log2 of the slots per power of two, up to schema 4; 0 above.
+    slot_bits: u32,
+    /// Up to schema 4: `64 << slot_bits` slots, by power of two then slot.
+    slots: Box<[Slot]>,
+    /// Above schema 4: per power of two, the bucket index of its first nanosecond and the
+    /// upper bounds of the buckets that end inside it.
+    ranges: Box<[(usize, Box<[u64]>)]>,
+}
+
+/// The buckets of one slot: the index of the first, and the largest nanosecond still in
+/// it (`u64::MAX` when the next bucket does not start in the slot).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    last_nanos: u64,
+    first: usize,
+}
+
+impl BucketIndexes {
+    /// The indexes of `schema` (0 to 8), computed once.
+    fn of(schema: i8) -> &'static BucketIndexes {
+        static INDEXES: [OnceLock<BucketIndexes>; KEPT_SCHEMAS] =
+            [const { OnceLock::new() }; KEPT_SCHEMAS];
+        INDEXES[schema as usize].get_or_init(|| BucketIndexes::new(schema))
+    }
+
+    /// Built from the floating-point definition, so both agree on every nanosecond:
+    /// each bound is found by bisection over the (monotonic) definition.
+    fn new(schema: i8) -> Self {
+        if schema > 4 {
+            let ranges = (0..64u32)
+                .map(|power| {
+                    let low = 1u64 << power;
+                    let high = if power == 63 {
+                        u64::MAX
+                    } else {
+                        (low << 1) - 1
+                    };
+                    let first = index_by_definition(low, schema);
+                    let last = index_by_definition(high, schema);
+                    let bounds = (first..last)
+                        .map(|index| last_nanos_in(index, low, high, schema))
+                        .collect();
+                    (first, bounds)
+                })
+                .collect();
+            return BucketIndexes {
+                slot_bits: 0,
+                slots: Box::new([]),
+                ranges,
+            };
+        }
+        let slot_bits = schema as u32 + 1;
+        let mut slots = vec![
+            Slot {
+                last_nanos: u64::MAX,
+                first: 0,
+            };
+            64 << slot_bits
+        ];
+        for power in 0..64u32 {
+            if power < slot_bits {
+                // Fewer nanoseconds than slots: one value a slot at most.
+                for nanos in (1u64 << power)..(1u64 << (power + 1)) {
+                    slots[slot_of(nanos, slot_bits)].first = index_by_definition(nanos, schema);
+                }
+                continue;
+            }
+            let width = 1u64 << (power - slot_bits);
+            for slot in 0..(1u64 << slot_bits) {
+                let low = ((1u64 << slot_bits) + slot) * width;
+                let high = low + (width - 1);
+                let first = index_by_definition(low, schema);
+                let last = index_by_definition(high, schema);
+                debug_assert!(last - first <= 1, "a slot narrower than any bucket");
+                slots[slot_of(low, slot_bits)] = Slot {
+                    last_nanos: if last > first {
+                        last_nanos_in(first, low, high, schema)
+                    } else {
+                        u64::MAX
+                    },
+                    first,
+                };
+            }
+        }
+        BucketIndexes {
+            slot_bits,
+            slots: slots.into(),
+            ranges: Box::new([]),
+        }
+    }
+
+    /// The index of the bucket holding `nanos` (at least 1): its key counted from the
+    /// lowest chunk's first bucket.
+    #[inline]
+    fn index(&self, nanos: u64) -> usize {
+        if let Some(slot) = self.slots.get(slot_of(nanos, self.slot_bits)) {
+            return slot.first + usize::from(nanos > slot.last_nanos);
+        }
+        let (first, bounds) = &self.ranges[63 - nanos.leading_zeros() as usize];
+        first + bounds.partition_point(|&bound| bound < nanos)
+    }
+}
+
+/// The slot of `nanos` (at least 1): its power of two, then the `slot_bits` bits below
+/// its leading one.
+#[inline]
+fn slot_of(nanos: u64, slot_bits: u32) -> usize {
+    let leading = nanos.leading_zeros();
+    let below_leading_one = (nanos << leading) << 1;
+    let slot = if slot_bits == 0 {
+        0
+    } else {
+        (below_leading_one >> (64 - slot_bits)) as usize
+    };
+    (((63 - leading) as usize) << slot_bits) | slot
+}
+
+/// The largest nanosecond of `low..=high` still in bucket `index`, by bisection.
+fn last_nanos_in(index: usize, low: u64, high: u64, schema: i8) -> u64 {
+    let (mut inside, mut outside) = (low, high);
+    while outside - inside > 1 {
+        let middle = inside + (outside - inside) / 2;
+        if index_by_definition(middle, schema) <= index {
+            inside = middle;
+        } else {
+            outside = middle;
+        }
+    }
+    inside
+}
+
+/// The index of the bucket holding `nanos` (at least 1) at `schema` (0 to 8), by the
+/// definition in floating point. Monotonic in `nanos`.
+fn index_by_definition(nanos: u64, schema: i8) -> usize {
+    // The product is exact enough: 1e-9's representation error (6e-17) is under half an
+    // ulp at every power of two, the only bucket bounds a whole number of nanoseconds can
+    // equal.
+    let key = bucket_key(nanos as f64 * (1.0 / NANOS_PER_SECOND), schema);
+    let index = key - (LOWEST_CHUNK << schema);
+    // 1 ns and u64::MAX ns are inside the chunks; the clamp only proves it.
+    index.clamp(0, ((CHUNKS as i32) << schema) - 1) as usize
+}
+
+/// The key of the bucket holding `seconds` (positive, normal) at `schema` (0 to 8).
+fn bucket_key(seconds: f64, schema: i8) -> i32 {
+    // seconds = frac * 2^exp with frac in [0.5, 1), read from the bits (frexp).
+    let bits = seconds.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32 - 1022;
+    let frac = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1022u64 << 52));
+    if schema == 0 {
+        // A power of two is the upper bound of the bucket below.
+        return if frac == 0.5 { exp - 1 } else { exp };
+    }
+    let below = power_of_two_bounds(schema).partition_point(|&bound| bound < frac);
+    below as i32 + ((exp - 1) << schema)
+}
+
+/// The bucket upper bounds of one power of two at `schema`, scaled into `[0.5, 1)`:
+/// `2^(i/2^schema - 1)` for `i` in `0..2^schema`. Computed once per schema.
+fn power_of_two_bounds(schema: i8) -> &'static [f64] {
+    static BOUNDS: [OnceLock<Box<[f64]>>; KEPT_SCHEMAS] = [const { OnceLock::new() }; KEPT_SCHEMAS];
+    let schema = schema.clamp(0, MAX_SCHEMA) as usize;
+    BOUNDS[schema].get_or_init(|| {
+        let count = 1u32 << schema;
+        (0..count)
+            .map(|i| (f64::from(i) / f64::from(count) - 1.0).exp2())
+            .collect()
+    })
+}
+
+/// Where a family's classic bounds fall among the native buckets of one schema.
+#[derive(Debug)]
+pub(crate) struct ClassicSplits {
+    /// One bit per bucket index, set when the bucket is split.
+    split: Box<[u64]>,
+    /// The bounds that split a bucket, in order.
+    points: Box<[SplitPoint]>,
+    /// The bucket index of each finite classic bound, in order (non-decreasing).
+    bound_index: Box<[usize]>,
+}
+
+/// A classic bound strictly inside a native bucket: the bucket's observations above it
+/// (and at or under the next such bound) are counted apart.
+#[derive(Debug)]
+struct SplitPoint {
+    index: usize,
+    nanos: u64,
+    /// The classic bucket of those observations.
+    classic_above: usize,
+}
+
+impl ClassicSplits {
+    /// The layout of `classic` at `schema` (0 to 8), computed once.
+    fn of(classic: &'static ClassicBounds, schema: i8) -> &'static ClassicSplits {
+        classic.layouts[schema as usize].get_or_init(|| ClassicSplits::new(classic, schema))
+    }
+
+    fn new(classic: &ClassicBounds, schema: i8) -> Self {
+        let indexes = BucketIndexes::of(schema);
+        let index = |nanos: u64| indexes.index(nanos);
+        let mut split = vec![0u64; (CHUNKS << schema).div_ceil(64)].into_boxed_slice();
+        let mut points = Vec::new();
+        for (position, &nanos) in classic.nanos.iter().enumerate() {
+            let bucket = index(nanos);
+            // Split when a longer duration is still in the bucket: the bound is not its
+            // upper bound.
+            if index(nanos + 1) == bucket {
+                split[bucket / 64] |= 1 << (bucket % 64);
+                points.push(SplitPoint {
+                    index: bucket,
+                    nanos,
+                    classic_above: position + 1,
+                });
+            }
+        }
+        ClassicSplits {
+            split,
+            points: points.into_boxed_slice(),
+            bound_index: classic.nanos.iter().map(|&nanos| index(nanos)).collect(),
+        }
+    }
+
+    #[inline]
+    fn is_split(&self, index: usize) -> bool {
+        (self.split[index / 64] >> (index % 64)) & 1 != 0
+    }
+
+    /// The split point whose part of bucket `index` holds `nanos`, or `None` for the
+    /// bucket's lowest part (its own counter).
+    #[cold]
+    fn part_above(&self, index: usize, nanos: u64) -> Option<usize> {
+        self.points
+            .iter()
+            .rposition(|point| point.index == index && nanos > point.nanos)
+    }
+
+    /// The classic bucket of the observations counted by bucket `index`'s own counter:
+    /// the bounds in lower buckets are below them, the bounds in this bucket (a split
+    /// one's, or its upper bound) at or above.
+    fn classic_of(&self, index: usize) -> usize {
+        self.bound_index.partition_point(|&bound| bound < index)
+    }
+}
+
 /// A latency histogram's native buckets in one stripe, allocated at its first
 /// observation with native buckets on.
 pub(super) type NativeCell = OnceLock<Box<NativeBuckets>>;
 
 /// Counts `nanos` in `cell`'s native buckets, allocating them at `schema` on first use.
 #[inline]
-pub(super) fn observe_native(cell: &NativeCell, schema: Option<i8>, nanos: u64) {
-    if let Some(schema) = schema {
-        cell.get_or_init(|| Box::new(NativeBuckets::new(schema)))
-            .observe(nanos);
-    }
-}
-
-/// The native buckets of one histogram over all stripes (see `NativeSnapshot::read`).
-pub(super) fn read_native<'a, T: 'a>(
-    stripes: &'a Striped<T>,
-    cell: impl Fn(&T) -> &NativeCell + Clone + 'a,
+pub(super) fn observe_native(
+    cell: &NativeCell,
     schema: i8,
-    max_buckets: usize,
-) -> Option<NativeSnapshot> {
-    let buckets = stripes
-        .iter()
-        .filter_map(move |stripe| cell(stripe).get().map(|buckets| &**buckets));
-    NativeSnapshot::read(buckets, schema, max_buckets)
+    classic: &'static ClassicBounds,
+    nanos: u64,
+) {
+    cell.get_or_init(|| Box::new(NativeBuckets::new(schema, classic)))
+        .observe(nanos);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 0.1 s and 0.3 s split a bucket at every schema; 1 s is a bucket's upper bound.
+    static BOUNDS: ClassicBounds = ClassicBounds::new(&[100_000_000, 300_000_000, 1_000_000_000]);
 
     /// The bucket `seconds` belongs in by the definition, computed with logarithms.
     fn key_by_definition(seconds: f64, schema: i8) -> i32 {
@@ -265,12 +460,11 @@ mod tests {
     #[test]
     fn keys_follow_the_definition_at_every_schema() {
         for schema in 0..=MAX_SCHEMA {
-            let bounds = power_of_two_bounds(schema);
-            assert_eq!(bounds.len(), 1 << schema);
+            assert_eq!(power_of_two_bounds(schema).len(), 1 << schema);
             for nanos in [1u64, 7, 999, 12_345, 1_000_000, 43_210_987, 2_718_281_828] {
                 let seconds = nanos as f64 * 1e-9;
                 assert_eq!(
-                    bucket_key(seconds, schema, bounds),
+                    bucket_key(seconds, schema),
                     key_by_definition(seconds, schema),
                     "{seconds} s at schema {schema}"
                 );
@@ -278,96 +472,101 @@ mod tests {
             // Powers of two are the upper bound of their bucket (inclusive).
             for power in [-3, 0, 1, 5] {
                 let seconds = 2f64.powi(power);
-                assert_eq!(bucket_key(seconds, schema, bounds), power << schema);
+                assert_eq!(bucket_key(seconds, schema), power << schema);
             }
         }
-    }
-
-    #[test]
-    fn whole_seconds_from_nanoseconds_land_on_their_bound() {
-        let buckets = NativeBuckets::new(3);
-        for nanos in [250_000_000, 500_000_000, 1_000_000_000, 2_000_000_000] {
-            buckets.observe(nanos);
-        }
-        let snapshot = NativeSnapshot::read(std::iter::once(&buckets), 3, 160).unwrap();
-        assert_eq!(snapshot.buckets, [(-16, 1), (-8, 1), (0, 1), (8, 1)]);
-    }
-
-    #[test]
-    fn stripes_add_up_and_zero_has_its_bucket() {
-        let stripes = [NativeBuckets::new(3), NativeBuckets::new(3)];
-        stripes[0].observe(0);
-        stripes[0].observe(1_000_000_000);
-        stripes[1].observe(1_000_000_000);
-        stripes[1].observe(1);
-        stripes[1].observe(u64::MAX);
-        let snapshot = NativeSnapshot::read(stripes.iter(), 3, 160).unwrap();
-        assert_eq!(snapshot.zero_count, 1);
-        assert_eq!(snapshot.count(), 5);
-        let keys: Vec<i32> = snapshot.buckets.iter().map(|b| b.0).collect();
-        assert_eq!(
-            keys,
-            [
-                key_by_definition(1e-9, 3),
-                0,
-                key_by_definition(u64::MAX as f64 * 1e-9, 3)
-            ]
-        );
-        assert_eq!(snapshot.buckets[1], (0, 2));
-    }
-
-    #[test]
-    fn a_lower_schema_merges_pairs_of_buckets() {
-        let buckets = NativeBuckets::new(3);
-        for nanos in (1..=2000).map(|ms| ms * 1_000_000) {
-            buckets.observe(nanos);
-        }
-        let fine = NativeSnapshot::read(std::iter::once(&buckets), 3, 1000).unwrap();
-        for schema in [2, 1, 0, -1, -4] {
-            let coarse = NativeSnapshot::read(std::iter::once(&buckets), schema, 1000).unwrap();
-            assert_eq!(coarse.schema, schema);
-            assert_eq!(coarse.count(), 2000);
-            // Every observation is in the bucket the definition gives at that schema.
-            for nanos in [1_000_000u64, 777_000_000, 2_000_000_000] {
-                let seconds = nanos as f64 * 1e-9;
-                let key = (seconds.log2() * 2f64.powi(i32::from(schema))).ceil() as i32;
-                assert!(
-                    coarse.buckets.iter().any(|b| b.0 == key),
-                    "{seconds} at {schema}"
-                );
-            }
-            assert!(coarse.buckets.len() < fine.buckets.len());
-        }
-    }
-
-    #[test]
-    fn past_the_bucket_limit_the_resolution_halves_until_it_fits() {
-        let buckets = NativeBuckets::new(3);
-        // 1 µs to 1000 s: 30 powers of two, about 240 buckets at schema 3.
-        let mut nanos = 1_000u64;
-        while nanos < 1_000_000_000_000 {
-            buckets.observe(nanos);
-            nanos += nanos / 50 + 1;
-        }
-        let full = NativeSnapshot::read(std::iter::once(&buckets), 3, 1000).unwrap();
-        assert!(full.buckets.len() > 160, "{}", full.buckets.len());
-        let limited = NativeSnapshot::read(std::iter::once(&buckets), 3, 160).unwrap();
-        assert_eq!(limited.schema, 2);
-        assert!(limited.buckets.len() <= 160);
-        assert_eq!(limited.count(), full.count());
-        let tiny = NativeSnapshot::read(std::iter::once(&buckets), 3, 10).unwrap();
-        assert!(tiny.buckets.len() <= 10, "{}", tiny.buckets.len());
-        assert_eq!(tiny.schema, -2);
     }
 
     #[test]
     fn memory_is_bounded_by_the_powers_of_two_touched() {
-        let buckets = NativeBuckets::new(3);
+        let buckets = NativeBuckets::new(3, &BOUNDS);
         for nanos in (0..100_000u64).map(|i| 10_000_000 + i * 199_990) {
             buckets.observe(nanos);
         }
         // 10 ms to 20 s: chunks 2^-7 to 2^5, and nothing else.
         let allocated = buckets.chunks.iter().filter(|c| c.get().is_some()).count();
         assert_eq!(allocated, 12);
+    }
+
+    #[test]
+    fn integer_indexes_agree_with_the_definition_on_every_nanosecond_tried() {
+        for schema in 0..=MAX_SCHEMA {
+            let indexes = BucketIndexes::of(schema);
+            // Every bucket bound in whole nanoseconds and its neighbours, powers of two
+            // of nanoseconds, and a spread of other values.
+            let mut values = vec![1u64, 2, 3, u64::MAX, u64::MAX - 1, 1 << 63];
+            let bounds = indexes
+                .slots
+                .iter()
+                .map(|slot| slot.last_nanos)
+                .chain(indexes.ranges.iter().flat_map(|(_, b)| b.iter().copied()));
+            for bound in bounds.filter(|&b| b != u64::MAX) {
+                values.extend([bound - 1, bound, bound + 1]);
+            }
+            let mut x = 0x9E37_79B9_7F4A_7C15u64;
+            for _ in 0..20_000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                values.push(x >> (x % 64));
+            }
+            for nanos in values.into_iter().filter(|&n| n > 0) {
+                assert_eq!(
+                    indexes.index(nanos),
+                    index_by_definition(nanos, schema),
+                    "{nanos} ns at schema {schema}"
+                );
+            }
+        }
+    }
+
+    /// The classic bucket of `nanos` by its definition: the bounds below it.
+    fn classic_by_definition(nanos: u64) -> usize {
+        BOUNDS.nanos.iter().filter(|&&bound| bound < nanos).count()
+    }
+
+    #[test]
+    fn classic_counts_from_native_counters_are_exact_at_every_schema() {
+        // Around every bound (equal is inside: `le`), in split and unsplit buckets.
+        let mut values = vec![0u64, 1, 50_000_000, 2_000_000_000, u64::MAX];
+        for &bound in BOUNDS.nanos {
+            values.extend([bound - 1, bound, bound + 1, bound + bound / 50]);
+        }
+        for schema in 0..=MAX_SCHEMA {
+            let buckets = NativeBuckets::new(schema, &BOUNDS);
+            let mut expected = [0u64; 4];
+            for &nanos in &values {
+                buckets.observe(nanos);
+                expected[classic_by_definition(nanos)] += 1;
+            }
+            let mut classic = [0u64; 4];
+            buckets.add_classic(&mut classic);
+            assert_eq!(classic, expected, "schema {schema}");
+            // The native buckets hold every observation in the bucket its definition
+            // says, the parts of a split bucket added together.
+            let mut native = Vec::new();
+            buckets.populated(&mut native);
+            let mut by_definition: Vec<(i32, u64)> = Vec::new();
+            for &nanos in values.iter().filter(|&&n| n > 0) {
+                let key = key_by_definition(nanos as f64 * 1e-9, schema);
+                match by_definition.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, count)) => *count += 1,
+                    None => by_definition.push((key, 1)),
+                }
+            }
+            by_definition.sort_unstable();
+            assert_eq!(native, by_definition, "schema {schema}");
+        }
+    }
+
+    #[test]
+    fn only_bounds_inside_a_bucket_split_it() {
+        let splits = ClassicSplits::of(&BOUNDS, 3);
+        let bounds: Vec<u64> = splits.points.iter().map(|p| p.nanos).collect();
+        assert_eq!(bounds, [100_000_000, 300_000_000]);
+        let above: Vec<usize> = splits.points.iter().map(|p| p.classic_above).collect();
+        assert_eq!(above, [1, 2]);
+        // At schema 0 the bucket (0.25 s, 0.5 s] holds 0.3 s; (0.0625 s, 0.125 s] 0.1 s.
+        assert_eq!(ClassicSplits::of(&BOUNDS, 0).points.len(), 2);
     }
 }
