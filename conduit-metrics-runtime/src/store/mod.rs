@@ -1,21 +1,25 @@
-//! The store: where recorded values live. Atomic cells striped per CPU (`cells`,
-//! `stripes`), the exemplar of each histogram bucket (`exemplars`), the native buckets of
-//! the latency histograms (`native`, read by `native_snapshot`), the lock-free provider
+//! The store: where recorded values live. Atomic cells striped per CPU (`cells`, their
+//! histograms in `histogram`, `stripes`), the exemplar of each histogram bucket (`exemplars`), the native buckets of
+//! the latency histograms (`native`, indexed by `native_index`, read by
+//! `native_snapshot`), the lock-free provider
 //! table that bounds the `provider` label (`providers`), the time-stamped window of the ratio gauges (`window`), and the
 //! [`Registry`] that holds them all (`registry`). Nothing here knows how values are
 //! recorded or written out.
 
 mod cells;
 mod exemplars;
+mod histogram;
 mod native;
+mod native_index;
 mod native_snapshot;
 mod providers;
 mod registry;
 mod stripes;
 mod window;
 
-pub(crate) use cells::{CallCells, HistogramSnapshot, OperationCells, RealtimeCells};
+pub(crate) use cells::{CallCells, OperationCells, RealtimeCells};
 pub(crate) use exemplars::{Exemplar, ExemplarSlot};
+pub(crate) use histogram::HistogramSnapshot;
 #[cfg(feature = "protobuf")]
 pub(crate) use native::ZERO_THRESHOLD;
 pub(crate) use native_snapshot::NativeSnapshot;

@@ -102,14 +102,10 @@ pub(super) fn read_native<'a, T: 'a>(
 #[cfg(test)]
 mod tests {
     use super::super::native::ClassicBounds;
+    use super::super::native_index::key_by_definition;
     use super::*;
 
     static BOUNDS: ClassicBounds = ClassicBounds::new(&[100_000_000, 300_000_000, 1_000_000_000]);
-
-    /// The bucket `seconds` belongs in by the definition, computed with logarithms.
-    fn key_by_definition(seconds: f64, schema: i8) -> i32 {
-        (seconds.log2() * f64::from(1u32 << schema)).ceil() as i32
-    }
 
     #[test]
     fn whole_seconds_from_nanoseconds_land_on_their_bound() {
