@@ -96,6 +96,26 @@ class Tables:
         print(f"| recording while scraping | a thread rendering ~1,000 series continuously | {duration(scraped)} | **{ratio(scraped / alone)}** |")
         print()
 
+    def native_and_protobuf(self):
+        t = self.ns
+        print("`cargo bench -p conduit-metrics-runtime --bench hot_path` (groups `native_buckets`, `protobuf`):\n")
+        print("| group | variant | time | against the baseline |")
+        print("|---|---|---|---|")
+        for name, label in [("call", "a call (`start_call` .. `finish`)"), ("turn_latency", "a turn latency (`record_realtime_latency`)")]:
+            classic = t(f"native_buckets/{name}/classic_only")
+            native = t(f"native_buckets/{name}/classic_and_native")
+            print(f"| native buckets | {label}, classic buckets only | {duration(classic)} | — |")
+            print(f"| native buckets | {label}, native buckets beside them | {duration(native)} | **{native - classic:+.1f} ns** |")
+        text = t("protobuf/text_10000_series")
+        ours = t("protobuf/protobuf_10000_series")
+        mep = t("protobuf/metrics_exporter_prometheus_protobuf_10000_series")
+        mep_text = t("protobuf/metrics_exporter_prometheus_text_10000_series")
+        print(f"| render, 10,000 series | our text format 0.0.4 | {duration(text)} | — |")
+        print(f"| render, 10,000 series | our protobuf (native buckets included) | {duration(ours)} | **{ratio(ours / text)}** our text |")
+        print(f"| render, 10,000 series | metrics-exporter-prometheus 0.18 protobuf, same series | {duration(mep)} | {ratio(mep / ours)} our protobuf |")
+        print(f"| render, 10,000 series | metrics-exporter-prometheus 0.18 text, same series | {duration(mep_text)} | {ratio(mep_text / text)} our text |")
+        print()
+
     def recording(self):
         t = self.ns
         written = t("per_call/hand_written_call_site")
@@ -139,6 +159,7 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
     tables = Tables(load(root))
     tables.hot_path()
+    tables.native_and_protobuf()
     tables.recording()
     tables.streaming()
     tables.exemplars()

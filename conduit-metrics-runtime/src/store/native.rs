@@ -318,6 +318,15 @@ mod tests {
     }
 
     #[test]
+    fn a_stripes_native_buckets_cost_what_the_docs_say() {
+        // docs/performance.md: 66 chunk slots of 24 bytes and the fields around them,
+        // 1,632 bytes on a 64-bit target.
+        if cfg!(target_pointer_width = "64") {
+            assert_eq!(std::mem::size_of::<NativeBuckets>(), 1_632);
+        }
+    }
+
+    #[test]
     fn only_bounds_inside_a_bucket_split_it() {
         let splits = ClassicSplits::of(&BOUNDS, 3);
         let bounds: Vec<u64> = splits.points.iter().map(|p| p.nanos).collect();
