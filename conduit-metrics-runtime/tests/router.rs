@@ -17,6 +17,20 @@ fn scrape(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
     (status, body)
 }
 
+/// A request's response as it came: its head as text, its body as bytes.
+fn raw(addr: SocketAddr, request: &str) -> (String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    (
+        String::from_utf8_lossy(&response[..split]).into_owned(),
+        response[split + 4..].to_vec(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mounted_router_serves_with_the_same_lock_down() {
     let handle = MetricsConfig::builder()
@@ -72,6 +86,34 @@ async fn mounted_router_serves_with_the_same_lock_down() {
         "{head}"
     );
     assert!(body.ends_with("# EOF\n"));
+    // And gives protobuf to Prometheus with native histograms on.
+    let (head, body) = tokio::task::spawn_blocking(move || {
+        raw(
+            addr,
+            &format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer mounted-secret\r\nAccept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,text/plain;version=0.0.4;q=0.5\r\nConnection: close\r\n\r\n"),
+        )
+    })
+    .await
+    .unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(
+        head.contains(&format!(
+            "content-type: {}",
+            conduit_metrics_runtime::serving::PROTOBUF_CONTENT_TYPE.to_ascii_lowercase()
+        )),
+        "{head}"
+    );
+    assert!(head.contains("vary: accept"), "{head}");
+    let families = conduit_metrics_testkit::python_protobuf_families(&body).unwrap();
+    assert!(
+        families
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|family| family["name"] == "conduit_audio_requests_total"),
+        "{families}"
+    );
     let results = tokio::task::spawn_blocking(move || {
         [
             scrape(addr, "/metrics", None).0,
