@@ -71,6 +71,13 @@ fn profile(providers: usize) -> &'static Registry {
 
 /// `GET /metrics` over HTTP: (body bytes as sent, and the body decoded).
 fn scrape(server: &EndpointServer, gzip: bool) -> (usize, String) {
+    let (sent, body) = scrape_bytes(server, "", gzip);
+    (sent, String::from_utf8(body).unwrap())
+}
+
+/// `GET /metrics` over HTTP with `accept` (a header line, or nothing): (body bytes as
+/// sent, the body decoded).
+fn scrape_bytes(server: &EndpointServer, accept: &str, gzip: bool) -> (usize, Vec<u8>) {
     let addr = server.local_addr();
     let encoding = if gzip {
         "Accept-Encoding: gzip\r\n"
@@ -80,7 +87,7 @@ fn scrape(server: &EndpointServer, gzip: bool) -> (usize, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .write_all(
-            format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{encoding}Connection: close\r\n\r\n")
+            format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{accept}{encoding}Connection: close\r\n\r\n")
                 .as_bytes(),
         )
         .unwrap();
@@ -90,15 +97,15 @@ fn scrape(server: &EndpointServer, gzip: bool) -> (usize, String) {
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     let body = &raw[split + 4..];
     assert_eq!(head.contains("content-encoding: gzip"), gzip, "{head}");
-    let mut text = String::new();
+    let mut decoded = Vec::new();
     if gzip {
         flate2::read::GzDecoder::new(body)
-            .read_to_string(&mut text)
+            .read_to_end(&mut decoded)
             .unwrap();
     } else {
-        text = String::from_utf8(body.to_vec()).unwrap();
+        decoded = body.to_vec();
     }
-    (body.len(), text)
+    (body.len(), decoded)
 }
 
 #[test]
@@ -184,8 +191,9 @@ fn native_histograms_change_the_series_as_the_formula_says() {
             registry.render_bytes(format)
         })
         .unwrap();
-        let (plain, body) = scrape_protobuf(&server, false);
-        let (gzip, unzipped) = scrape_protobuf(&server, true);
+        let accept = "Accept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited\r\n";
+        let (plain, body) = scrape_bytes(&server, accept, false);
+        let (gzip, unzipped) = scrape_bytes(&server, accept, true);
         assert_eq!(body, unzipped);
         let families = conduit_metrics_testkit::python_protobuf_families(&body).unwrap();
         let (native_only, both) = stored_series(&families);
@@ -215,42 +223,4 @@ fn native_histograms_change_the_series_as_the_formula_says() {
         }
         server.shutdown();
     }
-}
-
-/// `GET /metrics` over HTTP as Prometheus with native histograms asks: (bytes as sent,
-/// the body decoded).
-fn scrape_protobuf(server: &EndpointServer, gzip: bool) -> (usize, Vec<u8>) {
-    let addr = server.local_addr();
-    let encoding = if gzip {
-        "Accept-Encoding: gzip\r\n"
-    } else {
-        ""
-    };
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .write_all(
-            format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nAccept: application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited\r\n{encoding}Connection: close\r\n\r\n")
-                .as_bytes(),
-        )
-        .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    assert!(
-        head.contains("content-type: application/vnd.google.protobuf"),
-        "{head}"
-    );
-    assert_eq!(head.contains("content-encoding: gzip"), gzip, "{head}");
-    let body = raw[split + 4..].to_vec();
-    let decoded = if gzip {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&body[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        out
-    } else {
-        body.clone()
-    };
-    (body.len(), decoded)
 }
