@@ -102,6 +102,13 @@ families! {
     REALTIME_LATENCY_SECONDS = "conduit_audio_realtime_latency_seconds", Histogram, ["provider"],
         &REALTIME_LATENCY_BUCKETS,
         "Latency of realtime turns in seconds.";
+    /// Stages of realtime voice turns.
+    TURN_STAGE_SECONDS = "conduit_audio_turn_stage_seconds", Histogram, ["provider", "stage"],
+        &REALTIME_LATENCY_BUCKETS,
+        "Time in seconds of each stage of realtime voice turns: end_of_turn (end of speech to the end-of-turn decision), transcription (to the final transcript), response (to the response model's first output), synthesis (to the agent's first audio).";
+    /// Realtime voice turns by outcome.
+    TURNS_TOTAL = "conduit_audio_turns_total", Counter, ["provider", "outcome"], &[],
+        "Total number of realtime voice turns by outcome: answered (the agent's audio started), interrupted (the user spoke over it), abandoned (ended with no agent audio).";
     /// Accumulated cost.
     COST_DOLLARS = "conduit_audio_cost_dollars", Counter, ["operation"], &[],
         "Cost of audio operations in US dollars.";
@@ -170,6 +177,10 @@ pub const STREAMING_FAMILIES: [Family; 3] = [
     CHARACTERS_TOTAL,
 ];
 
+/// The families of realtime voice turns: each stage's time, and turns by outcome (the
+/// whole turn is the guide's `realtime_latency_seconds`). Their series appear on first use.
+pub const VOICE_TURN_FAMILIES: [Family; 2] = [TURN_STAGE_SECONDS, TURNS_TOTAL];
+
 /// The supporting families: raw counters behind the ratios, the runtime's own
 /// self-monitoring, and the application's build.
 pub const SUPPORT_FAMILIES: [Family; 6] = [
@@ -181,15 +192,22 @@ pub const SUPPORT_FAMILIES: [Family; 6] = [
     BUILD_INFO,
 ];
 
-const REGISTRY_FAMILY_COUNT: usize =
-    GUIDE_FAMILIES.len() + STREAMING_FAMILIES.len() + SUPPORT_FAMILIES.len();
+const REGISTRY_FAMILY_COUNT: usize = GUIDE_FAMILIES.len()
+    + STREAMING_FAMILIES.len()
+    + VOICE_TURN_FAMILIES.len()
+    + SUPPORT_FAMILIES.len();
 
 /// Every family `install` may write, in export order: the guide's, the streaming ones,
-/// the supporting ones, and [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so
+/// the voice turns', the supporting ones, and [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so
 /// none can be forgotten.
 pub const ALL_FAMILIES: [Family; REGISTRY_FAMILY_COUNT + 1] = {
     let mut all = [FACADE_SERIES_DROPPED_TOTAL; REGISTRY_FAMILY_COUNT + 1];
-    let lists: [&[Family]; 3] = [&GUIDE_FAMILIES, &STREAMING_FAMILIES, &SUPPORT_FAMILIES];
+    let lists: [&[Family]; 4] = [
+        &GUIDE_FAMILIES,
+        &STREAMING_FAMILIES,
+        &VOICE_TURN_FAMILIES,
+        &SUPPORT_FAMILIES,
+    ];
     let mut i = 0;
     let mut list = 0;
     while list < lists.len() {

@@ -1,6 +1,6 @@
 //! Clocks. Calls and sessions are timed with the TSC through `quanta` (one raw counter
 //! read at each end, scaled once); the windowed gauges follow a [`Clock`] that tests can
-//! replace with a [`ManualClock`].
+//! replace with a [`ManualClock`], and so do voice turns on such a registry.
 //!
 //! Why `quanta`: every call reads the clock twice, and the clock was the largest share of
 //! the hot path in the profile. On the reference VM a raw TSC read costs about 13 ns
@@ -31,6 +31,49 @@ impl Timestamp {
     pub(crate) fn elapsed_nanos(self) -> u64 {
         let clock = call_clock();
         clock.delta_as_nanos(self.0, clock.raw())
+    }
+}
+
+/// The moment of a voice turn's mark, on its registry's [`TurnClock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TurnStamp(u64);
+
+/// What voice turns are timed with: the call clock (the TSC), or the registry's own
+/// [`Clock`] when it was given one ([`ManualClock`] in tests), so stages can be exact.
+#[derive(Debug)]
+pub(crate) enum TurnClock {
+    Tsc,
+    Follow {
+        clock: std::sync::Arc<dyn Clock>,
+        base: std::time::Instant,
+    },
+}
+
+impl TurnClock {
+    /// Follows `clock` from now.
+    pub(crate) fn follow(clock: std::sync::Arc<dyn Clock>) -> Self {
+        let base = clock.now();
+        TurnClock::Follow { clock, base }
+    }
+
+    #[inline]
+    pub(crate) fn stamp(&self) -> TurnStamp {
+        match self {
+            TurnClock::Tsc => TurnStamp(call_clock().raw()),
+            TurnClock::Follow { clock, base } => {
+                let since = clock.now().saturating_duration_since(*base);
+                TurnStamp(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+            }
+        }
+    }
+
+    /// Nanoseconds from `from` to `to` (0 if `to` is not later).
+    #[inline]
+    pub(crate) fn nanos(&self, from: TurnStamp, to: TurnStamp) -> u64 {
+        match self {
+            TurnClock::Tsc => call_clock().delta_as_nanos(from.0, to.0),
+            TurnClock::Follow { .. } => to.0.saturating_sub(from.0),
+        }
     }
 }
 

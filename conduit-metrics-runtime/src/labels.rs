@@ -136,6 +136,33 @@ label_enum! {
     }
 }
 
+label_enum! {
+    /// A stage of a realtime voice turn (label `stage` of
+    /// `conduit_audio_turn_stage_seconds`), each ending at one mark of a [`Turn`](crate::Turn).
+    pub enum TurnStage ("stage") {
+        /// From the end of the user's speech to the end-of-turn decision.
+        EndOfTurn = "end_of_turn",
+        /// To the final transcript.
+        Transcription = "transcription",
+        /// To the response model's first output.
+        Response = "response",
+        /// To the first frame of the agent's audio.
+        Synthesis = "synthesis",
+    }
+}
+
+label_enum! {
+    /// How a realtime voice turn ended (label `outcome` of `conduit_audio_turns_total`).
+    pub enum TurnOutcome ("outcome") {
+        /// The agent's audio started.
+        Answered = "answered",
+        /// The user spoke over the agent's audio.
+        Interrupted = "interrupted",
+        /// The turn ended with no agent audio.
+        Abandoned = "abandoned",
+    }
+}
+
 /// A string that is not one of a label's allowed values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{value}` is not a valid {label} value; expected one of: {}", allowed.join(", "))]

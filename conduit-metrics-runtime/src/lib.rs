@@ -85,9 +85,9 @@ mod install;
 pub use config::{ConfigError, MetricsConfig, MetricsConfigBuilder};
 pub use foreign_errors::status_in_chain;
 pub use install::{FacadeMetrics, InstallError, MetricsHandle, install};
-pub use labels::{AudioStatus, DisconnectReason, Operation, Status};
+pub use labels::{AudioStatus, DisconnectReason, Operation, Status, TurnOutcome, TurnStage};
 pub use recording::{
-    ActiveCall, CallOutcome, CallSite, RealtimeSession, ResourceGuard, hold_resource,
+    ActiveCall, CallOutcome, CallSite, RealtimeSession, ResourceGuard, Turn, hold_resource,
     realtime_session, record_build_info, record_cache_lookup, record_cost, record_health_check,
     record_realtime_latency, start_call,
 };

@@ -9,7 +9,7 @@
 use super::formatting::Value;
 use super::writer::{FamilyWriter, HistogramSeries};
 use crate::catalogue::{self, Family};
-use crate::labels::{DisconnectReason, Operation, Status};
+use crate::labels::{DisconnectReason, Operation, Status, TurnOutcome, TurnStage};
 use crate::store::{
     CallCells, ExemplarSlot, HistogramSnapshot, NativeSnapshot, ProviderSeries, Ratios, Registry,
     Striped,
@@ -57,6 +57,7 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
         self.ratio_gauges();
         self.active();
         self.realtime();
+        self.voice_turns();
         self.costs();
         self.streaming_totals();
         self.supporting_counters();
@@ -203,6 +204,44 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
                 };
                 let labels = [("provider", series.label())];
                 histogram(self.out, family, &labels, &snapshot, exemplars, native);
+            }
+        }
+    }
+
+    /// Each stage of the voice turns that had one, and turns by outcome, for the
+    /// providers that had a turn.
+    fn voice_turns(&mut self) {
+        self.header(&catalogue::TURN_STAGE_SECONDS);
+        for (series, _) in &self.providers {
+            let Some(realtime) = series.realtime_if_used() else {
+                continue;
+            };
+            for &stage in TurnStage::ALL {
+                let snapshot = realtime.stage(stage);
+                if snapshot.count() == 0 {
+                    continue;
+                }
+                let native = self.native(|schema, max| realtime.native_stage(stage, schema, max));
+                let labels = [("provider", series.label()), ("stage", stage.as_str())];
+                let exemplars = realtime.stage_exemplars(stage);
+                let family = &catalogue::TURN_STAGE_SECONDS;
+                histogram(self.out, family, &labels, &snapshot, exemplars, native);
+            }
+        }
+        self.header(&catalogue::TURNS_TOTAL);
+        for (series, _) in &self.providers {
+            let Some(realtime) = series.realtime_if_used() else {
+                continue;
+            };
+            let counts: [u64; TurnOutcome::COUNT] =
+                std::array::from_fn(|index| realtime.turns(TurnOutcome::ALL[index]));
+            if counts.iter().all(|&count| count == 0) {
+                continue;
+            }
+            for (&outcome, count) in TurnOutcome::ALL.iter().zip(counts) {
+                let labels = [("provider", series.label()), ("outcome", outcome.as_str())];
+                self.out
+                    .sample(&catalogue::TURNS_TOTAL, &labels, Value::Int(count));
             }
         }
     }

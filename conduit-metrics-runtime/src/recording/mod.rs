@@ -1,6 +1,6 @@
 //! Recording: what the hot path does. Calls (`call`: start, finish with an outcome, the
 //! guard that records `cancelled` and `panic`), streams and returned futures recorded as
-//! one call (`stream`), realtime sessions (`session`), held resources (`resources`), and
+//! one call (`stream`), realtime sessions (`session`) and their voice turns (`turn`), held resources (`resources`), and
 //! costs, audio seconds, cache lookups and health checks (`costs`), and the
 //! application's build (`build`). Each writes the store through its methods.
 
@@ -10,6 +10,7 @@ mod costs;
 mod resources;
 mod session;
 mod stream;
+mod turn;
 
 pub use build::record_build_info;
 pub use call::{ActiveCall, CallOutcome, CallSite, start_call};
@@ -20,3 +21,4 @@ pub use stream::{
     InstrumentedFuture, InstrumentedStream, StreamItem, StreamTally, instrument_future,
     instrument_stream,
 };
+pub use turn::Turn;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::turn::Turn;
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation};
 use crate::store::{RealtimeCells, Registry, Striped, global};
@@ -42,6 +43,12 @@ impl<'r> RealtimeSession<'r> {
             started: Timestamp::now(),
             ended: false,
         }
+    }
+
+    /// Starts a voice turn of this session: its marks time the stages of the turn, and it
+    /// records them when dropped (see [`Turn`]).
+    pub fn turn(&self) -> Turn<'_> {
+        Turn::start(self.registry, self.cells)
     }
 
     /// Records the latency of one turn in `conduit_audio_realtime_latency_seconds`.

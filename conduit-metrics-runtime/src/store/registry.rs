@@ -11,7 +11,7 @@ use super::cells::OperationCells;
 use super::providers::{ProviderSeries, ProviderTable, Slot};
 use super::stripes::Striped;
 use super::window::{ProviderTotals, Ratios, Totals, Window};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, TurnClock, TurnStamp};
 use crate::config::MetricsConfig;
 use crate::labels::{Operation, Status};
 use crate::sync::lock;
@@ -41,6 +41,8 @@ pub struct Registry {
     window: Mutex<Window>,
     ratios: Mutex<Ratios>,
     clock: Arc<dyn Clock>,
+    /// What voice turns are timed with.
+    turn_clock: TurnClock,
     /// All rejected costs, for spacing out the warnings.
     costs_rejected: AtomicU64,
     /// All rejected audio durations, for spacing out the warnings.
@@ -93,16 +95,25 @@ impl StoreBounds {
 impl Registry {
     /// An empty registry bounded and windowed as `config` says.
     pub fn new(config: &MetricsConfig) -> Self {
-        Self::with_clock(config, Arc::new(SystemClock))
+        Self::with_bounds(
+            StoreBounds::of(config),
+            Arc::new(SystemClock),
+            TurnClock::Tsc,
+        )
     }
 
-    /// An empty registry whose windowed gauges follow `clock` (see
+    /// An empty registry whose windowed gauges and voice turns follow `clock` (see
     /// [`ManualClock`](crate::clock::ManualClock)).
     pub fn with_clock(config: &MetricsConfig, clock: Arc<dyn Clock>) -> Self {
-        Self::with_bounds(StoreBounds::of(config), clock)
+        let turns = TurnClock::follow(clock.clone());
+        Self::with_bounds(StoreBounds::of(config), clock, turns)
     }
 
-    pub(crate) fn with_bounds(bounds: StoreBounds, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn with_bounds(
+        bounds: StoreBounds,
+        clock: Arc<dyn Clock>,
+        turn_clock: TurnClock,
+    ) -> Self {
         crate::clock::calibrate();
         Registry {
             providers: ProviderTable::new(bounds.max_providers),
@@ -111,6 +122,7 @@ impl Registry {
             window: Mutex::new(bounds.window(clock.now())),
             ratios: Mutex::new(Ratios::default()),
             clock,
+            turn_clock,
             costs_rejected: AtomicU64::new(0),
             audio_seconds_rejected: AtomicU64::new(0),
             build: Mutex::new(None),
@@ -168,6 +180,18 @@ impl Registry {
     /// Calls whose provider was folded into `other` so far.
     pub(crate) fn folded_calls(&self) -> u64 {
         self.providers.folded_calls()
+    }
+
+    /// Now, on the clock voice turns are timed with.
+    #[inline]
+    pub(crate) fn turn_stamp(&self) -> TurnStamp {
+        self.turn_clock.stamp()
+    }
+
+    /// Nanoseconds between two turn stamps.
+    #[inline]
+    pub(crate) fn turn_nanos(&self, from: TurnStamp, to: TurnStamp) -> u64 {
+        self.turn_clock.nanos(from, to)
     }
 
     /// The schema latency observations keep native buckets at, if on.

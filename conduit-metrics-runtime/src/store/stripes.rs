@@ -131,6 +131,7 @@ mod tests {
     fn cell_blocks_have_the_documented_sizes() {
         assert_eq!(std::mem::size_of::<CallCells>(), 344);
         assert_eq!(std::mem::size_of::<CachePadded<CallCells>>(), 384);
-        assert_eq!(std::mem::size_of::<CachePadded<RealtimeCells>>(), 256);
+        // 248 bytes of cells and 16 of the voice turns' lazily allocated block: 384 padded.
+        assert_eq!(std::mem::size_of::<CachePadded<RealtimeCells>>(), 384);
     }
 }

@@ -125,6 +125,14 @@ pub fn registry_with_every_family() -> &'static conduit_metrics_runtime::registr
         .finish_with(CallOutcome::new(Status::Success).audio_seconds(-1.0));
     let session = registry.realtime_session("openai");
     session.record_turn_latency(Duration::from_millis(250));
+    // A voice turn with every mark: each stage and one outcome.
+    let mut turn = session.turn();
+    turn.user_speech_ended();
+    turn.end_of_turn();
+    turn.transcript_final();
+    turn.response_started();
+    turn.agent_audio_started();
+    turn.end();
     session.end(DisconnectReason::Timeout);
     registry.record_health_check("openai", false);
     registry.record_cost(Operation::Tts, f64::NAN);
