@@ -98,7 +98,7 @@ class Tables:
 
     def native_and_protobuf(self):
         t = self.ns
-        print("`cargo bench -p conduit-metrics-runtime --bench hot_path` (groups `native_buckets`, `protobuf`):\n")
+        print("`cargo bench -p conduit-metrics-runtime --bench hot_path` (groups `native_buckets`, `voice_turns`, `protobuf`):\n")
         print("| group | variant | time | against the baseline |")
         print("|---|---|---|---|")
         for name, label in [("call", "a call (`start_call` .. `finish`)"), ("turn_latency", "a turn latency (`record_realtime_latency`)")]:
@@ -106,6 +106,13 @@ class Tables:
             native = t(f"native_buckets/{name}/classic_and_native")
             print(f"| native buckets | {label}, classic buckets only | {duration(classic)} | — |")
             print(f"| native buckets | {label}, native buckets beside them | {duration(native)} | **{native - classic:+.1f} ns** |")
+        tsc = t("voice_turns/tsc_read")
+        empty = t("voice_turns/turn_without_marks")
+        full = t("voice_turns/turn_with_five_marks")
+        mark = (full - empty) / 5
+        print(f"| voice turns | a raw TSC read | {duration(tsc)} | — |")
+        print(f"| voice turns | a turn without marks (its outcome recorded) | {duration(empty)} | |")
+        print(f"| voice turns | a turn with all five marks (four stages, the whole turn, the outcome) | {duration(full)} | **{duration(mark)} a mark** = {ratio(mark / tsc)} a TSC read, stages and outcome recorded included |")
         text = t("protobuf/text_10000_series")
         ours = t("protobuf/protobuf_10000_series")
         mep = t("protobuf/metrics_exporter_prometheus_protobuf_10000_series")

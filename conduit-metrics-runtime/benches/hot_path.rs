@@ -11,6 +11,9 @@
 //! - `scrape`: fresh renders at 100, 1,000 and 10,000 series, and a cached scrape.
 //! - `recording_while_scraping`: per-call cost with and without a thread rendering
 //!   continuously.
+//! - `native_buckets`: calls and turn latencies with native buckets on and off.
+//! - `voice_turns`: a raw TSC read, a turn without marks, a turn with all five.
+//! - `protobuf`: 10,000 series in our text and protobuf, and metrics-exporter-prometheus'.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -281,6 +284,28 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Voice turns: a raw TSC read (what a mark is made of), a turn with no mark (its
+    // record: the outcome alone), and a turn with all five marks (four stages and the
+    // whole turn recorded).
+    let turns_registry = Registry::new(&MetricsConfig::default());
+    let session = turns_registry.realtime_session("openai");
+    let mut group = c.benchmark_group("voice_turns");
+    group.bench_function("tsc_read", |b| b.iter(|| black_box(clock().raw())));
+    group.bench_function("turn_without_marks", |b| b.iter(|| session.turn().end()));
+    group.bench_function("turn_with_five_marks", |b| {
+        b.iter(|| {
+            let mut turn = session.turn();
+            turn.user_speech_ended();
+            turn.end_of_turn();
+            turn.transcript_final();
+            turn.response_started();
+            turn.agent_audio_started();
+            turn.end();
+        })
+    });
+    group.finish();
+    drop(session);
 
     // Protobuf against text for the same 10,000 series, and metrics-exporter-prometheus'
     // protobuf render of the same series (8 counters and a 9-bucket histogram per pair).

@@ -37,7 +37,7 @@ impl<const B: usize> HistogramCells<B> {
     /// Records a latency `nanos`: in `native`'s buckets when on (they count for the
     /// classic buckets too, see `native`), else in the classic cells; the sum is kept
     /// here either way.
-    #[inline]
+    #[inline(always)]
     pub(super) fn observe_latency(
         &self,
         bounds: &[u64; B],

@@ -79,7 +79,7 @@ impl NativeBuckets {
     }
 
     /// Counts one observation of `nanos` nanoseconds.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn observe(&self, nanos: u64) {
         if nanos == 0 {
             self.zero.fetch_add(1, Relaxed);
