@@ -212,6 +212,46 @@ fn realtime_turns_leave_their_trace_on_the_latency_buckets() {
     );
 }
 
+#[test]
+fn a_voice_turn_leaves_its_trace_on_each_stage_bucket_and_the_whole_turn() {
+    let tracer = tracer();
+    let session = conduit_metrics_runtime::realtime_session("ex-turns");
+    let trace_id = tracer.in_span("voice turn", |cx| {
+        let mut turn = session.turn();
+        turn.user_speech_ended();
+        std::thread::sleep(Duration::from_millis(60));
+        turn.end_of_turn();
+        std::thread::sleep(Duration::from_millis(60));
+        turn.agent_audio_started();
+        turn.end();
+        cx.span().span_context().trace_id().to_string()
+    });
+    // Outside the span: no exemplar.
+    let mut untraced = session.turn();
+    untraced.user_speech_ended();
+    untraced.transcript_final();
+    untraced.end();
+    drop(session);
+    let text = openmetrics();
+    for stage in ["end_of_turn", "synthesis"] {
+        let prefix = format!(
+            "conduit_audio_turn_stage_seconds_bucket{{provider=\"ex-turns\",stage=\"{stage}\","
+        );
+        assert!(
+            text.lines().any(|line| line.starts_with(&prefix)
+                && line.contains(&format!("trace_id=\"{trace_id}\""))),
+            "{stage} has no exemplar of {trace_id}"
+        );
+    }
+    // The two traced stages and nothing from the untraced turn's transcription.
+    let found = exemplars(&text, "conduit_audio_turn_stage_seconds", "ex-turns");
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().all(|(_, trace, _)| *trace == trace_id));
+    let whole = exemplars(&text, "conduit_audio_realtime_latency_seconds", "ex-turns");
+    assert_eq!(whole.len(), 1);
+    assert_eq!(whole[0].1, trace_id);
+}
+
 #[audio_metric(operation = "tts", stream)]
 fn synthesize(
     provider: &str,
