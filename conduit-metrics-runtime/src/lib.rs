@@ -88,8 +88,8 @@ pub use install::{FacadeMetrics, InstallError, MetricsHandle, install};
 pub use labels::{AudioStatus, DisconnectReason, Operation, Status, TurnOutcome, TurnStage};
 pub use recording::{
     ActiveCall, CallOutcome, CallSite, RealtimeSession, ResourceGuard, Turn, hold_resource,
-    realtime_session, record_build_info, record_cache_lookup, record_cost, record_health_check,
-    record_realtime_latency, start_call,
+    realtime_session, realtime_turn, record_build_info, record_cache_lookup, record_cost,
+    record_health_check, record_realtime_latency, start_call,
 };
 
 /// Records the calling crate's version (its `CARGO_PKG_VERSION`) as the application's

@@ -16,7 +16,7 @@ pub use build::record_build_info;
 pub use call::{ActiveCall, CallOutcome, CallSite, start_call};
 pub use costs::{record_cache_lookup, record_cost, record_health_check};
 pub use resources::{ResourceGuard, hold_resource};
-pub use session::{RealtimeSession, realtime_session, record_realtime_latency};
+pub use session::{RealtimeSession, realtime_session, realtime_turn, record_realtime_latency};
 pub use stream::{
     InstrumentedFuture, InstrumentedStream, StreamItem, StreamTally, instrument_future,
     instrument_stream,

@@ -84,6 +84,12 @@ impl Registry {
         RealtimeSession::start(self, provider)
     }
 
+    /// Starts a voice turn for `provider` without a session guard (for sessions recorded
+    /// by `#[audio_metric(operation = "realtime")]`); see [`Turn`].
+    pub fn realtime_turn(&self, provider: &str) -> Turn<'_> {
+        Turn::start(self, self.provider(provider).realtime())
+    }
+
     /// Records one turn's latency for `provider` without a session guard (for sessions
     /// recorded by `#[audio_metric(operation = "realtime")]`).
     pub fn record_realtime_latency(&self, provider: &str, latency: Duration) {
@@ -94,6 +100,20 @@ impl Registry {
 /// Records one realtime turn's latency on the [global](crate::registry::global) registry.
 pub fn record_realtime_latency(provider: &str, latency: Duration) {
     global().record_realtime_latency(provider, latency)
+}
+
+/// Starts a voice turn for `provider` on the [global](crate::registry::global) registry,
+/// for sessions recorded by `#[audio_metric(operation = "realtime")]` (a
+/// [`RealtimeSession`] has [`turn`](RealtimeSession::turn)).
+///
+/// ```
+/// let mut turn = conduit_metrics_runtime::realtime_turn("openai");
+/// turn.user_speech_ended();
+/// turn.agent_audio_started();
+/// drop(turn); // answered
+/// ```
+pub fn realtime_turn(provider: &str) -> Turn<'static> {
+    global().realtime_turn(provider)
 }
 
 /// Starts a realtime session on the [global](crate::registry::global) registry.

@@ -466,14 +466,38 @@ impl SimulatedProvider {
         })
     }
 
-    /// One realtime turn: answers a user utterance.
+    /// One realtime turn: answers a user utterance through a simulated voice pipeline,
+    /// marking `turn` at each stage (the caller marks the speech end and the first audio
+    /// out): the end-of-turn decision, the final transcript, the response model's first
+    /// output (the provider's own latency and failures), the first synthesized audio.
     pub async fn respond_turn(
         &self,
         utterance: &str,
         simulation: &Simulation,
+        turn: &mut conduit_metrics_runtime::Turn<'_>,
     ) -> Result<String, ProviderError> {
+        self.pause(Duration::from_millis(200)).await;
+        turn.end_of_turn();
+        self.pause(Duration::from_millis(150)).await;
+        turn.transcript_final();
         self.call(simulation).await?;
+        turn.response_started();
+        self.pause(Duration::from_millis(120)).await;
         Ok(format!("{} heard: {utterance}", self.name))
+    }
+
+    /// How long the agent's reply plays before the next turn can start (scaled).
+    pub fn playback(&self) -> Duration {
+        self.scaled(Duration::from_millis(400))
+    }
+
+    /// Sleeps for a random stage time around `median` (scaled).
+    async fn pause(&self, median: Duration) {
+        let pause = {
+            let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+            rng.latency(self.scaled(median), 0.4)
+        };
+        tokio::time::sleep(pause).await;
     }
 
     /// A health check as a provider's status endpoint would answer it.

@@ -1,5 +1,7 @@
 //! The realtime WebSocket: a session is one instrumented call of `run_session`, which
-//! records the session families; each turn's latency is recorded as it happens.
+//! records the session families; each utterance is a voice turn whose marks follow the
+//! simulated pipeline (speech end, end-of-turn decision, transcript, response, first
+//! audio out), interrupted when the user sends audio while the agent's reply plays.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,17 +63,22 @@ async fn run_session(
         turns: 0,
         cost_usd: 0.0,
     };
+    // A client message that arrived while the agent's audio played: the next turn's input.
+    let mut barged_in: Option<Message> = None;
     loop {
-        let message = match tokio::time::timeout(idle_timeout, socket.recv()).await {
-            Err(_idle) => {
-                let _ = socket.send(Message::Close(None)).await;
-                summary.reason = DisconnectReason::Timeout;
-                return Ok(summary);
-            }
-            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return Ok(summary),
-            // The connection broke without a close handshake: the client went away.
-            Ok(Some(Err(_))) => return Ok(summary),
-            Ok(Some(Ok(message))) => message,
+        let message = match barged_in.take() {
+            Some(message) => message,
+            None => match tokio::time::timeout(idle_timeout, socket.recv()).await {
+                Err(_idle) => {
+                    let _ = socket.send(Message::Close(None)).await;
+                    summary.reason = DisconnectReason::Timeout;
+                    return Ok(summary);
+                }
+                Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return Ok(summary),
+                // The connection broke without a close handshake: the client went away.
+                Ok(Some(Err(_))) => return Ok(summary),
+                Ok(Some(Ok(message))) => message,
+            },
         };
         let utterance = match message {
             Message::Text(text) => match serde_json::from_str::<serde_json::Value>(&text) {
@@ -86,12 +93,26 @@ async fn run_session(
             Message::Binary(audio) => format!("<{} bytes of audio>", audio.len()),
             _ => continue,
         };
+        // The utterance arrived: the user stopped speaking. The turn records its stages,
+        // the whole turn and its outcome when it is dropped, on every path below.
+        let mut turn = conduit_metrics_runtime::realtime_turn(provider.name());
+        turn.user_speech_ended();
         let started = Instant::now();
-        let answer = provider.respond_turn(&utterance, simulation).await;
-        let latency = started.elapsed();
+        // The user may hang up, or speak again, before the answer: the turn is abandoned.
+        let answer = tokio::select! {
+            answer = provider.respond_turn(&utterance, simulation, &mut turn) => answer,
+            message = socket.recv() => match message {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Ok(summary),
+                Some(Ok(message)) => {
+                    barged_in = Some(message);
+                    continue;
+                }
+            },
+        };
         let reply = match &answer {
             Ok(text) => {
-                json!({ "type": "response.text", "text": text, "latency_ms": latency.as_millis() as u64 })
+                let latency_ms = started.elapsed().as_millis() as u64;
+                json!({ "type": "response.text", "text": text, "latency_ms": latency_ms })
             }
             Err(error) => json!({ "type": "error", "message": error.to_string() }),
         };
@@ -100,7 +121,6 @@ async fn run_session(
             let _ = socket.send(Message::Close(None)).await;
             return Err(error);
         }
-        conduit_metrics_runtime::record_realtime_latency(provider.name(), latency);
         summary.turns += 1;
         summary.cost_usd += provider.turn_price();
         if socket
@@ -108,7 +128,20 @@ async fn run_session(
             .await
             .is_err()
         {
-            return Ok(summary); // the client left while we answered
+            return Ok(summary); // the client left before the answer
+        }
+        // The first frame of the agent's audio went out; it plays for a while, and audio
+        // from the user meanwhile is barge-in.
+        turn.agent_audio_started();
+        match tokio::time::timeout(provider.playback(), socket.recv()).await {
+            Err(_played) => {}
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return Ok(summary),
+            Ok(Some(Ok(message))) => {
+                if matches!(message, Message::Binary(_)) {
+                    turn.interrupted();
+                }
+                barged_in = Some(message);
+            }
         }
     }
 }

@@ -83,7 +83,7 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
         } else {
             let turns = 1 + rng.below(4);
             let provider = ["openai", "azure"][rng.below(2)];
-            tokio::spawn(realtime(api, provider, turns));
+            tokio::spawn(realtime(api, provider, turns, rng.next_u64()));
         }
     }
 }
@@ -116,7 +116,11 @@ async fn post(
     }
 }
 
-async fn realtime(api: SocketAddr, provider: &str, turns: usize) {
+/// A realtime session of `turns` turns: most answered; now and then the user talks over
+/// the agent's reply (audio during its playback: interrupted), and some sessions end with
+/// the user hanging up before the answer (abandoned).
+async fn realtime(api: SocketAddr, provider: &str, turns: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
     let url = format!("ws://{api}/v1/realtime?provider={provider}");
     let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
         return;
@@ -130,9 +134,28 @@ async fn realtime(api: SocketAddr, provider: &str, turns: usize) {
         {
             return;
         }
+        if turn + 1 == turns && rng.unit() < 0.15 {
+            // Gone before the answer.
+            let _ = socket.close(None).await;
+            return;
+        }
         match socket.next().await {
             Some(Ok(Message::Text(_))) => {}
             _ => return,
+        }
+        if turn + 1 < turns && rng.unit() < 0.2 {
+            // Barge-in: audio while the reply plays, which is also the next utterance.
+            if socket
+                .send(Message::Binary(vec![0u8; 640].into()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            match socket.next().await {
+                Some(Ok(Message::Text(_))) => {}
+                _ => return,
+            }
         }
     }
     let _ = socket.close(None).await;

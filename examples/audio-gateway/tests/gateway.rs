@@ -737,3 +737,96 @@ async fn a_realtime_session_keeps_the_trace_of_its_upgrade_request() {
     running.shutdown().await.unwrap();
     metrics.shutdown().unwrap();
 }
+
+/// The realtime WebSocket speaks in voice turns: a reply talked over with audio is
+/// interrupted, one played to its end answered, and one the user hangs up on before the
+/// answer abandoned; each answered or interrupted turn has all four stages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realtime_turns_are_answered_interrupted_or_abandoned_as_the_user_acts() {
+    let metrics = MetricsConfig::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .cache_expiration(Duration::ZERO)
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    let metrics_addr = metrics.local_addr().unwrap();
+    // Stages of tens of milliseconds, and a reply that plays for 100 ms.
+    let running = gateway::start(GatewayOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        latency_scale: 0.25,
+        realtime_idle_timeout: Duration::from_secs(30),
+        random_failures: false,
+        admin: false,
+    })
+    .await
+    .unwrap();
+    let before = scrape(metrics_addr).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!(
+        "ws://{}/v1/realtime?provider=openai",
+        running.addr
+    ))
+    .await
+    .unwrap();
+    let text = |words: &str| {
+        Message::Text(
+            serde_json::json!({"type": "input_text", "text": words})
+                .to_string()
+                .into(),
+        )
+    };
+    socket.send(text("hello")).await.unwrap();
+    assert!(matches!(socket.next().await, Some(Ok(Message::Text(_)))));
+    // Audio while the reply plays: barge-in, and the next turn's utterance.
+    socket
+        .send(Message::Binary(vec![0u8; 640].into()))
+        .await
+        .unwrap();
+    assert!(matches!(socket.next().await, Some(Ok(Message::Text(_)))));
+    // This reply plays to its end.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A question the user hangs up on.
+    socket.send(text("never mind")).await.unwrap();
+    socket.close(None).await.unwrap();
+    while socket.next().await.is_some() {}
+    // The session ends when the server sees the close.
+    let mut after = scrape(metrics_addr).await;
+    for _ in 0..50 {
+        if sample(
+            &after,
+            "conduit_audio_turns_total{provider=\"openai\",outcome=\"abandoned\"}",
+        )
+        .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        after = scrape(metrics_addr).await;
+    }
+    let d = |series: &str| delta(&before, &after, series);
+    for (outcome, count) in [("answered", 1.0), ("interrupted", 1.0), ("abandoned", 1.0)] {
+        assert_eq!(
+            d(&format!(
+                "conduit_audio_turns_total{{provider=\"openai\",outcome=\"{outcome}\"}}"
+            )),
+            count,
+            "{outcome}"
+        );
+    }
+    for stage in ["end_of_turn", "transcription", "response", "synthesis"] {
+        assert_eq!(
+            d(&format!(
+                "conduit_audio_turn_stage_seconds_count{{provider=\"openai\",stage=\"{stage}\"}}"
+            )),
+            2.0,
+            "{stage}"
+        );
+    }
+    // The whole turns, in the guide's family: speech end to first audio, at least the
+    // three scaled stages before the response (about 117 ms at their medians).
+    assert_eq!(
+        d("conduit_audio_realtime_latency_seconds_count{provider=\"openai\"}"),
+        2.0
+    );
+    assert!(d("conduit_audio_realtime_latency_seconds_sum{provider=\"openai\"}") > 0.05);
+}
