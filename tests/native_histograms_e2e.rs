@@ -29,8 +29,10 @@ use common::{
 use conduit_metrics_runtime::MetricsConfig;
 use conduit_metrics_runtime::registry::Registry;
 use conduit_metrics_runtime::serving::EndpointServer;
+use futures_util::{SinkExt, StreamExt};
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use tokio_tungstenite::tungstenite::Message;
 
 const TRACE: &str = "6e0c63257de34c926f9efcd03899c7a2";
 /// A turn-latency objective at 400 ms: between the classic bounds 0.3 and 0.5, so only
@@ -248,6 +250,8 @@ async fn prometheus_reads_native_histograms_within_their_relative_error() {
         gateway_calls(gateway.api).await;
         wait_for(native, duration, |v| v >= calls).await;
         wait_for(native, first_byte, |v| v >= calls).await;
+        let turns = r#"histogram_count(conduit_audio_turn_stage_seconds{job="gateway",provider="openai",stage="synthesis"})"#;
+        wait_for(native, turns, |v| v >= calls).await;
     }
     assert_eq!(one(native, r#"up{job="gateway"}"#), Some(1.0));
     check_call_latency_queries(native).await;
@@ -374,9 +378,10 @@ async fn check_turn_latency_queries(
         .into_iter()
         .find(|expr| expr.contains("realtime_latency_seconds"))
         .unwrap();
+    let voice_turn_p95 = panel_exprs("Voice Turn Latency").remove(1);
     let alert = alert_expr("RealtimeLatencyHigh");
     let measure = alert.rsplit_once(" > ").unwrap().0;
-    for expr in [panel.as_str(), measure] {
+    for expr in [panel.as_str(), voice_turn_p95.as_str(), measure] {
         let from_native = one(native, expr).unwrap();
         let error = (from_native - truth).abs() / truth;
         assert!(
@@ -451,6 +456,19 @@ async fn gateway_calls(api: SocketAddr) {
     )
     .await;
     assert_eq!(status, 200);
+    // A realtime session of one voice turn.
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{api}/v1/realtime?provider=openai"))
+            .await
+            .unwrap();
+    let message = serde_json::json!({"type": "input_text", "text": "hello"});
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+    assert!(matches!(socket.next().await, Some(Ok(Message::Text(_)))));
+    socket.close(None).await.unwrap();
+    while socket.next().await.is_some() {}
 }
 
 /// The shipped quantile rules, latency panels and latency alerts of calls read the
@@ -474,6 +492,12 @@ async fn check_call_latency_queries(native: SocketAddr) {
     .into();
     exprs.extend(panel_exprs("Latency Percentiles"));
     exprs.extend(panel_exprs("Time to First Byte"));
+    // (Voice Turn Latency reads the realtime latency, which the registry job's long
+    // turns share: checked with them, in `check_turn_latency_queries`.)
+    exprs.extend(panel_exprs("Turn Stages"));
+    exprs.push(
+        r#"provider_stage:conduit_audio_turn_stage_seconds:p95_rate5m{provider="openai",stage="response"}"#.to_owned(),
+    );
     for alert in ["HighLatency", "AudioTimeToFirstByteHigh"] {
         exprs.push(alert_expr(alert).rsplit_once(" > ").unwrap().0.to_owned());
     }

@@ -32,7 +32,7 @@ fn prometheus_configs_are_valid() {
     let text = promtool(&["check", "config", main.to_str().unwrap()]);
     // The recording rules and the alert rules.
     assert!(text.contains("SUCCESS: 2 rule files found"), "{text}");
-    assert!(text.contains("SUCCESS: 11 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 14 rules found"), "{text}");
     assert!(text.contains("SUCCESS: 14 rules found"), "{text}");
     // The fleet variant names credential and CA files that live on the Prometheus host.
     let fleet = docs("prometheus/prometheus-fleet.yml");
@@ -73,7 +73,7 @@ fn alert_and_recording_rules_are_valid_and_their_unit_tests_pass() {
     assert!(text.contains("SUCCESS: 14 rules found"), "{text}");
     let recording = docs("prometheus/audio-recording-rules.yml");
     let text = promtool(&["check", "rules", recording.to_str().unwrap()]);
-    assert!(text.contains("SUCCESS: 11 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 14 rules found"), "{text}");
     let test_files = ["audio-alerts.test.yml", "audio-recording-rules.test.yml"];
     let mut tests_text = String::new();
     for file in test_files {
@@ -465,6 +465,10 @@ fn dashboard_is_importable_with_the_guides_panels() {
         ("Time to First Byte", "s"),
         ("Real-Time Factor", "short"),
         ("Characters Synthesized", "cps"),
+        // Voice turns.
+        ("Voice Turn Latency", "s"),
+        ("Turn Stages", "s"),
+        ("Interrupted and Abandoned Turns", "percentunit"),
         // Objectives.
         ("SLI against Objective", "percentunit"),
         ("Error Budget Remaining", "percentunit"),

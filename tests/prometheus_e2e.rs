@@ -478,7 +478,7 @@ scrape_configs:
             .iter()
             .all(|s| s["metric"]["version"] == env!("CARGO_PKG_VERSION"))
     );
-    // Prometheus loaded and evaluates the rule files: 11 recording rules, 14 alerts, and
+    // Prometheus loaded and evaluates the rule files: 14 recording rules, 14 alerts, and
     // the objectives' 105 recording rules and 14 alerts.
     let (status, rules) = get(prometheus_addr, "/api/v1/rules").await;
     assert_eq!(status, 200);
@@ -489,7 +489,7 @@ scrape_configs:
         .iter()
         .flat_map(|group| group["rules"].as_array().unwrap())
         .collect();
-    assert_eq!(loaded.len(), 25 + 119);
+    assert_eq!(loaded.len(), 28 + 119);
     assert!(loaded.iter().all(|r| r["health"] == "ok"), "{loaded:#?}");
 
     let _ = stop.send(());
