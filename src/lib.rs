@@ -34,6 +34,8 @@ pub mod guide {
     pub struct PrometheusGrafanaAlerts;
     #[doc = include_str!("../docs/streaming.md")]
     pub struct Streaming;
+    #[doc = include_str!("../docs/voice-turns.md")]
+    pub struct VoiceTurns;
     #[doc = include_str!("../conduit-metrics-runtime/README.md")]
     pub struct RuntimeReadme;
 }
