@@ -224,3 +224,33 @@ fn native_histograms_change_the_series_as_the_formula_says() {
         server.shutdown();
     }
 }
+
+#[test]
+fn voice_turns_add_their_series_per_provider() {
+    for providers in [4usize, 32] {
+        let registry = profile(providers);
+        let without = series_of(&registry.render());
+        for index in 0..providers {
+            let session = registry.realtime_session(&format!("provider-{index:02}"));
+            let mut turn = session.turn();
+            turn.user_speech_ended();
+            turn.end_of_turn();
+            turn.transcript_final();
+            turn.response_started();
+            turn.agent_audio_started();
+            turn.end();
+        }
+        // Four stages of 12 series (10 buckets, _sum, _count) and three outcomes.
+        assert_eq!(
+            series_of(&registry.render()) - without,
+            TURN_SERIES_PER_PROVIDER * providers as u64
+        );
+    }
+}
+
+/// Series a provider's voice turns add, every stage marked.
+const TURN_SERIES_PER_PROVIDER: u64 = 4 * 12 + 3;
+
+fn series_of(text: &str) -> u64 {
+    text.lines().filter(|l| !l.starts_with('#')).count() as u64
+}
