@@ -27,6 +27,13 @@ fn delta(before: &str, after: &str, series: &str) -> f64 {
 /// The metrics endpoint and the gateway on ephemeral ports, with no latency and no
 /// random failures, so every count is known.
 async fn start() -> (MetricsHandle, SocketAddr, gateway::RunningGateway) {
+    start_with_latency(0.0).await
+}
+
+/// [`start`] with the simulated latencies scaled by `latency_scale`.
+async fn start_with_latency(
+    latency_scale: f64,
+) -> (MetricsHandle, SocketAddr, gateway::RunningGateway) {
     let metrics = MetricsConfig::builder()
         .listen("127.0.0.1:0".parse().unwrap())
         .cache_expiration(Duration::ZERO)
@@ -37,7 +44,7 @@ async fn start() -> (MetricsHandle, SocketAddr, gateway::RunningGateway) {
     let metrics_addr = metrics.local_addr().unwrap();
     let running = gateway::start(GatewayOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
-        latency_scale: 0.0,
+        latency_scale,
         realtime_idle_timeout: Duration::from_secs(30),
         random_failures: false,
         admin: true,
@@ -743,24 +750,8 @@ async fn a_realtime_session_keeps_the_trace_of_its_upgrade_request() {
 /// answer abandoned; each answered or interrupted turn has all four stages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn realtime_turns_are_answered_interrupted_or_abandoned_as_the_user_acts() {
-    let metrics = MetricsConfig::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .cache_expiration(Duration::ZERO)
-        .build()
-        .unwrap()
-        .install()
-        .unwrap();
-    let metrics_addr = metrics.local_addr().unwrap();
     // Stages of tens of milliseconds, and a reply that plays for 100 ms.
-    let running = gateway::start(GatewayOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        latency_scale: 0.25,
-        realtime_idle_timeout: Duration::from_secs(30),
-        random_failures: false,
-        admin: false,
-    })
-    .await
-    .unwrap();
+    let (_metrics, metrics_addr, running) = start_with_latency(0.25).await;
     let before = scrape(metrics_addr).await;
     let (mut socket, _) = tokio_tungstenite::connect_async(format!(
         "ws://{}/v1/realtime?provider=openai",
