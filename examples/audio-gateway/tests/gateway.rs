@@ -750,8 +750,9 @@ async fn a_realtime_session_keeps_the_trace_of_its_upgrade_request() {
 /// answer abandoned; each answered or interrupted turn has all four stages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn realtime_turns_are_answered_interrupted_or_abandoned_as_the_user_acts() {
-    // Stages of tens of milliseconds, and a reply that plays for 100 ms.
-    let (_metrics, metrics_addr, running) = start_with_latency(0.25).await;
+    // The demo's own latencies: stages of a few hundred milliseconds, and a reply that
+    // plays for 400 ms, a window a loaded machine still answers within.
+    let (_metrics, metrics_addr, running) = start_with_latency(1.0).await;
     let before = scrape(metrics_addr).await;
     let (mut socket, _) = tokio_tungstenite::connect_async(format!(
         "ws://{}/v1/realtime?provider=openai",
@@ -775,7 +776,7 @@ async fn realtime_turns_are_answered_interrupted_or_abandoned_as_the_user_acts()
         .unwrap();
     assert!(matches!(socket.next().await, Some(Ok(Message::Text(_)))));
     // This reply plays to its end.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
     // A question the user hangs up on.
     socket.send(text("never mind")).await.unwrap();
     socket.close(None).await.unwrap();
@@ -814,10 +815,10 @@ async fn realtime_turns_are_answered_interrupted_or_abandoned_as_the_user_acts()
         );
     }
     // The whole turns, in the guide's family: speech end to first audio, at least the
-    // three scaled stages before the response (about 117 ms at their medians).
+    // three stages around the response (about 470 ms at their medians).
     assert_eq!(
         d("conduit_audio_realtime_latency_seconds_count{provider=\"openai\"}"),
         2.0
     );
-    assert!(d("conduit_audio_realtime_latency_seconds_sum{provider=\"openai\"}") > 0.05);
+    assert!(d("conduit_audio_realtime_latency_seconds_sum{provider=\"openai\"}") > 0.2);
 }
