@@ -203,6 +203,19 @@ async fn prometheus_reads_native_histograms_within_their_relative_error() {
             native_error <= relative_error_bound,
             "p{q}: native {from_native} is {native_error} off {truth} (bound {relative_error_bound})"
         );
+        // The distribution is fixed, so Prometheus' answers are too: the errors
+        // docs/endpoint.md quotes, to their last digit.
+        let stated = match q {
+            0.5 => (0.22, 1.12),
+            0.95 => (0.13, 25.77),
+            _ => (0.27, 25.93),
+        };
+        let percent = |error: f64| (error * 10_000.0).round() / 100.0;
+        assert_eq!(
+            (percent(native_error), percent(classic_error)),
+            stated,
+            "p{q}: docs/endpoint.md states {stated:?} (native, classic % off)"
+        );
     }
 
     // The exemplars recorded inside the sampled trace arrive through the native scrape.
@@ -433,6 +446,12 @@ async fn check_native_objective(native: SocketAddr, recorded: &[f64]) {
         assert!(
             (sli - bad).abs() <= bucket,
             "{window}: SLI error ratio {sli}, true {bad}, bucket share {bucket}"
+        );
+        // The figures docs/objectives.md quotes.
+        assert_eq!(
+            ((sli * 10_000.0).round(), (bad * 10_000.0).round()),
+            (4347.0, 4345.0),
+            "{window}: docs/objectives.md states 0.4347 against a true 0.4345"
         );
     }
 }
