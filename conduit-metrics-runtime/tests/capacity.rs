@@ -108,15 +108,20 @@ fn scrape_bytes(server: &EndpointServer, accept: &str, gzip: bool) -> (usize, Ve
     (body.len(), decoded)
 }
 
+/// An endpoint on an ephemeral port that renders at every scrape.
+fn endpoint_config() -> MetricsConfig {
+    MetricsConfig::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .cache_expiration(Duration::ZERO)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn series_per_instance_follow_the_formula_and_scrapes_stay_small() {
     for providers in [4usize, 32] {
         let registry = profile(providers);
-        let config = MetricsConfig::builder()
-            .listen("127.0.0.1:0".parse().unwrap())
-            .cache_expiration(Duration::ZERO)
-            .build()
-            .unwrap();
+        let config = endpoint_config();
         let server = EndpointServer::start(&config, move || registry.render()).unwrap();
         let (plain_bytes, text) = scrape(&server, false);
         let (gzip_bytes, unzipped) = scrape(&server, true);
@@ -182,11 +187,7 @@ fn stored_series(families: &serde_json::Value) -> (u64, u64) {
 fn native_histograms_change_the_series_as_the_formula_says() {
     for providers in [4usize, 32] {
         let registry = profile(providers);
-        let config = MetricsConfig::builder()
-            .listen("127.0.0.1:0".parse().unwrap())
-            .cache_expiration(Duration::ZERO)
-            .build()
-            .unwrap();
+        let config = endpoint_config();
         let server = EndpointServer::start_with_formats(&config, move |format| {
             registry.render_bytes(format)
         })
