@@ -9,6 +9,7 @@
 mod cells;
 mod exemplars;
 mod histogram;
+mod label_table;
 mod native;
 mod native_index;
 mod native_snapshot;
@@ -20,10 +21,11 @@ mod window;
 pub(crate) use cells::{CallCells, OperationCells, RealtimeCells};
 pub(crate) use exemplars::{Exemplar, ExemplarSlot};
 pub(crate) use histogram::HistogramSnapshot;
+pub(crate) use label_table::Slot;
 #[cfg(feature = "protobuf")]
 pub(crate) use native::ZERO_THRESHOLD;
 pub(crate) use native_snapshot::NativeSnapshot;
-pub(crate) use providers::{ProviderSeries, Slot};
+pub(crate) use providers::ProviderSeries;
 pub(crate) use registry::StoreBounds;
 pub use registry::{Registry, global};
 pub(crate) use stripes::{Striped, current_stripe};

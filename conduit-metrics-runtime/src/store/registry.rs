@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::cells::OperationCells;
-use super::providers::{ProviderSeries, ProviderTable, Slot};
+use super::label_table::Slot;
+use super::providers::{PROVIDERS, ProviderSeries, ProviderTable};
 use super::stripes::Striped;
 use super::window::{ProviderTotals, Ratios, Totals, Window};
 use crate::clock::{Clock, SystemClock, TurnClock, TurnStamp};
@@ -116,7 +117,7 @@ impl Registry {
     ) -> Self {
         crate::clock::calibrate();
         Registry {
-            providers: ProviderTable::new(bounds.max_providers),
+            providers: ProviderTable::new(PROVIDERS, bounds.max_providers),
             operations: std::array::from_fn(|_| Striped::new()),
             resources: Mutex::new(BTreeMap::new()),
             window: Mutex::new(bounds.window(clock.now())),
@@ -134,7 +135,7 @@ impl Registry {
     /// Applies new bounds (used when `install` configures the global registry after
     /// something was already recorded).
     pub(crate) fn reconfigure(&self, bounds: StoreBounds) {
-        self.providers.set_max_providers(bounds.max_providers);
+        self.providers.set_max(bounds.max_providers);
         // Native buckets already allocated keep their schema; a lower one is reached
         // when they are read, a higher one only by series allocated from now on.
         self.native_schema.store(bounds.native_schema(), Relaxed);
@@ -168,7 +169,7 @@ impl Registry {
     /// The series at a resolved slot.
     #[inline]
     pub(crate) fn series_at(&self, slot: Slot) -> &ProviderSeries {
-        self.providers.series(slot)
+        self.providers.entry(slot)
     }
 
     /// Every provider series, `other` first, then in the order providers appeared. A
@@ -179,7 +180,7 @@ impl Registry {
 
     /// Calls whose provider was folded into `other` so far.
     pub(crate) fn folded_calls(&self) -> u64 {
-        self.providers.folded_calls()
+        self.providers.folded()
     }
 
     /// Now, on the clock voice turns are timed with.
