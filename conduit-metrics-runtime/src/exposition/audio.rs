@@ -213,28 +213,28 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
     fn voice_turns(&mut self) {
         self.header(&catalogue::TURN_STAGE_SECONDS);
         for (series, _) in &self.providers {
-            let Some(realtime) = series.realtime_if_used() else {
+            let Some(turns) = series.turns_if_used() else {
                 continue;
             };
             for &stage in TurnStage::ALL {
-                let snapshot = realtime.stage(stage);
+                let snapshot = turns.stage(stage);
                 if snapshot.count() == 0 {
                     continue;
                 }
-                let native = self.native(|schema, max| realtime.native_stage(stage, schema, max));
+                let native = self.native(|schema, max| turns.native_stage(stage, schema, max));
                 let labels = [("provider", series.label()), ("stage", stage.as_str())];
-                let exemplars = realtime.stage_exemplars(stage);
+                let exemplars = turns.stage_exemplars(stage);
                 let family = &catalogue::TURN_STAGE_SECONDS;
                 histogram(self.out, family, &labels, &snapshot, exemplars, native);
             }
         }
         self.header(&catalogue::TURNS_TOTAL);
         for (series, _) in &self.providers {
-            let Some(realtime) = series.realtime_if_used() else {
+            let Some(turns) = series.turns_if_used() else {
                 continue;
             };
             let counts: [u64; TurnOutcome::COUNT] =
-                std::array::from_fn(|index| realtime.turns(TurnOutcome::ALL[index]));
+                std::array::from_fn(|index| turns.turns(TurnOutcome::ALL[index]));
             if counts.iter().all(|&count| count == 0) {
                 continue;
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::turn::Turn;
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation};
-use crate::store::{RealtimeCells, Registry, Striped, global};
+use crate::store::{ProviderSeries, RealtimeCells, Registry, Striped, global};
 
 /// A realtime session in progress.
 ///
@@ -28,6 +28,7 @@ use crate::store::{RealtimeCells, Registry, Striped, global};
 #[must_use = "a session that is dropped at once is recorded as dropped"]
 pub struct RealtimeSession<'r> {
     registry: &'r Registry,
+    series: &'r ProviderSeries,
     cells: &'r Striped<RealtimeCells>,
     started: Timestamp,
     ended: bool,
@@ -35,11 +36,12 @@ pub struct RealtimeSession<'r> {
 
 impl<'r> RealtimeSession<'r> {
     fn start(registry: &'r Registry, provider: &str) -> Self {
-        let cells = registry.provider(provider).realtime();
+        let series = registry.provider(provider);
         registry.operation(Operation::Realtime).local().enter();
         RealtimeSession {
             registry,
-            cells,
+            series,
+            cells: series.realtime(),
             started: Timestamp::now(),
             ended: false,
         }
@@ -48,7 +50,7 @@ impl<'r> RealtimeSession<'r> {
     /// Starts a voice turn of this session: its marks time the stages of the turn, and it
     /// records them when dropped (see [`Turn`]).
     pub fn turn(&self) -> Turn<'_> {
-        Turn::start(self.registry, self.cells)
+        Turn::start(self.registry, self.series)
     }
 
     /// Records the latency of one turn in `conduit_audio_realtime_latency_seconds`.
@@ -87,7 +89,7 @@ impl Registry {
     /// Starts a voice turn for `provider` without a session guard (for sessions recorded
     /// by `#[audio_metric(operation = "realtime")]`); see [`Turn`].
     pub fn realtime_turn(&self, provider: &str) -> Turn<'_> {
-        Turn::start(self, self.provider(provider).realtime())
+        Turn::start(self, self.provider(provider))
     }
 
     /// Records one turn's latency for `provider` without a session guard (for sessions

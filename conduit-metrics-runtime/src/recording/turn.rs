@@ -6,7 +6,7 @@
 
 use crate::clock::TurnStamp;
 use crate::labels::{TurnOutcome, TurnStage};
-use crate::store::{RealtimeCells, Registry, Striped};
+use crate::store::{ProviderSeries, RealtimeCells, Registry, Striped, TurnCells};
 #[cfg(feature = "opentelemetry")]
 use crate::trace::TraceRef;
 
@@ -50,7 +50,10 @@ const AGENT_AUDIO_STARTED: usize = 4;
 #[must_use = "a turn records its stages when it is dropped or ended"]
 pub struct Turn<'s> {
     registry: &'s Registry,
-    cells: &'s Striped<RealtimeCells>,
+    /// Where the whole turn goes (`realtime_latency_seconds`).
+    realtime: &'s Striped<RealtimeCells>,
+    /// Where its stages and outcome go.
+    turns: &'s Striped<TurnCells>,
     /// The moment of each mark, `None` until it is made.
     marks: [Option<TurnStamp>; MARKS],
     /// The latest mark made, so an earlier one made after it is ignored.
@@ -62,10 +65,11 @@ pub struct Turn<'s> {
 }
 
 impl<'s> Turn<'s> {
-    pub(crate) fn start(registry: &'s Registry, cells: &'s Striped<RealtimeCells>) -> Self {
+    pub(crate) fn start(registry: &'s Registry, series: &'s ProviderSeries) -> Self {
         Turn {
             registry,
-            cells,
+            realtime: series.realtime(),
+            turns: series.turns(),
             marks: [None; MARKS],
             latest: None,
             interrupted: false,
@@ -139,8 +143,7 @@ impl<'s> Turn<'s> {
     fn record(&mut self) {
         self.ended = true;
         let native = self.registry.native_schema();
-        let cells = self.cells.local();
-        let turn_cells = cells.turn_cells();
+        let turn_cells = self.turns.local();
         let mut previous: Option<TurnStamp> = None;
         for (mark, stamp) in self.marks.iter().enumerate() {
             let Some(stamp) = *stamp else {
@@ -151,7 +154,7 @@ impl<'s> Turn<'s> {
                 turn_cells.observe_stage(stage, nanos, native);
                 #[cfg(feature = "opentelemetry")]
                 if let Some(trace) = self.trace {
-                    self.cells.record_stage_exemplar(stage, trace, nanos);
+                    self.turns.record_stage_exemplar(stage, trace, nanos);
                 }
             }
             previous = Some(stamp);
@@ -160,10 +163,10 @@ impl<'s> Turn<'s> {
         let first = self.marks[..AGENT_AUDIO_STARTED].iter().flatten().next();
         if let (Some(&first), Some(last)) = (first, self.marks[AGENT_AUDIO_STARTED]) {
             let nanos = self.registry.turn_nanos(first, last);
-            cells.observe_latency(nanos, native);
+            self.realtime.local().observe_latency(nanos, native);
             #[cfg(feature = "opentelemetry")]
             if let Some(trace) = self.trace {
-                self.cells.record_latency_exemplar(trace, nanos);
+                self.realtime.record_latency_exemplar(trace, nanos);
             }
         }
         turn_cells.count_turn(self.outcome());

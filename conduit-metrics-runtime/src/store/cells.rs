@@ -3,7 +3,6 @@
 //! are kept as integers in the finest unit (nanoseconds, bytes) so each observation is
 //! one `fetch_add` per cell and sums never lose precision.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use super::exemplars::ExemplarSlot;
@@ -261,12 +260,10 @@ pub(crate) struct RealtimeCells {
     duration: HistogramCells<SESSION_CELLS>,
     latency: HistogramCells<LATENCY_CELLS>,
     native_latency: NativeCell,
-    /// Allocated at the provider's first voice turn in this stripe, so sessions that
-    /// never use turns do not pay for them.
-    turns: OnceLock<Box<TurnCells>>,
 }
 
-/// What one stripe holds for the voice turns of one realtime provider.
+/// What one stripe holds for the voice turns of one realtime provider (allocated at its
+/// first turn, so sessions that never use turns do not pay for them).
 #[derive(Debug, Default)]
 pub(crate) struct TurnCells {
     stages: [HistogramCells<LATENCY_CELLS>; TurnStage::COUNT],
@@ -286,6 +283,54 @@ impl TurnCells {
     #[inline]
     pub(crate) fn count_turn(&self, outcome: TurnOutcome) {
         self.outcomes[outcome.index()].fetch_add(1, Relaxed);
+    }
+}
+
+impl Striped<TurnCells> {
+    /// Keeps `exemplar` as the latest traced observation of a stage bucket.
+    #[cfg(feature = "opentelemetry")]
+    #[cold]
+    pub(crate) fn record_stage_exemplar(&self, stage: TurnStage, trace: TraceRef, nanos: u64) {
+        let slot = LATENCY_CELLS * stage.index() + bucket_of(&LATENCY_BOUNDS_NS, nanos);
+        self.exemplar_slots(LATENCY_CELLS * TurnStage::COUNT)[slot].write(exemplar(trace, nanos));
+    }
+
+    /// A stage's exemplar slots, if any traced turn came.
+    pub(crate) fn stage_exemplars(&self, stage: TurnStage) -> Option<&[ExemplarSlot]> {
+        let start = LATENCY_CELLS * stage.index();
+        self.exemplar_slots_if_any()
+            .map(|slots| &slots[start..start + LATENCY_CELLS])
+    }
+
+    /// A stage's histogram, in seconds.
+    pub(crate) fn stage(&self, stage: TurnStage) -> HistogramSnapshot {
+        let index = stage.index();
+        let stripes = self.iter().map(|t| {
+            let native = t.native_stages[index].get().map(|b| &**b);
+            (&t.stages[index], native)
+        });
+        HistogramSnapshot::read_with_native(stripes, NANOS_PER_SECOND)
+    }
+
+    /// A stage's native buckets, if any were recorded.
+    pub(crate) fn native_stage(
+        &self,
+        stage: TurnStage,
+        schema: i8,
+        max: usize,
+    ) -> Option<NativeSnapshot> {
+        let index = stage.index();
+        read_native(
+            self,
+            move |t: &TurnCells| &t.native_stages[index],
+            schema,
+            max,
+        )
+    }
+
+    /// Voice turns that ended with `outcome`, over all stripes.
+    pub(crate) fn turns(&self, outcome: TurnOutcome) -> u64 {
+        sum_u64(self, |t| &t.outcomes[outcome.index()])
     }
 }
 
@@ -309,21 +354,6 @@ impl RealtimeCells {
         self.latency
             .observe_latency(&LATENCY_BOUNDS_NS, native, nanos);
     }
-
-    /// A stage's native cell in this stripe (an empty one before the first turn).
-    fn stage_native(&self, index: usize) -> &NativeCell {
-        static NONE: NativeCell = OnceLock::new();
-        match self.turns.get() {
-            Some(turns) => &turns.native_stages[index],
-            None => &NONE,
-        }
-    }
-
-    /// This stripe's voice-turn cells, allocated at the first turn.
-    #[inline]
-    pub(crate) fn turn_cells(&self) -> &TurnCells {
-        self.turns.get_or_init(Box::default)
-    }
 }
 
 impl Striped<RealtimeCells> {
@@ -342,63 +372,12 @@ impl Striped<RealtimeCells> {
     #[cold]
     pub(crate) fn record_latency_exemplar(&self, trace: TraceRef, nanos: u64) {
         let bucket = bucket_of(&LATENCY_BOUNDS_NS, nanos);
-        self.exemplar_slots(REALTIME_EXEMPLAR_SLOTS)[bucket].write(exemplar(trace, nanos));
-    }
-
-    /// Keeps `exemplar` as the latest traced observation of a stage bucket.
-    #[cfg(feature = "opentelemetry")]
-    #[cold]
-    pub(crate) fn record_stage_exemplar(&self, stage: TurnStage, trace: TraceRef, nanos: u64) {
-        let slot = LATENCY_CELLS * (1 + stage.index()) + bucket_of(&LATENCY_BOUNDS_NS, nanos);
-        self.exemplar_slots(REALTIME_EXEMPLAR_SLOTS)[slot].write(exemplar(trace, nanos));
+        self.exemplar_slots(LATENCY_CELLS)[bucket].write(exemplar(trace, nanos));
     }
 
     /// The latency buckets' exemplar slots, if any traced turn came.
     pub(crate) fn latency_exemplars(&self) -> Option<&[ExemplarSlot]> {
         self.exemplar_slots_if_any()
-            .map(|slots| &slots[..LATENCY_CELLS])
-    }
-
-    /// A stage's exemplar slots, if any traced turn came.
-    pub(crate) fn stage_exemplars(&self, stage: TurnStage) -> Option<&[ExemplarSlot]> {
-        let start = LATENCY_CELLS * (1 + stage.index());
-        self.exemplar_slots_if_any()
-            .map(|slots| &slots[start..start + LATENCY_CELLS])
-    }
-
-    /// A stage's histogram, in seconds.
-    pub(crate) fn stage(&self, stage: TurnStage) -> HistogramSnapshot {
-        let index = stage.index();
-        let stripes = self.iter().filter_map(|c| c.turns.get()).map(|t| {
-            let native = t.native_stages[index].get().map(|b| &**b);
-            (&t.stages[index], native)
-        });
-        HistogramSnapshot::read_with_native(stripes, NANOS_PER_SECOND)
-    }
-
-    /// A stage's native buckets, if any were recorded.
-    pub(crate) fn native_stage(
-        &self,
-        stage: TurnStage,
-        schema: i8,
-        max: usize,
-    ) -> Option<NativeSnapshot> {
-        let index = stage.index();
-        read_native(
-            self,
-            move |c: &RealtimeCells| c.stage_native(index),
-            schema,
-            max,
-        )
-    }
-
-    /// Voice turns that ended with `outcome`, over all stripes.
-    pub(crate) fn turns(&self, outcome: TurnOutcome) -> u64 {
-        self.iter()
-            .filter_map(|c| c.turns.get())
-            .fold(0u64, |total, t| {
-                total.wrapping_add(t.outcomes[outcome.index()].load(Relaxed))
-            })
     }
 
     /// The turn latency histogram, in seconds.
@@ -414,10 +393,6 @@ impl Striped<RealtimeCells> {
         read_native(self, |c: &RealtimeCells| &c.native_latency, schema, max)
     }
 }
-
-/// Exemplar slots of a realtime provider: the turn latency's buckets, then each stage's.
-#[cfg(feature = "opentelemetry")]
-const REALTIME_EXEMPLAR_SLOTS: usize = LATENCY_CELLS * (1 + TurnStage::COUNT);
 
 /// An exemplar of a duration observed now.
 #[cfg(feature = "opentelemetry")]

@@ -18,7 +18,7 @@ mod registry;
 mod stripes;
 mod window;
 
-pub(crate) use cells::{CallCells, OperationCells, RealtimeCells};
+pub(crate) use cells::{CallCells, OperationCells, RealtimeCells, TurnCells};
 pub(crate) use exemplars::{Exemplar, ExemplarSlot};
 pub(crate) use histogram::HistogramSnapshot;
 pub(crate) use label_table::Slot;

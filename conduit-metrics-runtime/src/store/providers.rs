@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::cells::{CallCells, RealtimeCells};
+use super::cells::{CallCells, RealtimeCells, TurnCells};
 use super::label_table::{LabelEntry, LabelKind, LabelTable};
 use super::stripes::Striped;
 use crate::labels::Operation;
@@ -17,6 +17,8 @@ pub(crate) struct ProviderSeries {
     label: Box<str>,
     calls: [OnceLock<Striped<CallCells>>; Operation::COUNT],
     realtime: OnceLock<Striped<RealtimeCells>>,
+    /// Allocated at the provider's first voice turn.
+    turns: OnceLock<Striped<TurnCells>>,
     health_passed: AtomicU64,
     health_failed: AtomicU64,
 }
@@ -27,6 +29,7 @@ impl LabelEntry for ProviderSeries {
             label,
             calls: std::array::from_fn(|_| OnceLock::new()),
             realtime: OnceLock::new(),
+            turns: OnceLock::new(),
             health_passed: AtomicU64::new(0),
             health_failed: AtomicU64::new(0),
         }
@@ -80,6 +83,17 @@ impl ProviderSeries {
     /// The realtime cells if a session or turn was ever recorded.
     pub(crate) fn realtime_if_used(&self) -> Option<&Striped<RealtimeCells>> {
         self.realtime.get()
+    }
+
+    /// The voice-turn cells, created at the first turn.
+    #[inline]
+    pub(crate) fn turns(&self) -> &Striped<TurnCells> {
+        self.turns.get_or_init(Striped::new)
+    }
+
+    /// The voice-turn cells if a turn was ever started.
+    pub(crate) fn turns_if_used(&self) -> Option<&Striped<TurnCells>> {
+        self.turns.get()
     }
 }
 

@@ -123,7 +123,7 @@ impl<T: Default> Default for Striped<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CallCells, RealtimeCells};
+    use crate::store::{CallCells, RealtimeCells, TurnCells};
 
     /// The per-stripe block sizes that `tests/memory.rs` and the memory figures of docs/performance.md
     /// are computed from.
@@ -131,7 +131,7 @@ mod tests {
     fn cell_blocks_have_the_documented_sizes() {
         assert_eq!(std::mem::size_of::<CallCells>(), 344);
         assert_eq!(std::mem::size_of::<CachePadded<CallCells>>(), 384);
-        // 248 bytes of cells and 16 of the voice turns' lazily allocated block: 384 padded.
-        assert_eq!(std::mem::size_of::<CachePadded<RealtimeCells>>(), 384);
+        assert_eq!(std::mem::size_of::<CachePadded<RealtimeCells>>(), 256);
+        assert_eq!(std::mem::size_of::<CachePadded<TurnCells>>(), 512);
     }
 }
