@@ -20,9 +20,10 @@ pub(crate) const OPERATIONS: [(&str, &str); 4] = [
     ("realtime", "Realtime"),
 ];
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "operation",
     "provider",
+    "model",
     "stream",
     "size",
     "audio_seconds",
@@ -136,6 +137,8 @@ impl MeasureArg {
 pub(crate) struct AudioMetricArgs {
     pub(crate) operation: Option<OperationArg>,
     pub(crate) provider: Option<Expr>,
+    /// The model serving the call, evaluated before the body.
+    pub(crate) model: Option<Expr>,
     /// `stream`: the function returns a stream, recorded until it ends.
     pub(crate) stream: Option<Ident>,
     pub(crate) size: Option<MeasureArg>,
@@ -188,6 +191,13 @@ impl AudioMetricArgs {
                     args.operation = parse_operation(&value, errors);
                 }
                 "provider" => args.provider = Some(value),
+                "model" => match value {
+                    Expr::Closure(closure) => errors.push(syn::Error::new(
+                        closure.or1_token.span(),
+                        "`model` is an expression evaluated before the body (the model that serves the call, any `AsRef<str>`), not a closure: e.g. `model = self.model.as_str()` or `model = request.model`",
+                    )),
+                    other => args.model = Some(other),
+                },
                 "size" => args.size = Some(MeasureArg::new(key, value, errors)),
                 "audio_seconds" => args.audio_seconds = Some(MeasureArg::new(key, value, errors)),
                 "characters" => match value {

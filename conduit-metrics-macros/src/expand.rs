@@ -164,16 +164,22 @@ impl Recording<'_> {
             return TokenStream::new();
         };
         let variant = &operation.variant;
-        let start = if operation.is_realtime {
-            quote!(start_session)
-        } else {
-            quote!(start)
-        };
         // Spanned at the user's expression, so a type error points at it.
         let provider =
             self.args.provider.as_ref().map(
                 |provider| quote_spanned!(provider.span()=> #private::provider_str(&(#provider))),
             );
+        let model = self
+            .args
+            .model
+            .as_ref()
+            .map(|model| quote_spanned!(model.span()=> #private::model_str(&(#model))));
+        let start = match (operation.is_realtime, &model) {
+            (false, None) => quote!(start(#provider)),
+            (true, None) => quote!(start_session(#provider)),
+            (false, Some(model)) => quote!(start_with_model(#provider, #model)),
+            (true, Some(model)) => quote!(start_session_with_model(#provider, #model)),
+        };
         let characters = self.args.characters.as_ref().map(|characters| {
             let value = quote_spanned!(characters.span()=> #private::characters(#characters));
             quote!(__conduit_call.add_characters(#value);)
@@ -199,7 +205,7 @@ impl Recording<'_> {
         quote! {
             static __CONDUIT_CALL_SITE: #private::CallSite =
                 #private::CallSite::new(#private::Operation::#variant);
-            let __conduit_call = __CONDUIT_CALL_SITE.#start(#provider);
+            let __conduit_call = __CONDUIT_CALL_SITE.#start;
             #characters
             #size
             #audio_seconds
@@ -512,6 +518,42 @@ mod tests {
             .to_string()
             .replace("__private_v0_1_0", &crate::runtime::support_module_name());
         assert_eq!(expanded, expected);
+    }
+
+    #[test]
+    fn a_model_starts_the_call_with_it_once() {
+        let expanded = expand_text(
+            quote!(
+                operation = "transcription",
+                provider = "p",
+                model = self.model()
+            ),
+            quote!(
+                fn f(&self) -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        );
+        let private = crate::runtime::support_module_name();
+        let start = format!(
+            "__CONDUIT_CALL_SITE . start_with_model (:: conduit_metrics_runtime :: {private} :: provider_str (& (\"p\")) , :: conduit_metrics_runtime :: {private} :: model_str (& (self . model ())))"
+        );
+        assert!(expanded.contains(&start), "{expanded}");
+        assert_eq!(expanded.matches("self . model ()").count(), 1, "{expanded}");
+        let realtime = expand_text(
+            quote!(
+                operation = "realtime",
+                provider = "p",
+                model = "gpt-4o-realtime"
+            ),
+            quote!(
+                fn f() {}
+            ),
+        );
+        assert!(
+            realtime.contains("__CONDUIT_CALL_SITE . start_session_with_model ("),
+            "{realtime}"
+        );
     }
 
     #[test]

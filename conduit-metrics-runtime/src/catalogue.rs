@@ -153,6 +153,30 @@ pub const FACADE_SERIES_DROPPED_TOTAL: Family = Family {
     buckets: &[],
 };
 
+/// Calls whose model was folded into `other` past `MaxModels`. Written after
+/// [`PROVIDER_LABELS_FOLDED_TOTAL`], and only when `ModelLabel` is on (off, the scrape is
+/// exactly what it is without the option); not part of [`SUPPORT_FAMILIES`].
+pub const MODEL_LABELS_FOLDED_TOTAL: Family = Family {
+    name: "conduit_audio_model_labels_folded_total",
+    kind: FamilyType::Counter,
+    labels: &[],
+    help: "Calls and voice turns whose model was recorded as model=\"other\" because more distinct models than MaxModels were seen (ModelLabel on).",
+    buckets: &[],
+};
+
+/// The families that carry a `model` label, after `provider`, when `ModelLabel` is on:
+/// the per-call families and the voice-turn families.
+pub const MODEL_LABELLED_FAMILIES: [Family; 8] = [
+    REQUESTS_TOTAL,
+    REQUEST_DURATION_SECONDS,
+    REQUEST_SIZE_BYTES,
+    TIME_TO_FIRST_BYTE_SECONDS,
+    AUDIO_SECONDS_TOTAL,
+    CHARACTERS_TOTAL,
+    TURN_STAGE_SECONDS,
+    TURNS_TOTAL,
+];
+
 /// The eleven families of the guide, in export order.
 pub const GUIDE_FAMILIES: [Family; 11] = [
     REQUESTS_TOTAL,
@@ -197,16 +221,17 @@ const REGISTRY_FAMILY_COUNT: usize = GUIDE_FAMILIES.len()
     + VOICE_TURN_FAMILIES.len()
     + SUPPORT_FAMILIES.len();
 
-/// Every family `install` may write, in export order: the guide's, the streaming ones,
-/// the voice turns', the supporting ones, and [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so
-/// none can be forgotten.
-pub const ALL_FAMILIES: [Family; REGISTRY_FAMILY_COUNT + 1] = {
-    let mut all = [FACADE_SERIES_DROPPED_TOTAL; REGISTRY_FAMILY_COUNT + 1];
-    let lists: [&[Family]; 4] = [
+/// Every family `install` may write: the guide's, the streaming ones, the voice turns',
+/// the supporting ones, [`MODEL_LABELS_FOLDED_TOTAL`] (with `ModelLabel` on) and
+/// [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so none can be forgotten.
+pub const ALL_FAMILIES: [Family; REGISTRY_FAMILY_COUNT + 2] = {
+    let mut all = [FACADE_SERIES_DROPPED_TOTAL; REGISTRY_FAMILY_COUNT + 2];
+    let lists: [&[Family]; 5] = [
         &GUIDE_FAMILIES,
         &STREAMING_FAMILIES,
         &VOICE_TURN_FAMILIES,
         &SUPPORT_FAMILIES,
+        &[MODEL_LABELS_FOLDED_TOTAL],
     ];
     let mut i = 0;
     let mut list = 0;

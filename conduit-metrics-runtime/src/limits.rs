@@ -7,6 +7,9 @@ use std::time::Duration;
 /// Largest accepted `MaxProviders`.
 pub const MAX_PROVIDERS_LIMIT: usize = 1024;
 
+/// Largest accepted `MaxModels`.
+pub const MAX_MODELS_LIMIT: usize = 256;
+
 /// Most sub-intervals a window may have (`MetricsWindow / ExportInterval`), which bounds
 /// the memory of the windowed gauges.
 pub const MAX_WINDOW_SLOTS: u64 = 10_000;

@@ -268,6 +268,30 @@ pub fn provider_str<P: ProviderName + ?Sized>(provider: &P) -> &str {
     provider.provider_name()
 }
 
+/// Values a `model = expr` may have: anything that is `AsRef<str>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as the model label",
+    label = "the model must be text: any `AsRef<str>` such as `&str` or `String`",
+    note = "convert it, e.g. `model = self.model.to_string()`, or use the model's name field"
+)]
+pub trait ModelName {
+    /// The label text.
+    fn model_name(&self) -> &str;
+}
+
+impl<M: AsRef<str> + ?Sized> ModelName for M {
+    #[inline]
+    fn model_name(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// The model label text of a `model = expr` value.
+#[inline]
+pub fn model_str<M: ModelName + ?Sized>(model: &M) -> &str {
+    model.model_name()
+}
+
 /// Wraps an error so `(&ErrorStatus(&e)).status()` picks the error's `AudioStatus`
 /// impl when it has one and `error` otherwise (method resolution tries the by-value
 /// receiver before the auto-referenced one).

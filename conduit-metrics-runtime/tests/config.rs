@@ -630,6 +630,57 @@ fn native_histogram_options_from_every_source() {
 }
 
 #[test]
+fn model_label_options_from_every_source() {
+    let defaults = MetricsConfig::default();
+    assert!(!defaults.model_label());
+    assert_eq!(defaults.max_models(), 16);
+    let from_file = MetricsConfig::from_json_str(
+        r#"{"PrometheusMetrics": {"ModelLabel": true, "MaxModels": 4}}"#,
+        "appsettings.json",
+    )
+    .unwrap();
+    assert_eq!((from_file.model_label(), from_file.max_models()), (true, 4));
+    let from_toml =
+        MetricsConfig::from_toml_str("model_label = true\nmax_models = 256\n", "m.toml").unwrap();
+    assert_eq!(
+        (from_toml.model_label(), from_toml.max_models()),
+        (true, 256)
+    );
+    let from_env = MetricsConfig::default()
+        .with_vars(vars(&[
+            ("CONDUIT_METRICS_MODEL_LABEL", "on"),
+            ("CONDUIT_METRICS_MAX_MODELS", "2"),
+        ]))
+        .unwrap();
+    assert_eq!((from_env.model_label(), from_env.max_models()), (true, 2));
+    let built = MetricsConfig::builder()
+        .model_label(true)
+        .max_models(1)
+        .build()
+        .unwrap();
+    assert_eq!((built.model_label(), built.max_models()), (true, 1));
+
+    for (option, value, reason) in [
+        (ConfigOption::MaxModels, "0", "from 1 to 256"),
+        (ConfigOption::MaxModels, "257", "from 1 to 256"),
+        (
+            ConfigOption::MaxModels,
+            "many",
+            "whole number from 1 to 256",
+        ),
+        (ConfigOption::ModelLabel, "perhaps", "true"),
+    ] {
+        let error = MetricsConfig::builder()
+            .option(option, value)
+            .build()
+            .unwrap_err();
+        let (named, shown, message) = invalid(Err(error));
+        assert_eq!((named, shown.as_str()), (option, value));
+        assert!(message.contains(reason), "{option:?} {value}: {message}");
+    }
+}
+
+#[test]
 fn builder_validates_and_accepts_text_options() {
     let error = MetricsConfig::builder()
         .export_interval(Duration::from_secs(60))

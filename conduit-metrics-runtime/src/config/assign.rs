@@ -8,7 +8,7 @@ use super::metrics_config::MetricsConfig;
 use super::parse::{SettingValue, parse_duration};
 use super::schema::ConfigOption;
 use super::value_types::{HistogramBuckets, Secret};
-use crate::limits::MAX_PROVIDERS_LIMIT;
+use crate::limits::{MAX_MODELS_LIMIT, MAX_PROVIDERS_LIMIT};
 
 impl MetricsConfig {
     /// Sets one option from a raw value; the single place values are interpreted.
@@ -57,6 +57,16 @@ impl MetricsConfig {
                 self.max_providers = text.parse().map_err(|_| {
                     invalid(format!(
                         "expected a whole number from 1 to {MAX_PROVIDERS_LIMIT}"
+                    ))
+                })?
+            }
+            ConfigOption::ModelLabel => {
+                self.model_label = parse_bool(text).ok_or_else(|| invalid(BOOL.to_owned()))?
+            }
+            ConfigOption::MaxModels => {
+                self.max_models = text.parse().map_err(|_| {
+                    invalid(format!(
+                        "expected a whole number from 1 to {MAX_MODELS_LIMIT}"
                     ))
                 })?
             }

@@ -191,6 +191,19 @@ impl MetricsConfigBuilder {
         self
     }
 
+    /// Whether the per-call and voice-turn families carry a `model` label (see
+    /// [`MetricsConfig::model_label`]).
+    pub fn model_label(mut self, on: bool) -> Self {
+        self.config.model_label = on;
+        self
+    }
+
+    /// Most distinct `model` label values besides `unknown` and `other`.
+    pub fn max_models(mut self, max: usize) -> Self {
+        self.config.max_models = max;
+        self
+    }
+
     /// Sets an option from text, as a file or the environment would (`"30s"`,
     /// `"00:00:30"`, `"127.0.0.1:0"`).
     pub fn option(mut self, option: ConfigOption, value: &str) -> Self {

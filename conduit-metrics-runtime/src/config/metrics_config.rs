@@ -32,6 +32,8 @@ pub struct MetricsConfig {
     pub(super) listen: Option<SocketAddr>,
     pub(super) path: String,
     pub(super) max_providers: usize,
+    pub(super) model_label: bool,
+    pub(super) max_models: usize,
     pub(super) bearer_token: Option<Secret>,
     pub(super) basic_auth_username: Option<String>,
     pub(super) basic_auth_password: Option<Secret>,
@@ -66,6 +68,8 @@ impl Default for MetricsConfig {
                 .then(|| SocketAddr::from(([127, 0, 0, 1], 9000))),
             path: "/metrics".to_owned(),
             max_providers: 32,
+            model_label: false,
+            max_models: 16,
             bearer_token: None,
             basic_auth_username: None,
             basic_auth_password: None,
@@ -122,6 +126,18 @@ impl MetricsConfig {
     /// Most distinct `provider` label values (default 32).
     pub fn max_providers(&self) -> usize {
         self.max_providers
+    }
+
+    /// Whether the per-call families (requests, duration, time to first byte, sizes,
+    /// audio seconds, characters) and the voice-turn families carry a `model` label
+    /// (default `false`).
+    pub fn model_label(&self) -> bool {
+        self.model_label
+    }
+
+    /// Most distinct `model` label values besides `unknown` and `other` (default 16).
+    pub fn max_models(&self) -> usize {
+        self.max_models
     }
 
     /// Networks allowed to scrape (empty: any).

@@ -23,6 +23,11 @@ pub enum ConfigOption {
     Path,
     /// Cardinality bound of the `provider` label.
     MaxProviders,
+    /// Whether the per-call and voice-turn families carry a `model` label (default
+    /// `false`: the guide's label sets exactly).
+    ModelLabel,
+    /// Cardinality bound of the `model` label.
+    MaxModels,
     /// Bearer token scrapers must send (`Authorization: Bearer ...`).
     BearerToken,
     /// User name of HTTP basic auth (with `BasicAuthPassword`).
@@ -78,13 +83,15 @@ pub enum ConfigOption {
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 27] = [
+    pub const ALL: [ConfigOption; 29] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
         ConfigOption::Listen,
         ConfigOption::Path,
         ConfigOption::MaxProviders,
+        ConfigOption::ModelLabel,
+        ConfigOption::MaxModels,
         ConfigOption::BearerToken,
         ConfigOption::BasicAuthUsername,
         ConfigOption::BasicAuthPassword,
@@ -117,6 +124,8 @@ impl ConfigOption {
             ConfigOption::Listen => "Listen",
             ConfigOption::Path => "Path",
             ConfigOption::MaxProviders => "MaxProviders",
+            ConfigOption::ModelLabel => "ModelLabel",
+            ConfigOption::MaxModels => "MaxModels",
             ConfigOption::BearerToken => "BearerToken",
             ConfigOption::BasicAuthUsername => "BasicAuthUsername",
             ConfigOption::BasicAuthPassword => "BasicAuthPassword",
@@ -150,6 +159,8 @@ impl ConfigOption {
             ConfigOption::Listen => "listen",
             ConfigOption::Path => "path",
             ConfigOption::MaxProviders => "max_providers",
+            ConfigOption::ModelLabel => "model_label",
+            ConfigOption::MaxModels => "max_models",
             ConfigOption::BearerToken => "bearer_token",
             ConfigOption::BasicAuthUsername => "basic_auth_username",
             ConfigOption::BasicAuthPassword => "basic_auth_password",

@@ -8,7 +8,8 @@ use super::metrics_config::MetricsConfig;
 use super::schema::ConfigOption;
 use super::value_types::HistogramBuckets;
 use crate::limits::{
-    MAX_NATIVE_BUCKETS, MAX_PROVIDERS_LIMIT, MAX_SCHEMA, MAX_WINDOW_SLOTS, MIN_SCHEMA,
+    MAX_MODELS_LIMIT, MAX_NATIVE_BUCKETS, MAX_PROVIDERS_LIMIT, MAX_SCHEMA, MAX_WINDOW_SLOTS,
+    MIN_SCHEMA,
 };
 
 impl MetricsConfig {
@@ -91,6 +92,13 @@ impl MetricsConfig {
                 ConfigOption::MaxProviders,
                 self.max_providers.to_string(),
                 format!("expected a whole number from 1 to {MAX_PROVIDERS_LIMIT}"),
+            );
+        }
+        if !(1..=MAX_MODELS_LIMIT).contains(&self.max_models) {
+            invalid(
+                ConfigOption::MaxModels,
+                self.max_models.to_string(),
+                format!("expected a whole number from 1 to {MAX_MODELS_LIMIT}"),
             );
         }
         match (&self.basic_auth_username, &self.basic_auth_password) {

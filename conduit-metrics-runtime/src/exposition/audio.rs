@@ -7,12 +7,12 @@
 //! label so consecutive scrapes are easy to diff.
 
 use super::formatting::Value;
+use super::series::{Models, call_series, turn_series};
 use super::writer::{FamilyWriter, HistogramSeries};
 use crate::catalogue::{self, Family};
 use crate::labels::{DisconnectReason, Operation, Status, TurnOutcome, TurnStage};
 use crate::store::{
-    CallCells, ExemplarSlot, HistogramSnapshot, NativeSnapshot, ProviderSeries, Ratios, Registry,
-    Striped,
+    ExemplarSlot, HistogramSnapshot, NativeSnapshot, ProviderSeries, Ratios, Registry,
 };
 
 /// Writes the audio families of `registry` to `out` (no `# EOF`: the scrape ends where
@@ -28,6 +28,8 @@ struct AudioFamilies<'a, W> {
     /// (series, position in the registry's table) sorted by label; positions index the
     /// window ratios.
     providers: Vec<(&'a ProviderSeries, usize)>,
+    /// The model label values, when `ModelLabel` is on.
+    models: Models<'a>,
     ratios: Ratios,
     out: &'a mut W,
     /// (schema, bucket limit) of native buckets, when on and the writer serves them.
@@ -42,6 +44,7 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
         AudioFamilies {
             registry,
             providers,
+            models: registry.model_label().then(|| registry.model_labels()),
             ratios: registry.ratios(),
             native: registry
                 .native_schema()
@@ -79,23 +82,15 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
         Some(read(schema, max_buckets).unwrap_or_else(|| NativeSnapshot::empty(schema)))
     }
 
-    /// `requests_total`: every status of every used (operation, provider) series.
+    /// `requests_total`: every status of every used call series.
     fn requests(&mut self) {
         self.header(&catalogue::REQUESTS_TOTAL);
-        for (series, _) in &self.providers {
-            for &operation in Operation::ALL {
-                let Some(calls) = series.calls_if_used(operation) else {
-                    continue;
-                };
-                for &status in Status::ALL {
-                    let labels = [
-                        ("operation", operation.as_str()),
-                        ("provider", series.label()),
-                        ("status", status.as_str()),
-                    ];
-                    let count = Value::Int(calls.requests(status));
-                    self.out.sample(&catalogue::REQUESTS_TOTAL, &labels, count);
-                }
+        for (labels, calls) in call_series(&self.providers, &self.models) {
+            for &status in Status::ALL {
+                let labels = labels.with("status", status.as_str());
+                let count = Value::Int(calls.requests(status));
+                let family = &catalogue::REQUESTS_TOTAL;
+                self.out.sample(family, labels.as_slice(), count);
             }
         }
     }
@@ -103,25 +98,27 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
     /// Duration of every call, and the request size of calls that gave one.
     fn call_histograms(&mut self) {
         self.header(&catalogue::REQUEST_DURATION_SECONDS);
-        for (labels, calls) in used_calls(&self.providers) {
+        for (labels, calls) in call_series(&self.providers, &self.models) {
+            let labels = labels.as_slice();
             let family = &catalogue::REQUEST_DURATION_SECONDS;
             let exemplars = calls.duration_exemplars();
             let native = self.native(|schema, max| calls.native_duration(schema, max));
             histogram(
                 self.out,
                 family,
-                &labels,
+                labels,
                 &calls.duration(),
                 exemplars,
                 native,
             );
         }
         self.header(&catalogue::REQUEST_SIZE_BYTES);
-        for (labels, calls) in used_calls(&self.providers) {
+        for (labels, calls) in call_series(&self.providers, &self.models) {
+            let labels = labels.as_slice();
             let snapshot = calls.size();
             if snapshot.count() > 0 {
                 let family = &catalogue::REQUEST_SIZE_BYTES;
-                histogram(self.out, family, &labels, &snapshot, None, None);
+                histogram(self.out, family, labels, &snapshot, None, None);
             }
         }
     }
@@ -209,39 +206,41 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
     }
 
     /// Each stage of the voice turns that had one, and turns by outcome, for the
-    /// providers that had a turn.
+    /// providers (and models) that had a turn.
     fn voice_turns(&mut self) {
         self.header(&catalogue::TURN_STAGE_SECONDS);
-        for (series, _) in &self.providers {
-            let Some(turns) = series.turns_if_used() else {
-                continue;
-            };
+        for (labels, turns) in turn_series(&self.providers, &self.models) {
             for &stage in TurnStage::ALL {
                 let snapshot = turns.stage(stage);
                 if snapshot.count() == 0 {
                     continue;
                 }
                 let native = self.native(|schema, max| turns.native_stage(stage, schema, max));
-                let labels = [("provider", series.label()), ("stage", stage.as_str())];
+                let labels = labels.with("stage", stage.as_str());
                 let exemplars = turns.stage_exemplars(stage);
                 let family = &catalogue::TURN_STAGE_SECONDS;
-                histogram(self.out, family, &labels, &snapshot, exemplars, native);
+                histogram(
+                    self.out,
+                    family,
+                    labels.as_slice(),
+                    &snapshot,
+                    exemplars,
+                    native,
+                );
             }
         }
         self.header(&catalogue::TURNS_TOTAL);
-        for (series, _) in &self.providers {
-            let Some(turns) = series.turns_if_used() else {
-                continue;
-            };
+        for (labels, turns) in turn_series(&self.providers, &self.models) {
             let counts: [u64; TurnOutcome::COUNT] =
                 std::array::from_fn(|index| turns.turns(TurnOutcome::ALL[index]));
             if counts.iter().all(|&count| count == 0) {
                 continue;
             }
             for (&outcome, count) in TurnOutcome::ALL.iter().zip(counts) {
-                let labels = [("provider", series.label()), ("outcome", outcome.as_str())];
+                let labels = labels.with("outcome", outcome.as_str());
+                let family = &catalogue::TURNS_TOTAL;
                 self.out
-                    .sample(&catalogue::TURNS_TOTAL, &labels, Value::Int(count));
+                    .sample(family, labels.as_slice(), Value::Int(count));
             }
         }
     }
@@ -261,29 +260,32 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
     /// would only cost memory.
     fn streaming_totals(&mut self) {
         self.header(&catalogue::TIME_TO_FIRST_BYTE_SECONDS);
-        for (labels, calls) in used_calls(&self.providers) {
+        for (labels, calls) in call_series(&self.providers, &self.models) {
+            let labels = labels.as_slice();
             let native = self.native(|schema, max| calls.native_first_byte(schema, max));
             let snapshot = calls.first_byte();
             if snapshot.count() > 0 {
                 let family = &catalogue::TIME_TO_FIRST_BYTE_SECONDS;
                 let exemplars = calls.first_byte_exemplars();
-                histogram(self.out, family, &labels, &snapshot, exemplars, native);
+                histogram(self.out, family, labels, &snapshot, exemplars, native);
             }
         }
         self.header(&catalogue::AUDIO_SECONDS_TOTAL);
-        for (labels, calls) in used_calls(&self.providers) {
+        for (labels, calls) in call_series(&self.providers, &self.models) {
+            let labels = labels.as_slice();
             let seconds = calls.audio_seconds();
             if seconds > 0.0 {
                 let family = &catalogue::AUDIO_SECONDS_TOTAL;
-                self.out.sample(family, &labels, Value::Float(seconds));
+                self.out.sample(family, labels, Value::Float(seconds));
             }
         }
         self.header(&catalogue::CHARACTERS_TOTAL);
-        for (labels, calls) in used_calls(&self.providers) {
+        for (labels, calls) in call_series(&self.providers, &self.models) {
+            let labels = labels.as_slice();
             let characters = calls.characters();
             if characters > 0 {
                 let family = &catalogue::CHARACTERS_TOTAL;
-                self.out.sample(family, &labels, Value::Int(characters));
+                self.out.sample(family, labels, Value::Int(characters));
             }
         }
     }
@@ -315,6 +317,13 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
         let folded = Value::Int(self.registry.folded_calls());
         self.out
             .sample(&catalogue::PROVIDER_LABELS_FOLDED_TOTAL, &[], folded);
+        // Only with the model label on, so that off the scrape is the guide's exactly.
+        if self.models.is_some() {
+            let family = &catalogue::MODEL_LABELS_FOLDED_TOTAL;
+            self.header(family);
+            let folded = Value::Int(self.registry.folded_models());
+            self.out.sample(family, &[], folded);
+        }
         for family in [
             &catalogue::COST_REJECTED_TOTAL,
             &catalogue::AUDIO_SECONDS_REJECTED_TOTAL,
@@ -362,21 +371,4 @@ fn histogram<W: FamilyWriter>(
         native,
     };
     out.histogram(family, labels, series);
-}
-
-/// The (operation, provider) call series that were used, providers in label order, with
-/// their two labels.
-fn used_calls<'a>(
-    providers: &'a [(&'a ProviderSeries, usize)],
-) -> impl Iterator<Item = ([(&'static str, &'a str); 2], &'a Striped<CallCells>)> + 'a {
-    providers.iter().flat_map(|(series, _)| {
-        Operation::ALL.iter().filter_map(|&operation| {
-            let calls = series.calls_if_used(operation)?;
-            let labels = [
-                ("operation", operation.as_str()),
-                ("provider", series.label()),
-            ];
-            Some((labels, calls))
-        })
-    })
 }

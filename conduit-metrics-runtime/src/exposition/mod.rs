@@ -21,6 +21,7 @@ mod protobuf;
 #[cfg(feature = "protobuf")]
 mod protobuf_encoder;
 mod scrape;
+mod series;
 #[cfg(feature = "protobuf")]
 mod wire;
 mod writer;

@@ -9,7 +9,10 @@ use super::costs::{record_audio_seconds_in, record_cost_in};
 
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation, Status};
-use crate::store::{CallCells, RealtimeCells, Registry, Slot, Striped, current_stripe, global};
+use crate::store::{
+    CallCells, ModelSlot, ProviderSeries, RealtimeCells, Registry, Slot, Striped, current_stripe,
+    global,
+};
 #[cfg(feature = "opentelemetry")]
 use crate::trace::{TraceRef, current_trace};
 
@@ -143,6 +146,8 @@ impl CallOutcome {
 #[must_use = "a call that is dropped at once is recorded as cancelled"]
 pub struct ActiveCall<'r> {
     registry: &'r Registry,
+    series: &'r ProviderSeries,
+    /// The (operation, provider, model) cells the call records into.
     cells: &'r Striped<CallCells>,
     /// Set when the call is a whole realtime session.
     session: Option<&'r Striped<RealtimeCells>>,
@@ -162,6 +167,7 @@ impl<'r> ActiveCall<'r> {
     #[inline]
     fn start(
         registry: &'r Registry,
+        series: &'r ProviderSeries,
         cells: &'r Striped<CallCells>,
         session: Option<&'r Striped<RealtimeCells>>,
         operation: Operation,
@@ -170,6 +176,7 @@ impl<'r> ActiveCall<'r> {
         registry.operation(operation).at(stripe).enter();
         ActiveCall {
             registry,
+            series,
             cells,
             session,
             operation,
@@ -180,6 +187,31 @@ impl<'r> ActiveCall<'r> {
             #[cfg(feature = "opentelemetry")]
             trace: current_trace(),
         }
+    }
+
+    /// The model that serves the call, for the `model` label of its per-call families
+    /// when `ModelLabel` is on (otherwise ignored). Give it right after starting the call:
+    /// what was recorded before stays under `unknown`.
+    ///
+    /// ```
+    /// use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+    /// use conduit_metrics_runtime::registry::Registry;
+    ///
+    /// let config = MetricsConfig::builder().model_label(true).build().unwrap();
+    /// let registry = Registry::new(&config);
+    /// let call = registry.start_call(Operation::Transcription, "openai").with_model("whisper-1");
+    /// call.finish(Status::Success);
+    /// assert!(registry.render().contains(
+    ///     r#"conduit_audio_requests_total{operation="transcription",provider="openai",model="whisper-1",status="success"} 1"#
+    /// ));
+    /// ```
+    #[inline]
+    pub fn with_model(mut self, model: &str) -> Self {
+        if self.registry.model_label() {
+            let model = self.registry.model(model);
+            self.cells = self.series.model_calls(self.operation, model);
+        }
+        self
     }
 
     /// Adds `characters` sent to the call (text to synthesize) to
@@ -274,7 +306,7 @@ impl Registry {
     #[inline]
     pub fn start_call(&self, operation: Operation, provider: &str) -> ActiveCall<'_> {
         let series = self.provider(provider);
-        ActiveCall::start(self, series.calls(operation), None, operation)
+        ActiveCall::start(self, series, series.calls(operation), None, operation)
     }
 }
 
@@ -313,15 +345,40 @@ pub struct CallSite {
     operation: Operation,
     /// The provider slot of the last call, encoded by `encode_slot`.
     last_slot: AtomicUsize,
+    /// The model slot of the last call that gave a model, encoded by `encode_model`.
+    last_model: AtomicUsize,
 }
 
 const NO_SLOT: usize = usize::MAX;
 const OVERFLOW_SLOT: usize = usize::MAX - 1;
+const UNKNOWN_MODEL_SLOT: usize = usize::MAX - 2;
 
 fn encode_slot(slot: Slot) -> usize {
     match slot {
         Slot::Index(index) => index,
         Slot::Overflow => OVERFLOW_SLOT,
+    }
+}
+
+fn decode_slot(encoded: usize) -> Option<Slot> {
+    match encoded {
+        NO_SLOT | UNKNOWN_MODEL_SLOT => None,
+        OVERFLOW_SLOT => Some(Slot::Overflow),
+        index => Some(Slot::Index(index)),
+    }
+}
+
+fn encode_model(slot: ModelSlot) -> usize {
+    match slot {
+        ModelSlot::Unknown => UNKNOWN_MODEL_SLOT,
+        ModelSlot::Named(slot) => encode_slot(slot),
+    }
+}
+
+fn decode_model(encoded: usize) -> Option<ModelSlot> {
+    match encoded {
+        UNKNOWN_MODEL_SLOT => Some(ModelSlot::Unknown),
+        other => decode_slot(other).map(ModelSlot::Named),
     }
 }
 
@@ -331,6 +388,7 @@ impl CallSite {
         CallSite {
             operation,
             last_slot: AtomicUsize::new(NO_SLOT),
+            last_model: AtomicUsize::new(NO_SLOT),
         }
     }
 
@@ -343,9 +401,25 @@ impl CallSite {
     #[inline]
     pub fn start(&self, provider: &str) -> ActiveCall<'static> {
         let registry = global();
-        let slot = self.slot_for(registry, provider);
-        let cells = registry.series_at(slot).calls(self.operation);
-        ActiveCall::start(registry, cells, None, self.operation)
+        let series = registry.series_at(self.slot_for(registry, provider));
+        ActiveCall::start(
+            registry,
+            series,
+            series.calls(self.operation),
+            None,
+            self.operation,
+        )
+    }
+
+    /// Starts a call served by `model` on the global registry: when `ModelLabel` is on,
+    /// its per-call families carry `model` (the site keeps the last model's slot, as it
+    /// keeps the provider's); when off, this is [`start`](Self::start).
+    #[inline]
+    pub fn start_with_model(&self, provider: &str, model: &str) -> ActiveCall<'static> {
+        let registry = global();
+        let series = registry.series_at(self.slot_for(registry, provider));
+        let cells = self.model_cells(registry, series, model);
+        ActiveCall::start(registry, series, cells, None, self.operation)
     }
 
     /// Starts a call that is a whole realtime session: besides the call families it
@@ -357,21 +431,47 @@ impl CallSite {
     pub fn start_session(&self, provider: &str) -> ActiveCall<'static> {
         let registry = global();
         let series = registry.series_at(self.slot_for(registry, provider));
-        ActiveCall::start(
-            registry,
-            series.calls(self.operation),
-            Some(series.realtime()),
-            self.operation,
-        )
+        let cells = series.calls(self.operation);
+        let session = Some(series.realtime());
+        ActiveCall::start(registry, series, cells, session, self.operation)
+    }
+
+    /// [`start_session`](Self::start_session) served by `model` (see
+    /// [`start_with_model`](Self::start_with_model)).
+    #[inline]
+    pub fn start_session_with_model(&self, provider: &str, model: &str) -> ActiveCall<'static> {
+        let registry = global();
+        let series = registry.series_at(self.slot_for(registry, provider));
+        let cells = self.model_cells(registry, series, model);
+        let session = Some(series.realtime());
+        ActiveCall::start(registry, series, cells, session, self.operation)
+    }
+
+    /// The cells of this site's operation for `model`, through the site's model cache.
+    #[inline]
+    fn model_cells<'r>(
+        &self,
+        registry: &Registry,
+        series: &'r ProviderSeries,
+        model: &str,
+    ) -> &'r Striped<CallCells> {
+        if !registry.model_label() {
+            return series.calls(self.operation);
+        }
+        let slot = match decode_model(self.last_model.load(Relaxed)) {
+            Some(slot) if registry.holds_model(slot, model) => slot,
+            _ => {
+                let slot = registry.resolve_model(model);
+                self.last_model.store(encode_model(slot), Relaxed);
+                slot
+            }
+        };
+        series.model_calls(self.operation, registry.model_id(slot))
     }
 
     #[inline]
     fn slot_for(&self, registry: &Registry, provider: &str) -> Slot {
-        let cached = match self.last_slot.load(Relaxed) {
-            NO_SLOT => None,
-            OVERFLOW_SLOT => Some(Slot::Overflow),
-            index => Some(Slot::Index(index)),
-        };
+        let cached = decode_slot(self.last_slot.load(Relaxed));
         if let Some(slot) = cached {
             if registry.holds(slot, provider) {
                 return slot;

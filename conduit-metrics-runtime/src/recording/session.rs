@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::turn::Turn;
 use crate::clock::Timestamp;
 use crate::labels::{DisconnectReason, Operation};
-use crate::store::{ProviderSeries, RealtimeCells, Registry, Striped, global};
+use crate::store::{ModelId, ProviderSeries, RealtimeCells, Registry, Striped, global};
 
 /// A realtime session in progress.
 ///
@@ -30,6 +30,8 @@ pub struct RealtimeSession<'r> {
     registry: &'r Registry,
     series: &'r ProviderSeries,
     cells: &'r Striped<RealtimeCells>,
+    /// The model its turns carry (`unknown` until `with_model`, or while the label is off).
+    model: ModelId,
     started: Timestamp,
     ended: bool,
 }
@@ -42,15 +44,41 @@ impl<'r> RealtimeSession<'r> {
             registry,
             series,
             cells: series.realtime(),
+            model: ModelId::UNKNOWN,
             started: Timestamp::now(),
             ended: false,
         }
     }
 
+    /// The model serving this session: its turns' stages and outcomes carry it as their
+    /// `model` label when `ModelLabel` is on (otherwise it is ignored). The session's own
+    /// families (sessions, duration, the whole turn's latency) stay per provider, as in
+    /// the guide.
+    ///
+    /// ```
+    /// use conduit_metrics_runtime::MetricsConfig;
+    /// use conduit_metrics_runtime::registry::Registry;
+    ///
+    /// let config = MetricsConfig::builder().model_label(true).build().unwrap();
+    /// let registry = Registry::new(&config);
+    /// let session = registry.realtime_session("openai").with_model("gpt-4o-realtime");
+    /// let mut turn = session.turn();
+    /// turn.user_speech_ended();
+    /// turn.agent_audio_started();
+    /// turn.end();
+    /// assert!(registry.render().contains(
+    ///     r#"conduit_audio_turns_total{provider="openai",model="gpt-4o-realtime",outcome="answered"} 1"#
+    /// ));
+    /// ```
+    pub fn with_model(mut self, model: &str) -> Self {
+        self.model = self.registry.model(model);
+        self
+    }
+
     /// Starts a voice turn of this session: its marks time the stages of the turn, and it
     /// records them when dropped (see [`Turn`]).
     pub fn turn(&self) -> Turn<'_> {
-        Turn::start(self.registry, self.series)
+        Turn::start(self.registry, self.series, self.model)
     }
 
     /// Records the latency of one turn in `conduit_audio_realtime_latency_seconds`.
@@ -89,7 +117,7 @@ impl Registry {
     /// Starts a voice turn for `provider` without a session guard (for sessions recorded
     /// by `#[audio_metric(operation = "realtime")]`); see [`Turn`].
     pub fn realtime_turn(&self, provider: &str) -> Turn<'_> {
-        Turn::start(self, self.provider(provider))
+        Turn::start(self, self.provider(provider), ModelId::UNKNOWN)
     }
 
     /// Records one turn's latency for `provider` without a session guard (for sessions

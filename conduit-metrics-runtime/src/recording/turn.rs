@@ -6,7 +6,7 @@
 
 use crate::clock::TurnStamp;
 use crate::labels::{TurnOutcome, TurnStage};
-use crate::store::{ProviderSeries, RealtimeCells, Registry, Striped, TurnCells};
+use crate::store::{ModelId, ProviderSeries, Registry};
 #[cfg(feature = "opentelemetry")]
 use crate::trace::TraceRef;
 
@@ -50,10 +50,10 @@ const AGENT_AUDIO_STARTED: usize = 4;
 #[must_use = "a turn records its stages when it is dropped or ended"]
 pub struct Turn<'s> {
     registry: &'s Registry,
-    /// Where the whole turn goes (`realtime_latency_seconds`).
-    realtime: &'s Striped<RealtimeCells>,
-    /// Where its stages and outcome go.
-    turns: &'s Striped<TurnCells>,
+    /// The provider's series: the whole turn goes to its `realtime_latency_seconds`.
+    series: &'s ProviderSeries,
+    /// The model its stages and outcome carry (`unknown` while the label is off).
+    model: ModelId,
     /// The moment of each mark, `None` until it is made.
     marks: [Option<TurnStamp>; MARKS],
     /// The latest mark made, so an earlier one made after it is ignored.
@@ -65,11 +65,15 @@ pub struct Turn<'s> {
 }
 
 impl<'s> Turn<'s> {
-    pub(crate) fn start(registry: &'s Registry, series: &'s ProviderSeries) -> Self {
+    pub(crate) fn start(
+        registry: &'s Registry,
+        series: &'s ProviderSeries,
+        model: ModelId,
+    ) -> Self {
         Turn {
             registry,
-            realtime: series.realtime(),
-            turns: series.turns(),
+            series,
+            model,
             marks: [None; MARKS],
             latest: None,
             interrupted: false,
@@ -77,6 +81,14 @@ impl<'s> Turn<'s> {
             #[cfg(feature = "opentelemetry")]
             trace: crate::trace::current_trace(),
         }
+    }
+
+    /// The model serving this turn, for the `model` label of its stages and outcome
+    /// (when `ModelLabel` is on; otherwise ignored). A session's turns already carry the
+    /// session's model ([`RealtimeSession::with_model`](crate::RealtimeSession::with_model)).
+    pub fn with_model(mut self, model: &str) -> Self {
+        self.model = self.registry.model(model);
+        self
     }
 
     /// Voice activity ended: the user stopped speaking (t0).
@@ -143,7 +155,8 @@ impl<'s> Turn<'s> {
     fn record(&mut self) {
         self.ended = true;
         let native = self.registry.native_schema();
-        let turn_cells = self.turns.local();
+        let turns = self.series.turns(self.model);
+        let turn_cells = turns.local();
         let mut previous: Option<TurnStamp> = None;
         for (mark, stamp) in self.marks.iter().enumerate() {
             let Some(stamp) = *stamp else {
@@ -154,7 +167,7 @@ impl<'s> Turn<'s> {
                 turn_cells.observe_stage(stage, nanos, native);
                 #[cfg(feature = "opentelemetry")]
                 if let Some(trace) = self.trace {
-                    self.turns.record_stage_exemplar(stage, trace, nanos);
+                    turns.record_stage_exemplar(stage, trace, nanos);
                 }
             }
             previous = Some(stamp);
@@ -163,10 +176,11 @@ impl<'s> Turn<'s> {
         let first = self.marks[..AGENT_AUDIO_STARTED].iter().flatten().next();
         if let (Some(&first), Some(last)) = (first, self.marks[AGENT_AUDIO_STARTED]) {
             let nanos = self.registry.turn_nanos(first, last);
-            self.realtime.local().observe_latency(nanos, native);
+            let realtime = self.series.realtime();
+            realtime.local().observe_latency(nanos, native);
             #[cfg(feature = "opentelemetry")]
             if let Some(trace) = self.trace {
-                self.realtime.record_latency_exemplar(trace, nanos);
+                realtime.record_latency_exemplar(trace, nanos);
             }
         }
         turn_cells.count_turn(self.outcome());

@@ -10,6 +10,7 @@ mod cells;
 mod exemplars;
 mod histogram;
 mod label_table;
+mod models;
 mod native;
 mod native_index;
 mod native_snapshot;
@@ -22,6 +23,7 @@ pub(crate) use cells::{CallCells, OperationCells, RealtimeCells, TurnCells};
 pub(crate) use exemplars::{Exemplar, ExemplarSlot};
 pub(crate) use histogram::HistogramSnapshot;
 pub(crate) use label_table::Slot;
+pub(crate) use models::{ModelId, ModelSlot};
 #[cfg(feature = "protobuf")]
 pub(crate) use native::ZERO_THRESHOLD;
 pub(crate) use native_snapshot::NativeSnapshot;

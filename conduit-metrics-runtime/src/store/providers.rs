@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::cells::{CallCells, RealtimeCells, TurnCells};
 use super::label_table::{LabelEntry, LabelKind, LabelTable};
+use super::models::{ModelId, ModelSlots};
 use super::stripes::Striped;
 use crate::labels::Operation;
 use crate::limits::MAX_PROVIDERS_LIMIT;
@@ -15,10 +16,11 @@ use crate::limits::MAX_PROVIDERS_LIMIT;
 #[derive(Debug)]
 pub(crate) struct ProviderSeries {
     label: Box<str>,
-    calls: [OnceLock<Striped<CallCells>>; Operation::COUNT],
+    /// Per operation, per model (only `unknown` while the model label is off).
+    calls: [ModelSlots<Striped<CallCells>>; Operation::COUNT],
     realtime: OnceLock<Striped<RealtimeCells>>,
-    /// Allocated at the provider's first voice turn.
-    turns: OnceLock<Striped<TurnCells>>,
+    /// Per model, allocated at the model's first voice turn.
+    turns: ModelSlots<Striped<TurnCells>>,
     health_passed: AtomicU64,
     health_failed: AtomicU64,
 }
@@ -27,9 +29,9 @@ impl LabelEntry for ProviderSeries {
     fn new(label: Box<str>, _ordinal: Option<usize>) -> Self {
         ProviderSeries {
             label,
-            calls: std::array::from_fn(|_| OnceLock::new()),
+            calls: std::array::from_fn(|_| ModelSlots::default()),
             realtime: OnceLock::new(),
-            turns: OnceLock::new(),
+            turns: ModelSlots::default(),
             health_passed: AtomicU64::new(0),
             health_failed: AtomicU64::new(0),
         }
@@ -63,15 +65,33 @@ impl ProviderSeries {
         )
     }
 
-    /// The cells of one operation, created on first use.
+    /// The cells of one operation without a model, created on first use.
     #[inline]
     pub(crate) fn calls(&self, operation: Operation) -> &Striped<CallCells> {
-        self.calls[operation.index()].get_or_init(Striped::new)
+        self.calls[operation.index()].unknown_or_init(Striped::new)
     }
 
-    /// The cells of one operation if it was ever used.
-    pub(crate) fn calls_if_used(&self, operation: Operation) -> Option<&Striped<CallCells>> {
-        self.calls[operation.index()].get()
+    /// The cells of one operation and model, created on first use.
+    #[inline]
+    pub(crate) fn model_calls(&self, operation: Operation, model: ModelId) -> &Striped<CallCells> {
+        self.calls[operation.index()].get_or_init(model, Striped::new)
+    }
+
+    /// The cells of one operation for every model that used it (`unknown` first).
+    pub(crate) fn calls_by_model(
+        &self,
+        operation: Operation,
+    ) -> impl Iterator<Item = (ModelId, &Striped<CallCells>)> {
+        self.calls[operation.index()].iter()
+    }
+
+    /// The cells of one operation and model, if it was ever used.
+    pub(crate) fn model_calls_if_used(
+        &self,
+        operation: Operation,
+        model: ModelId,
+    ) -> Option<&Striped<CallCells>> {
+        self.calls[operation.index()].get(model)
     }
 
     /// The realtime cells, created on first use.
@@ -85,15 +105,15 @@ impl ProviderSeries {
         self.realtime.get()
     }
 
-    /// The voice-turn cells, created at the first turn.
+    /// The voice-turn cells of a model, created at its first turn.
     #[inline]
-    pub(crate) fn turns(&self) -> &Striped<TurnCells> {
-        self.turns.get_or_init(Striped::new)
+    pub(crate) fn turns(&self, model: ModelId) -> &Striped<TurnCells> {
+        self.turns.get_or_init(model, Striped::new)
     }
 
-    /// The voice-turn cells if a turn was ever started.
-    pub(crate) fn turns_if_used(&self) -> Option<&Striped<TurnCells>> {
-        self.turns.get()
+    /// The voice-turn cells of a model if it ever had a turn.
+    pub(crate) fn turns_if_used(&self, model: ModelId) -> Option<&Striped<TurnCells>> {
+        self.turns.get(model)
     }
 }
 

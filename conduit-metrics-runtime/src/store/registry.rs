@@ -3,12 +3,15 @@
 //! methods here and in `cells`.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed,
+};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::cells::OperationCells;
 use super::label_table::Slot;
+use super::models::{ModelId, ModelSlot, ModelTable};
 use super::providers::{PROVIDERS, ProviderSeries, ProviderTable};
 use super::stripes::Striped;
 use super::window::{ProviderTotals, Ratios, Totals, Window};
@@ -37,6 +40,10 @@ use crate::sync::lock;
 #[derive(Debug)]
 pub struct Registry {
     providers: ProviderTable,
+    models: ModelTable,
+    /// Whether calls and turns keep their model (`ModelLabel`); once on, it stays on, so
+    /// no series loses its label in the middle of a run.
+    model_label: AtomicBool,
     operations: [Striped<OperationCells>; Operation::COUNT],
     resources: Mutex<BTreeMap<String, Arc<AtomicI64>>>,
     window: Mutex<Window>,
@@ -63,6 +70,8 @@ const NATIVE_OFF: i32 = i32::MIN;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StoreBounds {
     max_providers: usize,
+    model_label: bool,
+    max_models: usize,
     metrics_window: Duration,
     export_interval: Duration,
     /// The schema of native buckets, if on (NativeHistograms and a format that serves
@@ -76,6 +85,8 @@ impl StoreBounds {
     pub(crate) fn of(config: &MetricsConfig) -> Self {
         StoreBounds {
             max_providers: config.max_providers(),
+            model_label: config.model_label(),
+            max_models: config.max_models(),
             metrics_window: config.metrics_window(),
             export_interval: config.export_interval(),
             native_schema: (cfg!(feature = "protobuf") && config.native_histograms())
@@ -118,6 +129,8 @@ impl Registry {
         crate::clock::calibrate();
         Registry {
             providers: ProviderTable::new(PROVIDERS, bounds.max_providers),
+            models: ModelTable::new(bounds.max_models),
+            model_label: AtomicBool::new(bounds.model_label),
             operations: std::array::from_fn(|_| Striped::new()),
             resources: Mutex::new(BTreeMap::new()),
             window: Mutex::new(bounds.window(clock.now())),
@@ -136,6 +149,8 @@ impl Registry {
     /// something was already recorded).
     pub(crate) fn reconfigure(&self, bounds: StoreBounds) {
         self.providers.set_max(bounds.max_providers);
+        self.models.set_max(bounds.max_models);
+        self.model_label.fetch_or(bounds.model_label, Relaxed);
         // Native buckets already allocated keep their schema; a lower one is reached
         // when they are read, a higher one only by series allocated from now on.
         self.native_schema.store(bounds.native_schema(), Relaxed);
@@ -181,6 +196,50 @@ impl Registry {
     /// Calls whose provider was folded into `other` so far.
     pub(crate) fn folded_calls(&self) -> u64 {
         self.providers.folded()
+    }
+
+    /// Whether calls and turns keep their model.
+    #[inline]
+    pub(crate) fn model_label(&self) -> bool {
+        self.model_label.load(Relaxed)
+    }
+
+    /// Where a model name resolves to (adding it, or folding it, if needed).
+    #[inline]
+    pub(crate) fn resolve_model(&self, name: &str) -> ModelSlot {
+        self.models.resolve(name)
+    }
+
+    /// Whether `slot` currently holds the model `name` (a call site's cache check).
+    #[inline]
+    pub(crate) fn holds_model(&self, slot: ModelSlot, name: &str) -> bool {
+        self.models.holds(slot, name)
+    }
+
+    /// The number of a resolved model.
+    #[inline]
+    pub(crate) fn model_id(&self, slot: ModelSlot) -> ModelId {
+        self.models.id(slot)
+    }
+
+    /// The number of a model name, or `unknown` while the model label is off.
+    #[inline]
+    pub(crate) fn model(&self, name: &str) -> ModelId {
+        if self.model_label() {
+            self.models.id(self.models.resolve(name))
+        } else {
+            ModelId::UNKNOWN
+        }
+    }
+
+    /// Every model label value with its number, sorted by label.
+    pub(crate) fn model_labels(&self) -> Vec<(&str, ModelId)> {
+        self.models.labels()
+    }
+
+    /// Calls whose model was folded into `other` so far.
+    pub(crate) fn folded_models(&self) -> u64 {
+        self.models.folded()
     }
 
     /// Now, on the clock voice turns are timed with.
@@ -274,10 +333,10 @@ impl Registry {
                     health_failed,
                     ..ProviderTotals::default()
                 };
-                for &operation in Operation::ALL {
-                    let Some(calls) = series.calls_if_used(operation) else {
-                        continue;
-                    };
+                let calls = Operation::ALL
+                    .iter()
+                    .flat_map(|&operation| series.calls_by_model(operation));
+                for (_, calls) in calls {
                     for &status in Status::ALL {
                         let count = calls.requests(status);
                         if status.is_completed() {

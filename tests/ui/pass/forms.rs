@@ -83,6 +83,17 @@ impl Client {
         Err(AudioError::Other { message: String::new() })
     }
 
+    // `model`: any `AsRef<str>`, evaluated once before the body, realtime included.
+    #[audio_metric(operation = "transcription", provider = self.name(), model = "whisper-1")]
+    fn with_model(&self) -> Result<(), AudioError> {
+        Ok(())
+    }
+
+    #[audio_metric(operation = "realtime", provider = &self.name, model = self.name.clone())]
+    async fn session_with_model(&self) -> Result<Summary, AudioError> {
+        Ok(Summary { reason: DisconnectReason::ServerClose })
+    }
+
     #[audio_metric(operation = "transcription", provider = self.name())]
     async fn returns_impl_in_result(&self) -> Result<impl std::fmt::Debug, AudioError> {
         let n: u8 = 1;
@@ -153,6 +164,8 @@ fn main() {
         client.by_mut("x").await.ok();
         client.session(1u8).await.ok();
         client.returns_impl_in_result().await.ok();
+        client.with_model().ok();
+        client.session_with_model().await.ok();
         Provider::transcribe(&client, b"a").await.ok();
         client.speak("hi").await.ok();
         Native::run(&client, "p").await.ok();

@@ -21,6 +21,11 @@ fn plain(provider: &str, text: &str) -> impl Stream<Item = Result<Chunk, TtsErro
     stream::iter(vec![Ok(Chunk { pcm: Vec::new() }), Err(TtsError::Throttled)])
 }
 
+#[audio_metric(operation = "tts", stream, model = String::from("tts-1-hd"), characters = text.len())]
+fn with_model(provider: &str, text: &str) -> impl Stream<Item = Result<Chunk, TtsError>> + use<> {
+    stream::iter(vec![Ok(Chunk { pcm: Vec::new() })])
+}
+
 #[audio_metric(operation = "tts", stream, audio_seconds = |c| Duration::from_millis(c.pcm.len() as u64))]
 async fn in_async(provider: &str) -> Result<impl Stream<Item = Result<Chunk, TtsError>> + Send + use<>, TtsError> {
     Ok(stream::empty())
@@ -88,5 +93,5 @@ fn main() {
     let _ = (plain("p", "t"), in_async("p"), boxed("p".into(), false), local("p"));
     let voice = Voice { name: "v".into(), text: "a b".into() };
     let _ = (voice.words(), voice.pinned(), voice.synthesize("t".into()));
-    let _ = (later("p", "t"), boxed_later("p"));
+    let _ = (later("p", "t"), boxed_later("p"), with_model("p", "t"));
 }
