@@ -89,7 +89,7 @@ pub use labels::{AudioStatus, DisconnectReason, Operation, Status, TurnOutcome, 
 pub use recording::{
     ActiveCall, CallOutcome, CallSite, RealtimeSession, ResourceGuard, Turn, hold_resource,
     realtime_session, realtime_turn, record_build_info, record_cache_lookup, record_cost,
-    record_health_check, record_realtime_latency, start_call,
+    record_health_check, record_realtime_latency, start_call, start_call_with_model,
 };
 
 /// Records the calling crate's version (its `CARGO_PKG_VERSION`) as the application's

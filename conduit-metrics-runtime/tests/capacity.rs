@@ -35,34 +35,46 @@ const SERIES_PER_INSTANCE: u64 = 4 + 4 + 8 + 4 + 4 + 1 + 1;
 
 /// A registry after one ExportInterval of the profile's traffic.
 fn profile(providers: usize) -> &'static Registry {
+    profile_with_models(providers, None)
+}
+
+/// The profile with `ModelLabel` on and every call served by one of `models` models a
+/// provider (`None`: the label off).
+fn profile_with_models(providers: usize, models: Option<usize>) -> &'static Registry {
     let config = MetricsConfig::builder()
         .max_providers(providers)
+        .model_label(models.is_some())
         .build()
         .unwrap();
     let registry: &'static Registry = Box::leak(Box::new(Registry::new(&config)));
+    let names: Vec<String> = (0..models.unwrap_or(1))
+        .map(|model| format!("model-{model}"))
+        .collect();
     for index in 0..providers {
         let provider = format!("provider-{index:02}");
-        for operation in [Operation::Transcription, Operation::Translation] {
+        for model in &names {
+            for operation in [Operation::Transcription, Operation::Translation] {
+                registry
+                    .start_call_with_model(operation, &provider, model)
+                    .finish_with(CallOutcome::new(Status::Success).size(96_000));
+            }
+            let mut speech = registry.start_call_with_model(Operation::Tts, &provider, model);
+            speech.add_characters(42);
+            speech.mark_first_byte();
+            speech.finish_with(
+                CallOutcome::new(Status::Success)
+                    .size(88_000)
+                    .audio_seconds(2.75)
+                    .cache_hit(index % 2 == 0),
+            );
+            // A realtime call is also an (operation, provider) pair.
             registry
-                .start_call(operation, &provider)
-                .finish_with(CallOutcome::new(Status::Success).size(96_000));
+                .start_call_with_model(Operation::Realtime, &provider, model)
+                .finish(Status::Success);
         }
-        let mut speech = registry.start_call(Operation::Tts, &provider);
-        speech.add_characters(42);
-        speech.mark_first_byte();
-        speech.finish_with(
-            CallOutcome::new(Status::Success)
-                .size(88_000)
-                .audio_seconds(2.75)
-                .cache_hit(index % 2 == 0),
-        );
         let session = registry.realtime_session(&provider);
         session.record_turn_latency(Duration::from_millis(320));
         session.end(DisconnectReason::ClientDisconnect);
-        // A realtime call is also an (operation, provider) pair.
-        registry
-            .start_call(Operation::Realtime, &provider)
-            .finish(Status::Success);
         registry.record_health_check(&provider, true);
     }
     registry.tick();
@@ -245,6 +257,46 @@ fn voice_turns_add_their_series_per_provider() {
         assert_eq!(
             series_of(&registry.render()) - without,
             TURN_SERIES_PER_PROVIDER * providers as u64
+        );
+    }
+}
+
+/// Of a provider's series, those a call carries per model when `ModelLabel` is on: its 4
+/// pairs' statuses and durations, sizes, and streamed speech.
+const CALL_SERIES_PER_MODEL: u64 = 80 + 24 + 14;
+
+#[test]
+fn models_multiply_the_per_call_and_turn_series_and_nothing_else() {
+    for (providers, models) in [(4usize, 1u64), (4, 2), (32, 2), (4, 5)] {
+        let registry = profile_with_models(providers, Some(models as usize));
+        let per_provider =
+            CALL_SERIES_PER_MODEL * models + (SERIES_PER_PROVIDER - CALL_SERIES_PER_MODEL);
+        // The folded models' counter is one more series of the instance.
+        let expected = per_provider * providers as u64 + SERIES_PER_INSTANCE + 1;
+        let text = registry.render();
+        assert_eq!(
+            series_of(&text),
+            expected,
+            "{providers} providers, {models} models"
+        );
+        for index in 0..providers {
+            for model in 0..models {
+                let session = registry
+                    .realtime_session(&format!("provider-{index:02}"))
+                    .with_model(&format!("model-{model}"));
+                let mut turn = session.turn();
+                turn.user_speech_ended();
+                turn.end_of_turn();
+                turn.transcript_final();
+                turn.response_started();
+                turn.agent_audio_started();
+                turn.end();
+            }
+        }
+        std::fs::write("/tmp/cap1.txt", registry.render()).unwrap();
+        assert_eq!(
+            series_of(&registry.render()) - expected,
+            TURN_SERIES_PER_PROVIDER * models * providers as u64
         );
     }
 }

@@ -34,7 +34,9 @@ fn record_with_models(config: &MetricsConfig) -> Registry {
     let clock = Arc::new(ManualClock::new());
     let registry = Registry::with_clock(config, clock.clone());
     let hooks = ModelHooks {
-        call: &|call, model| call.with_model(model),
+        call: &|registry, operation, provider, model| {
+            registry.start_call_with_model(operation, provider, model)
+        },
         session: &|session, model| session.with_model(model),
         turn: &|turn, model| turn.with_model(model),
     };
@@ -53,7 +55,7 @@ fn with_the_label_off_the_scrape_is_what_it_was_before_the_option() {
     let clock = Arc::new(ManualClock::new());
     let plain = Registry::with_clock(&MetricsConfig::default(), clock.clone());
     let hooks = ModelHooks {
-        call: &|call, _| call,
+        call: &|registry, operation, provider, _| registry.start_call(operation, provider),
         session: &|session, _| session,
         turn: &|turn, _| turn,
     };
@@ -251,8 +253,7 @@ fn models_past_the_bound_fold_into_other_and_are_counted() {
         "whisper-1",
     ] {
         registry
-            .start_call(Operation::Transcription, "openai")
-            .with_model(model)
+            .start_call_with_model(Operation::Transcription, "openai", model)
             .finish(Status::Success);
     }
     let text = registry.render();
@@ -297,8 +298,7 @@ fn counts_stay_exact_from_many_threads_and_models() {
                 for call in 0..CALLS {
                     let model = MODELS[(thread + call) % MODELS.len()];
                     registry
-                        .start_call(Operation::Tts, "openai")
-                        .with_model(model)
+                        .start_call_with_model(Operation::Tts, "openai", model)
                         .finish_with(CallOutcome::new(Status::Success).audio_seconds(0.25));
                     let mut turn = session.turn();
                     turn.user_speech_ended();
@@ -344,8 +344,7 @@ fn counts_stay_exact_from_many_threads_and_models() {
 fn a_model_is_ignored_while_the_label_is_off() {
     let registry = Registry::new(&config(false, 16));
     registry
-        .start_call(Operation::Tts, "openai")
-        .with_model("tts-1")
+        .start_call_with_model(Operation::Tts, "openai", "tts-1")
         .finish(Status::Success);
     let text = registry.render();
     assert!(text.contains(

@@ -146,7 +146,6 @@ impl CallOutcome {
 #[must_use = "a call that is dropped at once is recorded as cancelled"]
 pub struct ActiveCall<'r> {
     registry: &'r Registry,
-    series: &'r ProviderSeries,
     /// The (operation, provider, model) cells the call records into.
     cells: &'r Striped<CallCells>,
     /// Set when the call is a whole realtime session.
@@ -167,7 +166,6 @@ impl<'r> ActiveCall<'r> {
     #[inline]
     fn start(
         registry: &'r Registry,
-        series: &'r ProviderSeries,
         cells: &'r Striped<CallCells>,
         session: Option<&'r Striped<RealtimeCells>>,
         operation: Operation,
@@ -176,7 +174,6 @@ impl<'r> ActiveCall<'r> {
         registry.operation(operation).at(stripe).enter();
         ActiveCall {
             registry,
-            series,
             cells,
             session,
             operation,
@@ -187,31 +184,6 @@ impl<'r> ActiveCall<'r> {
             #[cfg(feature = "opentelemetry")]
             trace: current_trace(),
         }
-    }
-
-    /// The model that serves the call, for the `model` label of its per-call families
-    /// when `ModelLabel` is on (otherwise ignored). Give it right after starting the call:
-    /// what was recorded before stays under `unknown`.
-    ///
-    /// ```
-    /// use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
-    /// use conduit_metrics_runtime::registry::Registry;
-    ///
-    /// let config = MetricsConfig::builder().model_label(true).build().unwrap();
-    /// let registry = Registry::new(&config);
-    /// let call = registry.start_call(Operation::Transcription, "openai").with_model("whisper-1");
-    /// call.finish(Status::Success);
-    /// assert!(registry.render().contains(
-    ///     r#"conduit_audio_requests_total{operation="transcription",provider="openai",model="whisper-1",status="success"} 1"#
-    /// ));
-    /// ```
-    #[inline]
-    pub fn with_model(mut self, model: &str) -> Self {
-        if self.registry.model_label() {
-            let model = self.registry.model(model);
-            self.cells = self.series.model_calls(self.operation, model);
-        }
-        self
     }
 
     /// Adds `characters` sent to the call (text to synthesize) to
@@ -306,7 +278,35 @@ impl Registry {
     #[inline]
     pub fn start_call(&self, operation: Operation, provider: &str) -> ActiveCall<'_> {
         let series = self.provider(provider);
-        ActiveCall::start(self, series, series.calls(operation), None, operation)
+        ActiveCall::start(self, series.calls(operation), None, operation)
+    }
+
+    /// Starts a call of `operation` for `provider` served by `model`: with `ModelLabel`
+    /// on, its per-call families carry `model`; off, this is
+    /// [`start_call`](Self::start_call).
+    ///
+    /// ```
+    /// use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+    /// use conduit_metrics_runtime::registry::Registry;
+    ///
+    /// let config = MetricsConfig::builder().model_label(true).build().unwrap();
+    /// let registry = Registry::new(&config);
+    /// let call = registry.start_call_with_model(Operation::Transcription, "openai", "whisper-1");
+    /// call.finish(Status::Success);
+    /// assert!(registry.render().contains(
+    ///     r#"conduit_audio_requests_total{operation="transcription",provider="openai",model="whisper-1",status="success"} 1"#
+    /// ));
+    /// ```
+    #[inline]
+    pub fn start_call_with_model(
+        &self,
+        operation: Operation,
+        provider: &str,
+        model: &str,
+    ) -> ActiveCall<'_> {
+        let series = self.provider(provider);
+        let cells = series.model_calls(operation, self.model(model));
+        ActiveCall::start(self, cells, None, operation)
     }
 }
 
@@ -321,6 +321,17 @@ impl Registry {
 #[inline]
 pub fn start_call(operation: Operation, provider: &str) -> ActiveCall<'static> {
     global().start_call(operation, provider)
+}
+
+/// Starts a call served by `model` on the [global](crate::registry::global) registry
+/// (see [`Registry::start_call_with_model`]).
+#[inline]
+pub fn start_call_with_model(
+    operation: Operation,
+    provider: &str,
+    model: &str,
+) -> ActiveCall<'static> {
+    global().start_call_with_model(operation, provider, model)
 }
 
 /// One instrumented place in the code: its operation, and the provider it saw last, so a
@@ -402,13 +413,7 @@ impl CallSite {
     pub fn start(&self, provider: &str) -> ActiveCall<'static> {
         let registry = global();
         let series = registry.series_at(self.slot_for(registry, provider));
-        ActiveCall::start(
-            registry,
-            series,
-            series.calls(self.operation),
-            None,
-            self.operation,
-        )
+        ActiveCall::start(registry, series.calls(self.operation), None, self.operation)
     }
 
     /// Starts a call served by `model` on the global registry: when `ModelLabel` is on,
@@ -419,7 +424,7 @@ impl CallSite {
         let registry = global();
         let series = registry.series_at(self.slot_for(registry, provider));
         let cells = self.model_cells(registry, series, model);
-        ActiveCall::start(registry, series, cells, None, self.operation)
+        ActiveCall::start(registry, cells, None, self.operation)
     }
 
     /// Starts a call that is a whole realtime session: besides the call families it
@@ -433,7 +438,7 @@ impl CallSite {
         let series = registry.series_at(self.slot_for(registry, provider));
         let cells = series.calls(self.operation);
         let session = Some(series.realtime());
-        ActiveCall::start(registry, series, cells, session, self.operation)
+        ActiveCall::start(registry, cells, session, self.operation)
     }
 
     /// [`start_session`](Self::start_session) served by `model` (see
@@ -444,7 +449,7 @@ impl CallSite {
         let series = registry.series_at(self.slot_for(registry, provider));
         let cells = self.model_cells(registry, series, model);
         let session = Some(series.realtime());
-        ActiveCall::start(registry, series, cells, session, self.operation)
+        ActiveCall::start(registry, cells, session, self.operation)
     }
 
     /// The cells of this site's operation for `model`, through the site's model cache.

@@ -13,7 +13,7 @@ mod stream;
 mod turn;
 
 pub use build::record_build_info;
-pub use call::{ActiveCall, CallOutcome, CallSite, start_call};
+pub use call::{ActiveCall, CallOutcome, CallSite, start_call, start_call_with_model};
 pub use costs::{record_cache_lookup, record_cost, record_health_check};
 pub use resources::{ResourceGuard, hold_resource};
 pub use session::{RealtimeSession, realtime_session, realtime_turn, record_realtime_latency};
