@@ -11,6 +11,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::models::ModelKind;
 use super::providers::{ProviderError, SimulatedProvider, Simulation, Transcript};
 use super::realtime;
 use super::request::{ApiError, ProviderQuery, simulation};
@@ -114,6 +115,7 @@ async fn index(State(gateway): State<Arc<Gateway>>) -> Json<serde_json::Value> {
 struct Upload {
     audio: Bytes,
     provider: Option<String>,
+    model: Option<String>,
     /// The form's `stream` field (OpenAI's streamed transcription).
     stream: bool,
 }
@@ -132,19 +134,21 @@ async fn audio_upload(request: Request) -> Result<Upload, ApiError> {
         return Ok(Upload {
             audio,
             provider: None,
+            model: None,
             stream: false,
         });
     }
     let mut form = Multipart::from_request(request, &())
         .await
         .map_err(ApiError::from_rejection)?;
-    let (mut audio, mut provider, mut stream) = (None, None, false);
+    let (mut audio, mut provider, mut model, mut stream) = (None, None, None, false);
     while let Some(field) = form.next_field().await.map_err(ApiError::from_rejection)? {
         match field.name() {
             Some("file") => audio = Some(field.bytes().await.map_err(ApiError::from_rejection)?),
             Some("provider") => {
                 provider = Some(field.text().await.map_err(ApiError::from_rejection)?)
             }
+            Some("model") => model = Some(field.text().await.map_err(ApiError::from_rejection)?),
             Some("stream") => {
                 stream = field.text().await.map_err(ApiError::from_rejection)? == "true"
             }
@@ -155,6 +159,7 @@ async fn audio_upload(request: Request) -> Result<Upload, ApiError> {
     Ok(Upload {
         audio,
         provider,
+        model,
         stream,
     })
 }
@@ -162,6 +167,7 @@ async fn audio_upload(request: Request) -> Result<Upload, ApiError> {
 type AudioCall = for<'a> fn(
     &'a SimulatedProvider,
     &'a [u8],
+    &'static str,
     &'a Simulation,
 ) -> std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Transcript, ProviderError>> + Send + 'a>,
@@ -171,6 +177,7 @@ type AudioCall = for<'a> fn(
 type StreamedCall = fn(
     Arc<SimulatedProvider>,
     Bytes,
+    &'static str,
     Simulation,
 ) -> std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Response, ApiError>> + Send>,
@@ -185,19 +192,24 @@ async fn audio_endpoint(
 ) -> Result<Response, ApiError> {
     let simulation = simulation(request.headers(), query.simulate.as_deref())?;
     let upload = audio_upload(request).await?;
-    let provider = gateway
-        .route(upload.provider.as_deref().or(query.provider.as_deref()))
+    let (provider, model) = gateway
+        .route_call(
+            upload.provider.as_deref().or(query.provider.as_deref()),
+            upload.model.as_deref().or(query.model.as_deref()),
+            ModelKind::Listen,
+        )
         .map_err(ApiError::invalid)?;
     if let Some(stream) = stream_transcript {
         if upload.stream || query.stream == Some(true) {
-            return stream(provider, upload.audio, simulation).await;
+            return stream(provider, upload.audio, model, simulation).await;
         }
     }
     let audio = upload.audio;
-    let transcript = call(&provider, &audio, &simulation)
+    let transcript = call(&provider, &audio, model, &simulation)
         .await
         .map_err(|error| ApiError::from_provider(provider.name(), &error))?;
-    Ok(Json(json!({ "text": transcript.text, "provider": provider.name() })).into_response())
+    let answer = json!({ "text": transcript.text, "provider": provider.name(), "model": model });
+    Ok(Json(answer).into_response())
 }
 
 async fn transcriptions(
@@ -209,8 +221,8 @@ async fn transcriptions(
         gateway,
         query,
         request,
-        |p, a, s| Box::pin(p.transcribe(a, s)),
-        Some(|p, a, s| Box::pin(stream_api::transcription(p, a, s))),
+        |p, a, m, s| Box::pin(p.transcribe(a, m, s)),
+        Some(|p, a, m, s| Box::pin(stream_api::transcription(p, a, m, s))),
     )
     .await
 }
@@ -224,7 +236,7 @@ async fn translations(
         gateway,
         query,
         request,
-        |p, a, s| Box::pin(p.translate(a, s)),
+        |p, a, m, s| Box::pin(p.translate(a, m, s)),
         None,
     )
     .await
@@ -238,6 +250,9 @@ struct SpeechRequest {
     voice: String,
     #[serde(default)]
     provider: Option<String>,
+    /// One of the provider's speech models (else its default).
+    #[serde(default)]
+    model: Option<String>,
     /// Send the audio in chunks as it is synthesized.
     #[serde(default)]
     stream: bool,
@@ -255,14 +270,18 @@ async fn speech(
 ) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(|rejection| ApiError::invalid(rejection.body_text()))?;
     let simulation = simulation(&headers, query.simulate.as_deref())?;
-    let provider = gateway
-        .route(request.provider.as_deref().or(query.provider.as_deref()))
+    let (provider, model) = gateway
+        .route_call(
+            request.provider.as_deref().or(query.provider.as_deref()),
+            request.model.as_deref().or(query.model.as_deref()),
+            ModelKind::Speak,
+        )
         .map_err(ApiError::invalid)?;
     if request.stream {
-        return stream_api::speech(provider, request.input, simulation).await;
+        return stream_api::speech(provider, request.input, model, simulation).await;
     }
     let speech = provider
-        .speak(&request.input, &request.voice, &simulation)
+        .speak(&request.input, &request.voice, model, &simulation)
         .await
         .map_err(|error| ApiError::from_provider(provider.name(), &error))?;
     let cache = if speech.from_cache { "hit" } else { "miss" };
@@ -271,5 +290,6 @@ async fn speech(
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
     headers.insert("x-provider", HeaderValue::from_static(provider.name()));
     headers.insert("x-cache", HeaderValue::from_static(cache));
+    headers.insert("x-model", HeaderValue::from_static(model));
     Ok(response)
 }

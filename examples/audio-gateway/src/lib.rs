@@ -10,7 +10,9 @@
 //! | `POST /v1/audio/speech` | JSON `{"input", "voice", "provider"?}` → `audio/wav` (cached per text and voice) |
 //! | `GET /v1/realtime` | WebSocket: `{"type":"input_text","text":..}` turns, answered one by one |
 //!
-//! `?provider=` (or the `provider` field) picks a provider, else they take turns. The
+//! `?provider=` (or the `provider` field) picks a provider, else the one serving `?model=`
+//! (or the `model` field; each provider serves two models a kind of call, see [`models`]),
+//! else they take turns; a provider without `model` serves its first. The
 //! `elevenlabs` client synthesizes speech over real HTTP (reqwest) against a simulated
 //! provider API in the same process (`upstream`), so its timeouts, 429s and 503s are
 //! `reqwest::Error`s; the others are simulated in process.
@@ -20,6 +22,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod api;
+pub mod models;
 pub mod providers;
 mod realtime;
 mod request;

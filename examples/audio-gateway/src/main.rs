@@ -97,7 +97,12 @@ async fn run() -> Result<(), String> {
     let args = parse_args()?;
     let config = match &args.config {
         Some(path) => MetricsConfig::from_file(path).and_then(MetricsConfig::with_env_overrides),
-        None => MetricsConfig::from_env(),
+        // The demo's providers serve two models each, so it shows the `model` label
+        // (`CONDUIT_METRICS_MODEL_LABEL=false` turns it off).
+        None => MetricsConfig::builder()
+            .model_label(true)
+            .build()
+            .and_then(MetricsConfig::with_env_overrides),
     }
     .map_err(|e| e.to_string())?;
     let metrics = config.install().map_err(|e| e.to_string())?;

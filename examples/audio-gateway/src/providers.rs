@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use conduit_metrics_runtime::{AudioStatus, DisconnectReason, audio_metric};
 
+use super::models::Models;
 use super::sim::Rng;
 
 /// What can go wrong with a provider, and the status each is counted under.
@@ -173,6 +174,7 @@ const TTS_CACHE_ENTRIES: usize = 1024;
 /// One simulated provider client.
 pub struct SimulatedProvider {
     name: &'static str,
+    models: Models,
     profile: Profile,
     latency_scale: f64,
     rng: Mutex<Rng>,
@@ -215,6 +217,7 @@ impl SimulatedProvider {
     pub fn new(name: &'static str, profile: Profile, latency_scale: f64, seed: u64) -> Self {
         SimulatedProvider {
             name,
+            models: Models::of(name),
             profile,
             latency_scale,
             rng: Mutex::new(Rng::new(seed)),
@@ -243,6 +246,11 @@ impl SimulatedProvider {
     /// The provider's name (its `provider` label).
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The models this provider serves.
+    pub fn models(&self) -> &Models {
+        &self.models
     }
 
     /// Starts an outage (every call fails with `failure`, health checks fail), or ends it
@@ -357,10 +365,11 @@ impl SimulatedProvider {
         Ok(response.bytes().await?.to_vec())
     }
 
-    /// Speech to text.
+    /// Speech to text, by `model` (one of [`models`](Self::models)).
     #[audio_metric(
         operation = "transcription",
         provider = self.name,
+        model = model,
         size = audio.len(),
         audio_seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64,
         cost = |t| t.cost_usd,
@@ -368,6 +377,7 @@ impl SimulatedProvider {
     pub async fn transcribe(
         &self,
         audio: &[u8],
+        model: &str,
         simulation: &Simulation,
     ) -> Result<Transcript, ProviderError> {
         self.listen(audio, simulation, "transcript", 1.0).await
@@ -377,6 +387,7 @@ impl SimulatedProvider {
     #[audio_metric(
         operation = "translation",
         provider = self.name,
+        model = model,
         size = audio.len(),
         audio_seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64,
         cost = |t| t.cost_usd,
@@ -384,6 +395,7 @@ impl SimulatedProvider {
     pub async fn translate(
         &self,
         audio: &[u8],
+        model: &str,
         simulation: &Simulation,
     ) -> Result<Transcript, ProviderError> {
         self.listen(audio, simulation, "English translation", 1.2)
@@ -413,6 +425,7 @@ impl SimulatedProvider {
     #[audio_metric(
         operation = "tts",
         provider = self.name,
+        model = model,
         characters = text.chars().count(),
         size = |speech| speech.audio.len(),
         audio_seconds = |speech| speech.audio.len().saturating_sub(44) as f64 / BYTES_PER_AUDIO_SECOND as f64,
@@ -423,6 +436,7 @@ impl SimulatedProvider {
         &self,
         text: &str,
         voice: &str,
+        model: &str,
         simulation: &Simulation,
     ) -> Result<Speech, ProviderError> {
         if text.trim().is_empty() || text.len() > 4096 {

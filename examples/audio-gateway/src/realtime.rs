@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use conduit_metrics_runtime::{DisconnectReason, audio_metric};
 use serde_json::json;
 
+use super::models::ModelKind;
 use super::providers::{ProviderError, SessionSummary, SimulatedProvider, Simulation};
 use super::request::{ApiError, ProviderQuery, simulation};
 use super::state::Gateway;
@@ -27,8 +28,13 @@ pub(super) async fn upgrade(
         Ok(simulation) => simulation,
         Err(error) => return error.into_response(),
     };
-    let provider = match gateway.route(query.provider.as_deref()) {
-        Ok(provider) => provider,
+    let route = gateway.route_call(
+        query.provider.as_deref(),
+        query.model.as_deref(),
+        ModelKind::Converse,
+    );
+    let (provider, model) = match route {
+        Ok(route) => route,
         Err(message) => return ApiError::invalid(message).into_response(),
     };
     let idle_timeout = gateway.options.realtime_idle_timeout;
@@ -41,7 +47,7 @@ pub(super) async fn upgrade(
                     // Held while the socket is open: conduit_audio_active_operations{resource=..}.
                     let _connection =
                         conduit_metrics_runtime::hold_resource("websocket_connections");
-                    let _ = run_session(&provider, socket, &simulation, idle_timeout).await;
+                    let _ = run_session(&provider, model, socket, &simulation, idle_timeout).await;
                 },
                 trace,
             )
@@ -51,9 +57,10 @@ pub(super) async fn upgrade(
 
 /// One realtime session. `provider` is a parameter named `provider` whose type is
 /// `AsRef<str>`, so the attribute needs no `provider = ...`.
-#[audio_metric(operation = "realtime", disconnect_reason = |s| s.reason, cost = |s| s.cost_usd)]
+#[audio_metric(operation = "realtime", model = model, disconnect_reason = |s| s.reason, cost = |s| s.cost_usd)]
 async fn run_session(
     provider: &SimulatedProvider,
+    model: &str,
     mut socket: WebSocket,
     simulation: &Simulation,
     idle_timeout: Duration,
@@ -95,7 +102,7 @@ async fn run_session(
         };
         // The utterance arrived: the user stopped speaking. The turn records its stages,
         // the whole turn and its outcome when it is dropped, on every path below.
-        let mut turn = conduit_metrics_runtime::realtime_turn(provider.name());
+        let mut turn = conduit_metrics_runtime::realtime_turn(provider.name()).with_model(model);
         turn.user_speech_ended();
         let started = Instant::now();
         // The user may hang up, or speak again, before the answer: the turn is abandoned.

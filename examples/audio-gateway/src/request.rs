@@ -15,6 +15,8 @@ use super::providers::{ProviderError, Simulation};
 #[derive(Debug, Deserialize, Default)]
 pub(super) struct ProviderQuery {
     pub(super) provider: Option<String>,
+    /// One of the provider's models for the call (else its default).
+    pub(super) model: Option<String>,
     pub(super) simulate: Option<String>,
     /// Stream the answer (transcriptions: Server-Sent Events).
     pub(super) stream: Option<bool>,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use conduit_metrics_runtime::{HealthProbe, MetricsHandle};
 use opentelemetry::trace::TracerProvider as _;
 
+use super::models::ModelKind;
 use super::providers::{self, SimulatedProvider};
 
 /// How to run the gateway.
@@ -96,6 +97,30 @@ impl Gateway {
                 Ok(self.providers[turn % self.providers.len()].clone())
             }
         }
+    }
+
+    /// The provider and model of a call of `kind`: the provider asked for (else the one
+    /// serving the model asked for, else the next in turn) and the model asked for (else
+    /// that provider's default). A provider or model that cannot serve it is an error
+    /// that names it.
+    pub fn route_call(
+        &self,
+        provider: Option<&str>,
+        model: Option<&str>,
+        kind: ModelKind,
+    ) -> Result<(Arc<SimulatedProvider>, &'static str), String> {
+        let model = model.filter(|model| !model.is_empty());
+        let provider = match (provider.filter(|name| !name.is_empty()), model) {
+            (None, Some(model)) => self
+                .providers
+                .iter()
+                .find(|provider| provider.models().of_kind(kind).contains(&model))
+                .cloned()
+                .ok_or_else(|| format!("no provider serves model `{model}`"))?,
+            (provider, _) => self.route(provider)?,
+        };
+        let model = provider.models().choose(provider.name(), kind, model)?;
+        Ok((provider, model))
     }
 
     /// The tracer of the gateway's own spans.

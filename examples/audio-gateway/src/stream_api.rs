@@ -19,10 +19,11 @@ use super::request::ApiError;
 pub(super) async fn speech(
     provider: Arc<SimulatedProvider>,
     input: String,
+    model: &'static str,
     simulation: Simulation,
 ) -> Result<Response, ApiError> {
     let chunks = provider
-        .speak_streaming(&input, &simulation)
+        .speak_streaming(&input, model, &simulation)
         .await
         .map_err(|error| ApiError::from_provider(provider.name(), &error))?;
     let body = chunks.map(|chunk| match chunk {
@@ -48,10 +49,11 @@ fn event(data: serde_json::Value) -> Bytes {
 pub(super) async fn transcription(
     provider: Arc<SimulatedProvider>,
     audio: Bytes,
+    model: &'static str,
     simulation: Simulation,
 ) -> Result<Response, ApiError> {
     let partials = provider
-        .transcribe_streaming(&audio, &simulation)
+        .transcribe_streaming(&audio, model, &simulation)
         .await
         .map_err(|error| ApiError::from_provider(provider.name(), &error))?;
     let name = provider.name();

@@ -113,6 +113,7 @@ impl SimulatedProvider {
     #[audio_metric(
         operation = "tts",
         provider = self.name(),
+        model = model,
         stream,
         characters = text.chars().count(),
         size = |chunk| chunk.pcm.len(),
@@ -122,6 +123,7 @@ impl SimulatedProvider {
     pub async fn speak_streaming(
         &self,
         text: &str,
+        model: &str,
         simulation: &Simulation,
     ) -> Result<impl Stream<Item = Result<SpeechChunk, ProviderError>> + Send + use<>, ProviderError>
     {
@@ -146,6 +148,7 @@ impl SimulatedProvider {
     #[audio_metric(
         operation = "transcription",
         provider = self.name(),
+        model = model,
         stream,
         size = audio.len(),
         audio_seconds = |partial| partial.audio_seconds,
@@ -154,6 +157,7 @@ impl SimulatedProvider {
     pub async fn transcribe_streaming(
         &self,
         audio: &[u8],
+        model: &str,
         simulation: &Simulation,
     ) -> Result<impl Stream<Item = Result<Partial, ProviderError>> + Send + use<>, ProviderError>
     {

@@ -12,8 +12,24 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::models::{ModelKind, Models};
 use super::providers::BYTES_PER_AUDIO_SECOND;
 use super::sim::Rng;
+
+/// The demo's providers, which the traffic addresses by name so it can pick their models.
+const PROVIDERS: [&str; 4] = ["openai", "deepgram", "elevenlabs", "azure"];
+
+/// A provider and one of its models of `kind`: the default seven times in ten.
+fn provider_and_model(rng: &mut Rng, kind: ModelKind) -> (&'static str, &'static str) {
+    let provider = PROVIDERS[rng.below(PROVIDERS.len())];
+    let models = Models::of(provider).of_kind(kind);
+    let model = if rng.unit() < 0.7 {
+        models[0]
+    } else {
+        models[1]
+    };
+    (provider, model)
+}
 
 const PHRASES: [&str; 6] = [
     "Welcome to Conduit.",
@@ -26,7 +42,8 @@ const PHRASES: [&str; 6] = [
 
 /// Sends about `per_second` requests a second to the API at `api` until `stop` resolves:
 /// transcriptions of sizes across the size buckets, cached and uncached speech,
-/// translations, and realtime sessions of a few turns. About a third of the speech and
+/// translations, and realtime sessions of a few turns, each to a named provider and one of
+/// its two models. About a third of the speech and
 /// transcription requests are streamed (chunked audio, Server-Sent Events), and about a
 /// third of the HTTP requests carry a W3C `traceparent` of a sampled trace, as if a
 /// traced client sent them (their calls leave exemplars).
@@ -49,41 +66,43 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
         if dice < 0.45 {
             let seconds = [0.02, 0.2, 2.0, 20.0, 120.0][rng.below(5)];
             let audio = vec![0u8; (seconds * BYTES_PER_AUDIO_SECOND as f64) as usize];
-            let path = if rng.unit() < 0.3 {
-                "/v1/audio/transcriptions?stream=true"
-            } else {
-                "/v1/audio/transcriptions"
-            };
+            let (provider, model) = provider_and_model(&mut rng, ModelKind::Listen);
+            let stream = rng.unit() < 0.3;
+            let path = format!(
+                "/v1/audio/transcriptions?provider={provider}&model={model}&stream={stream}"
+            );
             tokio::spawn(post(client, api, traceparent, path, "audio/wav", audio));
         } else if dice < 0.55 {
             let audio = vec![0u8; BYTES_PER_AUDIO_SECOND * (1 + rng.below(30))];
-            tokio::spawn(post(
-                client,
-                api,
-                traceparent,
-                "/v1/audio/translations",
-                "audio/wav",
-                audio,
-            ));
+            let (provider, model) = provider_and_model(&mut rng, ModelKind::Listen);
+            let path = format!("/v1/audio/translations?provider={provider}&model={model}");
+            tokio::spawn(post(client, api, traceparent, path, "audio/wav", audio));
         } else if dice < 0.95 {
             let voice = ["alloy", "nova"][rng.below(2)];
+            let (provider, model) = provider_and_model(&mut rng, ModelKind::Speak);
             let body = serde_json::json!({
                 "input": PHRASES[rng.below(PHRASES.len())],
                 "voice": voice,
+                "provider": provider,
+                "model": model,
                 "stream": rng.unit() < 0.35,
             });
+            let path = "/v1/audio/speech".to_owned();
+            let body = body.to_string().into_bytes();
             tokio::spawn(post(
                 client,
                 api,
                 traceparent,
-                "/v1/audio/speech",
+                path,
                 "application/json",
-                body.to_string().into_bytes(),
+                body,
             ));
         } else {
             let turns = 1 + rng.below(4);
             let provider = ["openai", "azure"][rng.below(2)];
-            tokio::spawn(realtime(api, provider, turns, rng.next_u64()));
+            let models = Models::of(provider).of_kind(ModelKind::Converse);
+            let model = models[rng.below(2)];
+            tokio::spawn(realtime(api, provider, model, turns, rng.next_u64()));
         }
     }
 }
@@ -99,7 +118,7 @@ async fn post(
     client: Client<HttpConnector, Full<Bytes>>,
     api: SocketAddr,
     traceparent: Option<String>,
-    path: &str,
+    path: String,
     content_type: &str,
     body: Vec<u8>,
 ) {
@@ -119,9 +138,9 @@ async fn post(
 /// A realtime session of `turns` turns: most answered; now and then the user talks over
 /// the agent's reply (audio during its playback: interrupted), and some sessions end with
 /// the user hanging up before the answer (abandoned).
-async fn realtime(api: SocketAddr, provider: &str, turns: usize, seed: u64) {
+async fn realtime(api: SocketAddr, provider: &str, model: &str, turns: usize, seed: u64) {
     let mut rng = Rng::new(seed);
-    let url = format!("ws://{api}/v1/realtime?provider={provider}");
+    let url = format!("ws://{api}/v1/realtime?provider={provider}&model={model}");
     let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
         return;
     };

@@ -34,7 +34,15 @@ async fn start() -> (MetricsHandle, SocketAddr, gateway::RunningGateway) {
 async fn start_with_latency(
     latency_scale: f64,
 ) -> (MetricsHandle, SocketAddr, gateway::RunningGateway) {
-    let metrics = MetricsConfig::builder()
+    start_with(MetricsConfig::builder(), latency_scale).await
+}
+
+/// [`start_with_latency`] with the metrics configured by `config` first.
+async fn start_with(
+    config: conduit_metrics_runtime::MetricsConfigBuilder,
+    latency_scale: f64,
+) -> (MetricsHandle, SocketAddr, gateway::RunningGateway) {
+    let metrics = config
         .listen("127.0.0.1:0".parse().unwrap())
         .cache_expiration(Duration::ZERO)
         .build()
@@ -92,7 +100,7 @@ async fn real_requests_cause_exact_counter_deltas() {
     assert_eq!(status, 504);
 
     // The same speech twice: a miss, then a hit from the response cache.
-    let speech = br#"{"model":"tts-1","input":"Hello from the test","voice":"nova","provider":"elevenlabs"}"#;
+    let speech = br#"{"model":"eleven_flash_v2_5","input":"Hello from the test","voice":"nova","provider":"elevenlabs"}"#;
     let (status, head, wav) = post(
         api,
         "/v1/audio/speech",
@@ -821,4 +829,159 @@ async fn realtime_turns_are_answered_interrupted_or_abandoned_as_the_user_acts()
         2.0
     );
     assert!(d("conduit_audio_realtime_latency_seconds_sum{provider=\"openai\"}") > 0.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_call_is_counted_under_the_model_it_asked_for() {
+    let config = MetricsConfig::builder().model_label(true);
+    let (metrics, metrics_addr, running) = start_with(config, 0.0).await;
+    let api = running.addr;
+    let before = scrape(metrics_addr).await;
+    let json = "Content-Type: application/json\r\n";
+
+    // A model by name, with and without its provider; a provider's default model.
+    let (status, _, body) = post(
+        api,
+        "/v1/audio/transcriptions?provider=openai&model=whisper-1",
+        "Content-Type: audio/wav\r\n",
+        &[0u8; 32_000],
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (answer["provider"].as_str(), answer["model"].as_str()),
+        (Some("openai"), Some("whisper-1"))
+    );
+    let (status, _, body) = post(
+        api,
+        "/v1/audio/transcriptions?model=nova-2",
+        "",
+        &[0u8; 32_000],
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["provider"], "deepgram");
+    let (status, _, _) = post(
+        api,
+        "/v1/audio/translations?provider=deepgram",
+        "",
+        &[0u8; 16_000],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, head, _) = post(
+        api,
+        "/v1/audio/speech",
+        json,
+        br#"{"model":"tts-1-hd","input":"Hi there","voice":"nova"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase().contains("x-model: tts-1-hd"),
+        "{head}"
+    );
+    let (status, _, _) = post(
+        api,
+        "/v1/audio/speech",
+        json,
+        br#"{"model":"tts-1","input":"Streamed","stream":true}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // A model the provider does not serve, and one nobody serves: 400s that name it, and
+    // no call is recorded.
+    let (status, _, body) = post(
+        api,
+        "/v1/audio/speech",
+        json,
+        br#"{"model":"tts-1","provider":"deepgram","input":"x"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains(
+            "model `tts-1` is not served by deepgram for speech; it serves aura-2 and aura-1"
+        ),
+        "{body}"
+    );
+    let (status, _, body) = post(
+        api,
+        "/v1/audio/speech",
+        json,
+        br#"{"model":"tts-9","input":"x"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("no provider serves model `tts-9`"));
+
+    // A realtime session on the smaller model, one turn.
+    let url = format!("ws://{api}/v1/realtime?provider=openai&model=gpt-4o-mini-realtime-preview");
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let message = serde_json::json!({"type": "input_text", "text": "hello"}).to_string();
+    socket.send(Message::Text(message.into())).await.unwrap();
+    let Some(Ok(Message::Text(_))) = socket.next().await else {
+        panic!("no reply")
+    };
+    socket.close(None).await.unwrap();
+    while socket.next().await.is_some() {}
+
+    let after = wait_for(metrics_addr, |text| {
+        sample(text, r#"conduit_audio_requests_total{operation="realtime",provider="openai",model="gpt-4o-mini-realtime-preview",status="success"}"#) == Some(1.0)
+    })
+    .await;
+    let d = |series: &str| delta(&before, &after, series);
+    let calls = |operation: &str, provider: &str, model: &str| {
+        d(&format!(
+            r#"conduit_audio_requests_total{{operation="{operation}",provider="{provider}",model="{model}",status="success"}}"#
+        ))
+    };
+    assert_eq!(calls("transcription", "openai", "whisper-1"), 1.0);
+    assert_eq!(calls("transcription", "deepgram", "nova-2"), 1.0);
+    assert_eq!(calls("translation", "deepgram", "nova-3"), 1.0);
+    assert_eq!(calls("tts", "openai", "tts-1-hd"), 1.0);
+    assert_eq!(calls("tts", "openai", "tts-1"), 1.0);
+    assert_eq!(
+        d(
+            r#"conduit_audio_time_to_first_byte_seconds_count{operation="tts",provider="openai",model="tts-1"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        d(
+            r#"conduit_audio_turns_total{provider="openai",model="gpt-4o-mini-realtime-preview",outcome="answered"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            r#"conduit_audio_requests_total{operation="tts",provider="deepgram",model="tts-1",status="success"}"#
+        ),
+        None
+    );
+    // Every call named a model: none is `unknown`, none folded.
+    assert!(!after.contains(r#"model="unknown""#));
+    assert_eq!(
+        value(&after, "conduit_audio_model_labels_folded_total"),
+        0.0
+    );
+    running.shutdown().await.unwrap();
+    metrics.shutdown().unwrap();
+}
+
+/// Scrapes until `done` holds of the scrape (10 s at most).
+async fn wait_for(metrics: SocketAddr, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = scrape(metrics).await;
+        if done(&text) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "never reached:\n{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
