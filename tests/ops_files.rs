@@ -469,6 +469,10 @@ fn dashboard_is_importable_with_the_guides_panels() {
         ("Voice Turn Latency", "s"),
         ("Turn Stages", "s"),
         ("Interrupted and Abandoned Turns", "percentunit"),
+        // Models (ModelLabel on).
+        ("Latency P95 by Model", "s"),
+        ("Success Rate by Model", "percentunit"),
+        ("Time to First Byte P95 by Model", "s"),
         // Objectives.
         ("SLI against Objective", "percentunit"),
         ("Error Budget Remaining", "percentunit"),
