@@ -149,6 +149,23 @@ class Tables:
         print(f"| with per-chunk `size` and `audio_seconds` closures | {duration(closures)} | {ratio(closures / bare)}: {duration(closures - bare)} added per chunk |")
         print()
 
+    def models(self):
+        t = self.ns
+        without = t("model_label/attribute_without_model")
+        same = t("model_label/attribute_with_model")
+        switch = t("model_label/attribute_model_switch_every_call")
+        off = t("model_label/start_call_label_off")
+        on = t("model_label/start_call_with_model_label_on")
+        print("`cargo bench -p conduit-metrics-runtime --bench models` (`ModelLabel` on):\n")
+        print("| variant | time | against the baseline |")
+        print("|---|---|---|")
+        print(f"| `#[audio_metric]` without `model` (the path of the label off) | {duration(without)} | — |")
+        print(f"| with `model = ..`, the same model every call | {duration(same)} | **{same - without:+.1f} ns** |")
+        print(f"| with `model = ..`, eight models in turn (a table lookup every call) | {duration(switch)} | {switch - without:+.1f} ns |")
+        print(f"| `start_call`, label off (no call site) | {duration(off)} | — |")
+        print(f"| `start_call_with_model`, label on (no call site) | {duration(on)} | {on - off:+.1f} ns |")
+        print()
+
     def exemplars(self):
         off = self.ns("exemplars/capture_off")
         none = self.ns("exemplars/no_trace_context")
@@ -169,6 +186,7 @@ def main():
     tables.native_and_protobuf()
     tables.recording()
     tables.streaming()
+    tables.models()
     tables.exemplars()
     if tables.missing:
         print("missing from this run: " + ", ".join(tables.missing), file=sys.stderr)
