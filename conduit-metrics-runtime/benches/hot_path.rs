@@ -304,7 +304,27 @@ fn benches(c: &mut Criterion) {
             turn.end();
         })
     });
+    // The same turn with classic buckets only (NativeHistograms = false).
+    let classic_registry = Registry::new(
+        &MetricsConfig::builder()
+            .native_histograms(false)
+            .build()
+            .unwrap(),
+    );
+    let classic_session = classic_registry.realtime_session("openai");
+    group.bench_function("turn_with_five_marks_classic_only", |b| {
+        b.iter(|| {
+            let mut turn = classic_session.turn();
+            turn.user_speech_ended();
+            turn.end_of_turn();
+            turn.transcript_final();
+            turn.response_started();
+            turn.agent_audio_started();
+            turn.end();
+        })
+    });
     group.finish();
+    drop(classic_session);
     drop(session);
 
     // Protobuf against text for the same 10,000 series, and metrics-exporter-prometheus'
