@@ -158,7 +158,30 @@ objectives:
 fn a_by_label_the_family_lacks_is_an_error() {
     let stderr = errors(&format!("{VALID}    by: [provider, voice]\n"));
     assert!(
-        stderr.contains("objectives.yml:7: objective \"tts-availability\": field `by`: `conduit_audio_requests_total` has no label `voice`; it can be split by: provider"),
+        stderr.contains("objectives.yml:7: objective \"tts-availability\": field `by`: `conduit_audio_requests_total` has no label `voice`; it can be split by: provider, model"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn objectives_split_by_model_where_the_family_can_carry_it() {
+    let (code, stdout, stderr) = slo(&format!("{VALID}    by: [provider, model]\n"), &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("sum by (provider, model) ("), "{stdout}");
+    // The whole turn's latency is per provider only, as in the guide.
+    let turns = "\
+service: audio-gateway
+objectives:
+  - name: turns
+    operation: realtime
+    sli: turn_latency
+    threshold: 1s
+    target: 95
+    by: [model]
+";
+    let stderr = errors(turns);
+    assert!(
+        stderr.contains("`conduit_audio_realtime_latency_seconds` has no label `model`; it can be split by: provider"),
         "{stderr}"
     );
 }

@@ -211,7 +211,8 @@ pub use axum;
 ///
 /// Arguments: `operation` (required: `"transcription"`, `"tts"`, `"translation"`,
 /// `"realtime"`); `provider` (any `AsRef<str>` expression, evaluated once before the body;
-/// defaults to a parameter named `provider`); `size` (an expression evaluated before the
+/// defaults to a parameter named `provider`); `model` (the same, for the optional `model`
+/// label when `ModelLabel` is on; ignored otherwise); `size` (an expression evaluated before the
 /// body, or a closure over `&T` of the Ok value); `audio_seconds` (the same two forms:
 /// seconds as `f64`/`f32` or a `Duration`); `characters` (an expression evaluated before
 /// the body, counted whatever the outcome); `cost`, `cache_hit` (closures over `&T`);

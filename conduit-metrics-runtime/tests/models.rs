@@ -353,3 +353,51 @@ fn a_model_is_ignored_while_the_label_is_off() {
     assert!(!text.contains("model="), "{text}");
     assert!(!text.contains("conduit_audio_model_labels_folded_total"));
 }
+
+#[test]
+fn hostile_model_names_are_cleaned_cut_and_bounded() {
+    let registry = Registry::new(&config(true, 16));
+    let long = "m".repeat(300);
+    for name in ["a\tb\u{0}", long.as_str(), "quote\"back\\slash\nnewline"] {
+        registry
+            .start_call_with_model(Operation::Tts, "openai", name)
+            .finish(Status::Success);
+    }
+    // A flood of distinct names: 16 kept, the rest folded and counted.
+    for index in 0..10_000 {
+        registry
+            .start_call_with_model(Operation::Tts, "openai", &format!("tenant-model-{index}"))
+            .finish(Status::Success);
+    }
+    let text = registry.render();
+    conduit_metrics_testkit::exposition::parse(&text).unwrap_or_else(|e| panic!("{e}"));
+    let cut = "m".repeat(64);
+    for label in [
+        "a\u{FFFD}b\u{FFFD}",
+        cut.as_str(),
+        r#"quote\"back\\slash\nnewline"#,
+    ] {
+        let series = format!(
+            r#"conduit_audio_requests_total{{operation="tts",provider="openai",model="{label}",status="success"}}"#
+        );
+        assert_eq!(value(&text, &series), 1.0, "{label}");
+    }
+    let models: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("conduit_audio_requests_total{"))
+        .filter_map(|line| line.split("model=\"").nth(1)?.split("\",status").next())
+        .collect();
+    // 16 names (the three above and 13 tenants) and `other`.
+    assert_eq!(models.len(), 17, "{models:?}");
+    assert_eq!(
+        value(&text, "conduit_audio_model_labels_folded_total"),
+        (10_000 - 13) as f64
+    );
+    assert_eq!(
+        value(
+            &text,
+            r#"conduit_audio_requests_total{operation="tts",provider="openai",model="other",status="success"}"#
+        ),
+        (10_000 - 13) as f64
+    );
+}

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use conduit_metrics_runtime::catalogue;
 use conduit_metrics_runtime::{Operation, Status};
 
 use super::spec::{
@@ -234,11 +235,14 @@ fn read_objective(item: &Marked<Node>, errors: &mut Errors) -> Option<Objective>
     };
     if let Some(sli) = sli {
         let family = sli.family();
+        // `model` is there when the application runs with `ModelLabel = true`.
+        let model = catalogue::MODEL_LABELLED_FAMILIES.contains(family);
         let allowed: Vec<&str> = family
             .labels
             .iter()
             .copied()
             .filter(|l| !matches!(*l, "status" | "operation"))
+            .chain(model.then_some("model"))
             .collect();
         let mut seen = BTreeSet::new();
         for (label_name, line) in &by {

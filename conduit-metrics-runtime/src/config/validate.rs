@@ -87,19 +87,19 @@ impl MetricsConfig {
                 "expected an absolute URL path such as /metrics (no spaces, query or fragment, at most 256 bytes)".to_owned(),
             );
         }
-        if !(1..=MAX_PROVIDERS_LIMIT).contains(&self.max_providers) {
-            invalid(
+        // The cardinality bounds of the `provider` and `model` labels.
+        for (option, value, limit) in [
+            (
                 ConfigOption::MaxProviders,
-                self.max_providers.to_string(),
-                format!("expected a whole number from 1 to {MAX_PROVIDERS_LIMIT}"),
-            );
-        }
-        if !(1..=MAX_MODELS_LIMIT).contains(&self.max_models) {
-            invalid(
-                ConfigOption::MaxModels,
-                self.max_models.to_string(),
-                format!("expected a whole number from 1 to {MAX_MODELS_LIMIT}"),
-            );
+                self.max_providers,
+                MAX_PROVIDERS_LIMIT,
+            ),
+            (ConfigOption::MaxModels, self.max_models, MAX_MODELS_LIMIT),
+        ] {
+            if !(1..=limit).contains(&value) {
+                let expected = format!("expected a whole number from 1 to {limit}");
+                invalid(option, value.to_string(), expected);
+            }
         }
         match (&self.basic_auth_username, &self.basic_auth_password) {
             (Some(user), None) => {
