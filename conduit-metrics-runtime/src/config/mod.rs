@@ -17,6 +17,7 @@
 //! | `environment.rs` | `CONDUIT_METRICS_*` and .NET's `PrometheusMetrics__*` variables |
 //! | `assign.rs` | `set`: a raw value from any source becomes an option's value |
 //! | `validate.rs` | checks of the options together |
+//! | `features.rs` | options that need a Cargo feature which is off |
 //! | `builder.rs` | [`MetricsConfigBuilder`] |
 //! | `parse.rs` | durations, .NET time spans, JSON comments and trailing commas |
 
@@ -24,6 +25,7 @@ mod assign;
 mod builder;
 mod environment;
 mod error;
+mod features;
 mod files;
 mod metrics_config;
 mod parse;
