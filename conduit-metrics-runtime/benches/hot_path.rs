@@ -137,6 +137,17 @@ fn install() -> conduit_metrics_runtime::MetricsHandle {
         .unwrap()
 }
 
+/// A voice turn with all five marks, ended.
+fn answered_turn(session: &conduit_metrics_runtime::RealtimeSession<'_>) {
+    let mut turn = session.turn();
+    turn.user_speech_ended();
+    turn.end_of_turn();
+    turn.transcript_final();
+    turn.response_started();
+    turn.agent_audio_started();
+    turn.end();
+}
+
 fn config(c: &mut Criterion) -> &mut Criterion {
     c
 }
@@ -295,13 +306,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("turn_without_marks", |b| b.iter(|| session.turn().end()));
     group.bench_function("turn_with_five_marks", |b| {
         b.iter(|| {
-            let mut turn = session.turn();
-            turn.user_speech_ended();
-            turn.end_of_turn();
-            turn.transcript_final();
-            turn.response_started();
-            turn.agent_audio_started();
-            turn.end();
+            answered_turn(&session);
         })
     });
     // The same turn with classic buckets only (NativeHistograms = false).
@@ -314,13 +319,7 @@ fn benches(c: &mut Criterion) {
     let classic_session = classic_registry.realtime_session("openai");
     group.bench_function("turn_with_five_marks_classic_only", |b| {
         b.iter(|| {
-            let mut turn = classic_session.turn();
-            turn.user_speech_ended();
-            turn.end_of_turn();
-            turn.transcript_final();
-            turn.response_started();
-            turn.agent_audio_started();
-            turn.end();
+            answered_turn(&classic_session);
         })
     });
     group.finish();

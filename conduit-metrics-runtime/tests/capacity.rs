@@ -245,13 +245,7 @@ fn voice_turns_add_their_series_per_provider() {
         let without = series_of(&registry.render());
         for index in 0..providers {
             let session = registry.realtime_session(&format!("provider-{index:02}"));
-            let mut turn = session.turn();
-            turn.user_speech_ended();
-            turn.end_of_turn();
-            turn.transcript_final();
-            turn.response_started();
-            turn.agent_audio_started();
-            turn.end();
+            common::answered_turn(&session);
         }
         // Four stages of 12 series (10 buckets, _sum, _count) and three outcomes.
         assert_eq!(
@@ -284,13 +278,7 @@ fn models_multiply_the_per_call_and_turn_series_and_nothing_else() {
                 let session = registry
                     .realtime_session(&format!("provider-{index:02}"))
                     .with_model(&format!("model-{model}"));
-                let mut turn = session.turn();
-                turn.user_speech_ended();
-                turn.end_of_turn();
-                turn.transcript_final();
-                turn.response_started();
-                turn.agent_audio_started();
-                turn.end();
+                common::answered_turn(&session);
             }
         }
         std::fs::write("/tmp/cap1.txt", registry.render()).unwrap();

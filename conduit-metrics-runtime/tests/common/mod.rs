@@ -95,6 +95,17 @@ pub fn python_openmetrics_families(text: &str) -> Result<usize, String> {
     conduit_metrics_testkit::python_openmetrics_families(text, false)
 }
 
+/// A voice turn with all five marks (every stage, the whole turn, `answered`), ended.
+pub fn answered_turn(session: &conduit_metrics_runtime::RealtimeSession<'_>) {
+    let mut turn = session.turn();
+    turn.user_speech_ended();
+    turn.end_of_turn();
+    turn.transcript_final();
+    turn.response_started();
+    turn.agent_audio_started();
+    turn.end();
+}
+
 /// A registry with a series in every family: every operation and status with sizes,
 /// costs, cache lookups and audio seconds; a streamed call (first byte, characters) with
 /// a hostile provider name; a refused audio duration and cost; a realtime session with a
@@ -126,13 +137,7 @@ pub fn registry_with_every_family() -> &'static conduit_metrics_runtime::registr
     let session = registry.realtime_session("openai");
     session.record_turn_latency(Duration::from_millis(250));
     // A voice turn with every mark: each stage and one outcome.
-    let mut turn = session.turn();
-    turn.user_speech_ended();
-    turn.end_of_turn();
-    turn.transcript_final();
-    turn.response_started();
-    turn.agent_audio_started();
-    turn.end();
+    answered_turn(&session);
     session.end(DisconnectReason::Timeout);
     registry.record_health_check("openai", false);
     registry.record_cost(Operation::Tts, f64::NAN);
