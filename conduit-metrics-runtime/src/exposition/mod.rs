@@ -5,13 +5,16 @@
 //! OpenMetrics 1.0 or the Prometheus protobuf format (`format`), through a writer per
 //! wire format (`writer`): the text formats line by line (`formatting`), the protobuf
 //! format as `MetricFamily` messages (`protobuf`, encoded by `protobuf_encoder` on the
-//! primitives of `wire`; the facade's text read back by `facade_protobuf`).
+//! primitives of `wire`; the facade's text read back by `facade_samples` and written by
+//! `facade_protobuf`).
 
 mod audio;
 #[cfg(feature = "recorder")]
 mod facade;
 #[cfg(all(feature = "recorder", feature = "protobuf"))]
 mod facade_protobuf;
+#[cfg(all(feature = "recorder", feature = "protobuf"))]
+mod facade_samples;
 #[cfg(feature = "recorder")]
 mod facade_text;
 mod format;
