@@ -31,6 +31,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# The official OTLP message classes (PyPI's opentelemetry-proto) for the OTLP receiver of
+# conduit-metrics-runtime/tests/otlp.rs, for the python3 on PATH (it brings its own
+# protobuf runtime, so Debian's python3 is left alone).
+python3 -c 'import opentelemetry.proto.collector.metrics.v1.metrics_service_pb2' >/dev/null 2>&1 \
+  || python3 -m pip install --quiet opentelemetry-proto
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 command -v cargo-hack >/dev/null 2>&1 || cargo install cargo-hack --locked
 
@@ -46,6 +51,8 @@ echo "==> compile cost of default-features = false"
 ./scripts/compile-cost.sh --check
 echo "==> cargo nextest run (default features)"
 cargo nextest run --workspace --locked --no-fail-fast
+echo "==> OTLP export (feature otlp): its unit tests and the real-decoder test"
+cargo nextest run -p conduit-metrics-runtime --features otlp --lib --test otlp --locked --no-fail-fast
 echo "==> the runtime's unit tests with default-features = false, and with tls alone"
 cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --locked --no-fail-fast
 cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --features tls --locked --no-fail-fast

@@ -26,6 +26,8 @@ pub mod guide {
     pub struct Guarantees;
     #[doc = include_str!("../docs/instrumenting.md")]
     pub struct Instrumenting;
+    #[doc = include_str!("../docs/otlp.md")]
+    pub struct Otlp;
     #[doc = include_str!("../docs/objectives.md")]
     pub struct Objectives;
     #[doc = include_str!("../docs/performance.md")]

@@ -164,6 +164,17 @@ pub const MODEL_LABELS_FOLDED_TOTAL: Family = Family {
     buckets: &[],
 };
 
+/// Exports that failed, by exporter (`otlp`) and reason (`unreachable`, `rejected`,
+/// `retries_exhausted`). Written after the supporting families, and only while an exporter
+/// runs; not part of [`SUPPORT_FAMILIES`].
+pub const EXPORT_FAILURES_TOTAL: Family = Family {
+    name: "conduit_audio_export_failures_total",
+    kind: FamilyType::Counter,
+    labels: &["exporter", "reason"],
+    help: "Exports of the registry that failed, by exporter and reason: unreachable (no answer in time), rejected (a status not worth retrying), retries_exhausted (429 or 5xx until the retries ran out). Values are cumulative, so the next export that succeeds carries what a failed one had.",
+    buckets: &[],
+};
+
 /// The families that carry a `model` label, after `provider`, when `ModelLabel` is on:
 /// the per-call families and the voice-turn families.
 pub const MODEL_LABELLED_FAMILIES: [Family; 8] = [
@@ -222,15 +233,17 @@ const REGISTRY_FAMILY_COUNT: usize = GUIDE_FAMILIES.len()
     + SUPPORT_FAMILIES.len();
 
 /// Every family `install` may write: the guide's, the streaming ones, the voice turns',
-/// the supporting ones, [`MODEL_LABELS_FOLDED_TOTAL`] (with `ModelLabel` on) and
+/// the supporting ones, [`EXPORT_FAILURES_TOTAL`] (while an exporter runs),
+/// [`MODEL_LABELS_FOLDED_TOTAL`] (with `ModelLabel` on) and
 /// [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so none can be forgotten.
-pub const ALL_FAMILIES: [Family; REGISTRY_FAMILY_COUNT + 2] = {
-    let mut all = [FACADE_SERIES_DROPPED_TOTAL; REGISTRY_FAMILY_COUNT + 2];
-    let lists: [&[Family]; 5] = [
+pub const ALL_FAMILIES: [Family; REGISTRY_FAMILY_COUNT + 3] = {
+    let mut all = [FACADE_SERIES_DROPPED_TOTAL; REGISTRY_FAMILY_COUNT + 3];
+    let lists: [&[Family]; 6] = [
         &GUIDE_FAMILIES,
         &STREAMING_FAMILIES,
         &VOICE_TURN_FAMILIES,
         &SUPPORT_FAMILIES,
+        &[EXPORT_FAILURES_TOTAL],
         &[MODEL_LABELS_FOLDED_TOTAL],
     ];
     let mut i = 0;

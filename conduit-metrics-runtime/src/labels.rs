@@ -280,6 +280,38 @@ pub fn provider_label(name: &str) -> String {
     label
 }
 
+/// Why an export failed: the `reason` of `conduit_audio_export_failures_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExportFailure {
+    /// No answer: the receiver could not be reached, or did not answer in time.
+    Unreachable,
+    /// The receiver refused the export with a status not worth retrying (400, 401, ...).
+    Rejected,
+    /// The receiver kept answering 429, 502, 503 or 504 until the retries ran out.
+    RetriesExhausted,
+}
+
+impl ExportFailure {
+    pub(crate) const COUNT: usize = 3;
+    pub(crate) const ALL: [ExportFailure; Self::COUNT] = [
+        ExportFailure::Unreachable,
+        ExportFailure::Rejected,
+        ExportFailure::RetriesExhausted,
+    ];
+
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            ExportFailure::Unreachable => "unreachable",
+            ExportFailure::Rejected => "rejected",
+            ExportFailure::RetriesExhausted => "retries_exhausted",
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

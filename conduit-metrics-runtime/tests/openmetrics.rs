@@ -49,8 +49,8 @@ fn openmetrics_has_the_same_samples_and_the_metadata_openmetrics_wants() {
         .unwrap_or_else(|error| panic!("{error}\n{openmetrics}"));
     assert_eq!(
         families,
-        // Without the facade's dropped-series counter and the model label's.
-        conduit_metrics_runtime::catalogue::ALL_FAMILIES.len() - 2
+        // Without the facade's dropped-series counter, the model label's and the exports'.
+        conduit_metrics_runtime::catalogue::ALL_FAMILIES.len() - 3
     );
 }
 

@@ -114,6 +114,34 @@ impl MetricsConfig {
             ConfigOption::PushCaCertificate => {
                 self.push_ca_certificate = optional_text().map(PathBuf::from)
             }
+            ConfigOption::OtlpEndpoint => {
+                self.otlp_endpoint = match optional_text() {
+                    None => None,
+                    Some(url) => Some(url.parse().map_err(|_: String| {
+                        invalid("expected an http or https URL with host and port, such as http://127.0.0.1:4318/v1/metrics".to_owned())
+                    })?),
+                }
+            }
+            ConfigOption::OtlpHeaders => {
+                self.otlp_headers = key_values(text)
+                    .map_err(invalid)?
+                    .into_iter()
+                    .map(|(key, value)| (key, Secret::new(value)))
+                    .collect()
+            }
+            ConfigOption::OtlpTimeout => {
+                self.otlp_timeout = parse_duration(value).map_err(invalid)?
+            }
+            ConfigOption::OtlpExportInterval => {
+                self.otlp_export_interval = Some(parse_duration(value).map_err(invalid)?)
+            }
+            ConfigOption::OtlpServiceName => self.otlp_service_name = optional_text(),
+            ConfigOption::OtlpResourceAttributes => {
+                self.otlp_resource_attributes = key_values(text).map_err(invalid)?
+            }
+            ConfigOption::OtlpCaCertificate => {
+                self.otlp_ca_certificate = optional_text().map(PathBuf::from)
+            }
             ConfigOption::FacadeRecorder => {
                 self.facade_recorder = parse_bool(text).ok_or_else(|| invalid(BOOL.to_owned()))?
             }
@@ -165,4 +193,48 @@ fn parse_bool(text: &str) -> Option<bool> {
         "false" | "off" | "no" | "0" => Some(false),
         _ => None,
     }
+}
+
+/// `key=value` pairs separated by commas (OpenTelemetry's form of headers and resource
+/// attributes; values are percent-decoded). Empty text is no pair.
+fn key_values(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(format!(
+                "expected key=value pairs separated by commas; `{}` has no `=`",
+                pair.split_once(' ').map_or(pair, |p| p.0)
+            ));
+        };
+        let key = key.trim();
+        let valid = !key.is_empty()
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'='));
+        if !valid {
+            return Err(format!("`{key}` is not a valid key"));
+        }
+        pairs.push((key.to_owned(), percent_decode(value.trim())?));
+    }
+    Ok(pairs)
+}
+
+fn percent_decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = text
+                .get(index + 1..index + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or_else(|| "a `%` must be followed by two hex digits".to_owned())?;
+            out.push(hex);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "the decoded value is not UTF-8".to_owned())
 }

@@ -47,8 +47,11 @@ impl MetricsConfig {
         let mut problems = Vec::new();
         let mut dotnet: BTreeMap<ConfigOption, DotnetValue> = BTreeMap::new();
         let mut own: Vec<(ConfigOption, String, String)> = Vec::new();
+        let mut otel: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in vars {
-            if let Some(suffix) = key.strip_prefix(ENV_PREFIX) {
+            if key.starts_with("OTEL_") {
+                otel.insert(key, value);
+            } else if let Some(suffix) = key.strip_prefix(ENV_PREFIX) {
                 match ConfigOption::ALL
                     .into_iter()
                     .find(|option| option.snake_name().eq_ignore_ascii_case(suffix))
@@ -81,7 +84,22 @@ impl MetricsConfig {
                 }
             }
         }
-        // .NET's form first, so this crate's own form wins where both are set.
+        // OpenTelemetry's variables first, then .NET's form, so this crate's own form wins
+        // where several are set.
+        for (option, key, text) in otel_settings(&otel) {
+            let result = match text {
+                Ok(text) => self.set(option, &SettingValue::Text(text), &key),
+                Err(value) => Err(ConfigError::InvalidValue {
+                    option,
+                    value,
+                    origin: key.clone(),
+                    reason: "expected milliseconds, a whole number".to_owned(),
+                }),
+            };
+            if let Err(error) = result {
+                problems.push(error);
+            }
+        }
         for (option, value) in dotnet {
             let (key, text) = value.into_setting();
             if let Err(error) = self.set(option, &SettingValue::Text(text), &key) {
@@ -97,6 +115,80 @@ impl MetricsConfig {
         ConfigError::from_all(problems)?;
         Ok(self)
     }
+}
+
+/// The options OpenTelemetry's own variables set, as OpenTelemetry SDKs read them: the
+/// metrics-specific variable over the generic one, the generic endpoint with
+/// `/v1/metrics` appended, durations in milliseconds. Each comes with the variable it was
+/// read from (errors name it), and its text, or the value that is not milliseconds.
+fn otel_settings(
+    vars: &BTreeMap<String, String>,
+) -> Vec<(ConfigOption, String, Result<String, String>)> {
+    let pick = |specific: &str, generic: &str| {
+        vars.get_key_value(specific)
+            .or_else(|| vars.get_key_value(generic))
+            .map(|(key, value)| (key.clone(), value.clone()))
+    };
+    let millis = |(key, value): (String, String)| {
+        let text = match value.trim().parse::<u64>() {
+            Ok(ms) => Ok(format!("{ms}ms")),
+            Err(_) => Err(value),
+        };
+        (key, text)
+    };
+    let mut settings = Vec::new();
+    if let Some((key, url)) = vars.get_key_value("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") {
+        settings.push((ConfigOption::OtlpEndpoint, key.clone(), Ok(url.clone())));
+    } else if let Some((key, base)) = vars.get_key_value("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        let url = format!("{}/v1/metrics", base.trim().trim_end_matches('/'));
+        settings.push((ConfigOption::OtlpEndpoint, key.clone(), Ok(url)));
+    }
+    let plain = [
+        (
+            ConfigOption::OtlpHeaders,
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        (
+            ConfigOption::OtlpCaCertificate,
+            "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ),
+        (
+            ConfigOption::OtlpServiceName,
+            "OTEL_SERVICE_NAME",
+            "OTEL_SERVICE_NAME",
+        ),
+        (
+            ConfigOption::OtlpResourceAttributes,
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "OTEL_RESOURCE_ATTRIBUTES",
+        ),
+    ];
+    for (option, specific, generic) in plain {
+        if let Some((key, value)) = pick(specific, generic) {
+            settings.push((option, key, Ok(value)));
+        }
+    }
+    let durations = [
+        (
+            ConfigOption::OtlpTimeout,
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ),
+        (
+            ConfigOption::OtlpExportInterval,
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "OTEL_METRIC_EXPORT_INTERVAL",
+        ),
+    ];
+    for (option, specific, generic) in durations {
+        if let Some(found) = pick(specific, generic) {
+            let (key, text) = millis(found);
+            settings.push((option, key, text));
+        }
+    }
+    settings
 }
 
 /// One option from .NET-form variables: set whole, or as indexed list items (whole wins).

@@ -55,6 +55,9 @@ impl MetricsConfig {
                 needs(serving, "`http-listener` or `axum`", option.name());
             }
         }
+        if self.otlp_endpoint.is_some() {
+            needs(cfg!(feature = "otlp"), "`otlp`", "OtlpEndpoint");
+        }
         if self.facade_recorder {
             needs(
                 cfg!(feature = "recorder"),

@@ -49,6 +49,13 @@ pub struct MetricsConfig {
     pub(super) push_username: Option<String>,
     pub(super) push_password: Option<Secret>,
     pub(super) push_ca_certificate: Option<PathBuf>,
+    pub(super) otlp_endpoint: Option<PushGateway>,
+    pub(super) otlp_headers: Vec<(String, Secret)>,
+    pub(super) otlp_timeout: Duration,
+    pub(super) otlp_export_interval: Option<Duration>,
+    pub(super) otlp_service_name: Option<String>,
+    pub(super) otlp_resource_attributes: Vec<(String, String)>,
+    pub(super) otlp_ca_certificate: Option<PathBuf>,
     pub(super) facade_recorder: bool,
     pub(super) health_probe_share: f64,
     pub(super) facade_histogram_buckets: HistogramBuckets,
@@ -85,6 +92,13 @@ impl Default for MetricsConfig {
             push_username: None,
             push_password: None,
             push_ca_certificate: None,
+            otlp_endpoint: None,
+            otlp_headers: Vec::new(),
+            otlp_timeout: Duration::from_secs(10),
+            otlp_export_interval: None,
+            otlp_service_name: None,
+            otlp_resource_attributes: Vec::new(),
+            otlp_ca_certificate: None,
             facade_recorder: cfg!(feature = "recorder"),
             health_probe_share: 1.0,
             facade_histogram_buckets: HistogramBuckets::default(),
@@ -166,6 +180,41 @@ impl MetricsConfig {
     /// The Pushgateway pushes go to, if any.
     pub fn push_gateway(&self) -> Option<&PushGateway> {
         self.push_gateway.as_ref()
+    }
+
+    /// Where OTLP exports go (`OtlpEndpoint`), if anywhere.
+    pub fn otlp_endpoint(&self) -> Option<&PushGateway> {
+        self.otlp_endpoint.as_ref()
+    }
+
+    /// The headers each OTLP export sends (`OtlpHeaders`).
+    pub fn otlp_headers(&self) -> &[(String, Secret)] {
+        &self.otlp_headers
+    }
+
+    /// How long one OTLP export may take (default 10s).
+    pub fn otlp_timeout(&self) -> Duration {
+        self.otlp_timeout
+    }
+
+    /// How often the registry is exported over OTLP (default: ExportInterval).
+    pub fn otlp_export_interval(&self) -> Duration {
+        self.otlp_export_interval.unwrap_or(self.export_interval)
+    }
+
+    /// The resource's `service.name` for OTLP, if set.
+    pub fn otlp_service_name(&self) -> Option<&str> {
+        self.otlp_service_name.as_deref()
+    }
+
+    /// More resource attributes for OTLP.
+    pub fn otlp_resource_attributes(&self) -> &[(String, String)] {
+        &self.otlp_resource_attributes
+    }
+
+    /// A CA to trust for an `https` OTLP endpoint, besides the system's roots.
+    pub fn otlp_ca_certificate(&self) -> Option<&Path> {
+        self.otlp_ca_certificate.as_deref()
     }
 
     /// The `job` grouping label of pushes (default `conduit_audio`).

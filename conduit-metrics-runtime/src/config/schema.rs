@@ -60,6 +60,20 @@ pub enum ConfigOption {
     PushPassword,
     /// PEM file of a CA to trust for an `https` Pushgateway, besides the system's roots.
     PushCaCertificate,
+    /// OTLP/HTTP URL metrics are exported to (`http://127.0.0.1:4318/v1/metrics`); unset, no export.
+    OtlpEndpoint,
+    /// Headers sent with each export, `key=value` pairs separated by commas (API keys: kept as secrets).
+    OtlpHeaders,
+    /// How long one export request may take (default 10s).
+    OtlpTimeout,
+    /// How often the registry is exported (default: ExportInterval).
+    OtlpExportInterval,
+    /// The resource's `service.name` (default `unknown_service:` and the executable's name).
+    OtlpServiceName,
+    /// More resource attributes, `key=value` pairs separated by commas.
+    OtlpResourceAttributes,
+    /// PEM file of a CA to trust for an `https` OTLP endpoint, besides the system's roots.
+    OtlpCaCertificate,
     /// Whether `install` installs a `metrics` recorder for the facade (`true`, the
     /// default) or leaves the facade to the application (`false`).
     FacadeRecorder,
@@ -83,7 +97,7 @@ pub enum ConfigOption {
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 29] = [
+    pub const ALL: [ConfigOption; 36] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
@@ -107,6 +121,13 @@ impl ConfigOption {
         ConfigOption::PushUsername,
         ConfigOption::PushPassword,
         ConfigOption::PushCaCertificate,
+        ConfigOption::OtlpEndpoint,
+        ConfigOption::OtlpHeaders,
+        ConfigOption::OtlpTimeout,
+        ConfigOption::OtlpExportInterval,
+        ConfigOption::OtlpServiceName,
+        ConfigOption::OtlpResourceAttributes,
+        ConfigOption::OtlpCaCertificate,
         ConfigOption::FacadeRecorder,
         ConfigOption::FacadeHistogramBuckets,
         ConfigOption::HealthProbeShare,
@@ -141,6 +162,13 @@ impl ConfigOption {
             ConfigOption::PushUsername => "PushUsername",
             ConfigOption::PushPassword => "PushPassword",
             ConfigOption::PushCaCertificate => "PushCaCertificate",
+            ConfigOption::OtlpEndpoint => "OtlpEndpoint",
+            ConfigOption::OtlpHeaders => "OtlpHeaders",
+            ConfigOption::OtlpTimeout => "OtlpTimeout",
+            ConfigOption::OtlpExportInterval => "OtlpExportInterval",
+            ConfigOption::OtlpServiceName => "OtlpServiceName",
+            ConfigOption::OtlpResourceAttributes => "OtlpResourceAttributes",
+            ConfigOption::OtlpCaCertificate => "OtlpCaCertificate",
             ConfigOption::FacadeRecorder => "FacadeRecorder",
             ConfigOption::FacadeHistogramBuckets => "FacadeHistogramBuckets",
             ConfigOption::HealthProbeShare => "HealthProbeShare",
@@ -176,6 +204,13 @@ impl ConfigOption {
             ConfigOption::PushUsername => "push_username",
             ConfigOption::PushPassword => "push_password",
             ConfigOption::PushCaCertificate => "push_ca_certificate",
+            ConfigOption::OtlpEndpoint => "otlp_endpoint",
+            ConfigOption::OtlpHeaders => "otlp_headers",
+            ConfigOption::OtlpTimeout => "otlp_timeout",
+            ConfigOption::OtlpExportInterval => "otlp_export_interval",
+            ConfigOption::OtlpServiceName => "otlp_service_name",
+            ConfigOption::OtlpResourceAttributes => "otlp_resource_attributes",
+            ConfigOption::OtlpCaCertificate => "otlp_ca_certificate",
             ConfigOption::FacadeRecorder => "facade_recorder",
             ConfigOption::FacadeHistogramBuckets => "facade_histogram_buckets",
             ConfigOption::HealthProbeShare => "health_probe_share",
@@ -203,6 +238,7 @@ impl ConfigOption {
                 | ConfigOption::BasicAuthPassword
                 | ConfigOption::PushBearerToken
                 | ConfigOption::PushPassword
+                | ConfigOption::OtlpHeaders
         )
     }
 

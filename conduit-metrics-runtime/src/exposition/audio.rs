@@ -10,7 +10,7 @@ use super::formatting::Value;
 use super::series::{Models, call_series, turn_series};
 use super::writer::{FamilyWriter, HistogramSeries};
 use crate::catalogue::{self, Family};
-use crate::labels::{DisconnectReason, Operation, Status, TurnOutcome, TurnStage};
+use crate::labels::{DisconnectReason, ExportFailure, Operation, Status, TurnOutcome, TurnStage};
 use crate::store::{
     ExemplarSlot, HistogramSnapshot, NativeSnapshot, ProviderSeries, Ratios, Registry,
 };
@@ -65,6 +65,7 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
         self.streaming_totals();
         self.supporting_counters();
         self.build_info();
+        self.export_failures();
     }
 
     fn header(&mut self, family: &Family) {
@@ -339,6 +340,20 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
                 let labels = [("operation", operation.as_str())];
                 self.out.sample(family, &labels, Value::Int(rejected));
             }
+        }
+    }
+
+    /// Failed exports by reason, while an exporter runs.
+    fn export_failures(&mut self) {
+        if !self.registry.exporting() {
+            return;
+        }
+        let family = &catalogue::EXPORT_FAILURES_TOTAL;
+        self.header(family);
+        for reason in ExportFailure::ALL {
+            let labels = [("exporter", "otlp"), ("reason", reason.as_str())];
+            let failures = Value::Int(self.registry.export_failures(reason));
+            self.out.sample(family, &labels, failures);
         }
     }
 

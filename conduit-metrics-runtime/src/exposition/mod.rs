@@ -13,21 +13,29 @@ mod audio;
 mod facade;
 #[cfg(all(feature = "recorder", feature = "protobuf"))]
 mod facade_protobuf;
-#[cfg(all(feature = "recorder", feature = "protobuf"))]
+#[cfg(all(feature = "recorder", any(feature = "protobuf", feature = "otlp")))]
 mod facade_samples;
 #[cfg(feature = "recorder")]
 mod facade_text;
 mod format;
 mod formatting;
+#[cfg(feature = "otlp")]
+mod otlp;
+#[cfg(all(feature = "recorder", feature = "otlp"))]
+mod otlp_facade;
 #[cfg(feature = "protobuf")]
 mod protobuf;
 #[cfg(feature = "protobuf")]
 mod protobuf_encoder;
 mod scrape;
 mod series;
-#[cfg(feature = "protobuf")]
+#[cfg(any(feature = "protobuf", feature = "otlp"))]
 mod wire;
 mod writer;
 
 pub use format::{ExpositionFormat, PROTOBUF_CONTENT_TYPE};
+#[cfg(feature = "otlp")]
+pub(crate) use otlp::OtlpSource;
+#[cfg(feature = "otlp")]
+pub(crate) use scrape::unix_nanos_now;
 pub(crate) use scrape::{FacadeSource, ScrapeSource};

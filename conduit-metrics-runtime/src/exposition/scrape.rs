@@ -46,6 +46,19 @@ pub(crate) fn write_scrape(
     write_text_scrape(registry, facade, format).into_bytes()
 }
 
+/// One OTLP export of `registry` (and `facade`), taken at `now_unix_nanos`.
+#[cfg(feature = "otlp")]
+pub(crate) fn write_otlp(
+    registry: &Registry,
+    facade: Option<&FacadeSource>,
+    source: &super::otlp::OtlpSource,
+    now_unix_nanos: u64,
+) -> Vec<u8> {
+    let mut out = super::otlp::OtlpWriter::new(source, now_unix_nanos);
+    write_families(registry, facade, &mut out);
+    out.into_bytes()
+}
+
 /// The body of one scrape in a text format (the text format 0.0.4 for `Protobuf`).
 fn write_text_scrape(
     registry: &Registry,
@@ -106,12 +119,33 @@ impl ScrapeSource {
         write_text_scrape(self.registry, self.facade.as_ref(), format)
     }
 
+    /// The whole registry as one OTLP `ExportMetricsServiceRequest`, now.
+    #[cfg(feature = "otlp")]
+    pub(crate) fn render_otlp(&self, source: &super::otlp::OtlpSource) -> Vec<u8> {
+        write_otlp(
+            self.registry,
+            self.facade.as_ref(),
+            source,
+            unix_nanos_now(),
+        )
+    }
+
     /// Drains the facade's buffered histogram samples.
     pub(crate) fn run_upkeep(&self) {
         if let Some(facade) = &self.facade {
             facade.run_upkeep();
         }
     }
+}
+
+/// Now, in nanoseconds since the Unix epoch.
+#[cfg(feature = "otlp")]
+pub(crate) fn unix_nanos_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        })
 }
 
 impl Registry {

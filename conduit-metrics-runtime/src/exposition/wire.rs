@@ -1,5 +1,6 @@
-//! The protobuf wire encoding, as much of it as `io.prometheus.client` messages need:
-//! varints, zigzag, doubles, strings and length-delimited nested messages. Write-only,
+//! The protobuf wire encoding, as much of it as `io.prometheus.client` and OTLP messages
+//! need: varints, zigzag, fixed64, doubles, strings, bytes and length-delimited nested
+//! messages. Write-only,
 //! straight into the body (no message structs, no `protoc`). A nested message gets a
 //! one-byte length placeholder, widened in place when it turns out longer than 127 bytes.
 
@@ -27,6 +28,7 @@ pub(super) fn uint64(out: &mut Vec<u8>, field: u32, value: u64) {
     varint(out, value);
 }
 
+#[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
 pub(super) fn int64(out: &mut Vec<u8>, field: u32, value: i64) {
     key(out, field, VARINT);
     varint(out, value as u64);
@@ -47,9 +49,51 @@ pub(super) fn double(out: &mut Vec<u8>, field: u32, value: f64) {
 }
 
 pub(super) fn string(out: &mut Vec<u8>, field: u32, value: &str) {
+    bytes(out, field, value.as_bytes());
+}
+
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(super) fn bytes(out: &mut Vec<u8>, field: u32, value: &[u8]) {
     key(out, field, LEN);
     varint(out, value.len() as u64);
-    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(value);
+}
+
+/// A `fixed64` (or `sfixed64`, as its two's complement bits).
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(super) fn fixed64(out: &mut Vec<u8>, field: u32, value: u64) {
+    key(out, field, FIXED64);
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// A packed `repeated fixed64` field.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(super) fn packed_fixed64(out: &mut Vec<u8>, field: u32, values: impl Iterator<Item = u64>) {
+    let start = begin(out, field);
+    for value in values {
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    end(out, start);
+}
+
+/// A packed `repeated double` field.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(super) fn packed_double(out: &mut Vec<u8>, field: u32, values: impl Iterator<Item = f64>) {
+    let start = begin(out, field);
+    for value in values {
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    end(out, start);
+}
+
+/// A packed `repeated uint64` field.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(super) fn packed_uint64(out: &mut Vec<u8>, field: u32, values: impl Iterator<Item = u64>) {
+    let start = begin(out, field);
+    for value in values {
+        varint(out, value);
+    }
+    end(out, start);
 }
 
 /// Starts a nested message (or packed field) in `field`; close it with [`end`].
@@ -60,6 +104,7 @@ pub(super) fn begin(out: &mut Vec<u8>, field: u32) -> usize {
 
 /// Starts a length-prefixed message without a field key (a top-level `MetricFamily` of
 /// the delimited format); close it with [`end`].
+#[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
 pub(super) fn begin_delimited(out: &mut Vec<u8>) -> usize {
     out.push(0);
     out.len()
@@ -78,6 +123,7 @@ pub(super) fn end(out: &mut Vec<u8>, start: usize) {
 }
 
 /// A packed `repeated sint64` field.
+#[cfg_attr(not(feature = "protobuf"), allow(dead_code))]
 pub(super) fn packed_sint(out: &mut Vec<u8>, field: u32, values: impl Iterator<Item = i64>) {
     let start = begin(out, field);
     for value in values {

@@ -5,7 +5,11 @@ use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "push-gateway")]
 use crate::exposition::ExpositionFormat;
+#[cfg(feature = "otlp")]
+use crate::exposition::OtlpSource;
 use crate::exposition::ScrapeSource;
+#[cfg(feature = "otlp")]
+use crate::serving::OtlpExporter;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "http-listener")]
@@ -31,6 +35,11 @@ pub(super) struct Background {
     pub(super) listener: Option<Listener>,
     #[cfg(feature = "push-gateway")]
     pub(super) pusher: Option<Pusher>,
+    #[cfg(feature = "otlp")]
+    pub(super) otlp: Option<(OtlpExporter, OtlpSource)>,
+    /// How often the OTLP export runs.
+    #[cfg(feature = "otlp")]
+    pub(super) otlp_interval: std::time::Duration,
     pub(super) probes: Probes,
     /// Which intervals run the probes (`HealthProbeShare`).
     pub(super) probe_schedule: ProbeSchedule,
@@ -62,12 +71,43 @@ impl Background {
         let start = tokio::time::Instant::now() + self.interval;
         let mut ticks = tokio::time::interval_at(start, self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        #[cfg(feature = "otlp")]
+        let mut exports = {
+            let interval = self.otlp_interval;
+            let mut exports =
+                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+            exports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            exports
+        };
         loop {
+            #[cfg(feature = "otlp")]
+            tokio::select! {
+                _ = ticks.tick() => self.on_tick(),
+                _ = exports.tick(), if self.otlp.is_some() => self.on_export(),
+                _ = shutdown.changed() => break,
+            }
+            #[cfg(not(feature = "otlp"))]
             tokio::select! {
                 _ = ticks.tick() => self.on_tick(),
                 _ = shutdown.changed() => break,
             }
         }
+    }
+
+    /// One OTLP export, as a task of its own: its retries delay nothing else.
+    #[cfg(feature = "otlp")]
+    fn on_export(&self) {
+        let Some((exporter, source)) = self.otlp.clone() else {
+            return;
+        };
+        let scrape = self.scrape.clone();
+        tokio::spawn(async move {
+            let registry = scrape.registry();
+            let render = move || scrape.render_otlp(&source);
+            if let Ok(request) = tokio::task::spawn_blocking(render).await {
+                exporter.export(registry, request).await;
+            }
+        });
     }
 
     fn on_tick(&mut self) {

@@ -23,6 +23,10 @@ pub enum InstallError {
     /// provider for HTTPS).
     #[error("cannot set up pushes: {0}")]
     Push(PushError),
+    /// The OTLP exporter could not be set up (a header that is not valid in HTTP, an
+    /// unusable `OtlpCaCertificate`, no crypto provider for HTTPS).
+    #[error("cannot set up the OTLP export: {0}")]
+    Otlp(PushError),
     /// The background thread or its runtime could not be started.
     #[error("cannot start the metrics thread: {0}")]
     Thread(std::io::Error),

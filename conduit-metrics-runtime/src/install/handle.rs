@@ -7,7 +7,11 @@ use std::thread::JoinHandle;
 use super::background::Probes;
 use super::facade::FacadeMetrics;
 use crate::config::MetricsConfig;
+#[cfg(feature = "otlp")]
+use crate::exposition::OtlpSource;
 use crate::exposition::{ExpositionFormat, ScrapeSource};
+#[cfg(feature = "otlp")]
+use crate::serving::OtlpExporter;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
 #[cfg(feature = "axum")]
@@ -29,6 +33,8 @@ pub(super) struct HandleInner {
     pub(super) endpoint: Arc<Endpoint>,
     #[cfg(feature = "push-gateway")]
     pub(super) pusher: Option<Pusher>,
+    #[cfg(feature = "otlp")]
+    pub(super) otlp: Option<(OtlpExporter, OtlpSource)>,
     pub(super) probes: Probes,
     pub(super) local_addr: Option<SocketAddr>,
     pub(super) facade: FacadeMetrics,
@@ -122,11 +128,17 @@ impl MetricsHandle {
     }
 
     /// Recomputes the windowed gauges now (closing the current sub-interval), drains
-    /// buffered `metrics` histogram samples and, in push mode, pushes everything recorded
-    /// so far. Blocks for the push.
+    /// buffered `metrics` histogram samples, exports everything recorded so far over OTLP
+    /// (with `OtlpEndpoint`; failures are counted and logged, within the retry budget) and,
+    /// in push mode, pushes it. Blocks for the export and the push.
     pub fn flush(&self) -> Result<(), PushError> {
         self.inner.scrape.registry().tick();
         self.inner.scrape.run_upkeep();
+        #[cfg(feature = "otlp")]
+        if let Some((exporter, source)) = &self.inner.otlp {
+            let request = self.inner.scrape.render_otlp(source);
+            exporter.export_blocking(self.inner.scrape.registry(), request);
+        }
         #[cfg(feature = "push-gateway")]
         if let Some(pusher) = &self.inner.pusher {
             return pusher.push_blocking(self.render());

@@ -20,7 +20,11 @@ use self::facade::install_facade_recorder;
 use self::handle::HandleInner;
 pub use self::handle::MetricsHandle;
 use crate::config::MetricsConfig;
+#[cfg(feature = "otlp")]
+use crate::exposition::OtlpSource;
 use crate::exposition::ScrapeSource;
+#[cfg(feature = "otlp")]
+use crate::serving::OtlpExporter;
 use crate::serving::ProbeSchedule;
 #[cfg(feature = "push-gateway")]
 use crate::serving::Pusher;
@@ -81,6 +85,10 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     let bound = bind_listener(&config)?;
     #[cfg(feature = "push-gateway")]
     let pusher = Pusher::from_config(&config).map_err(InstallError::Push)?;
+    #[cfg(feature = "otlp")]
+    let otlp = OtlpExporter::from_config(&config)
+        .map_err(InstallError::Otlp)?
+        .map(|exporter| (exporter, otlp_source(&config)));
     // Its runtime lives and dies on that thread: no failure below drops a runtime here.
     let thread = RuntimeThread::spawn("conduit-metrics").map_err(InstallError::Thread)?;
 
@@ -88,6 +96,10 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
     let registry = global();
     registry.reconfigure(StoreBounds::of(&config));
     let scrape = Arc::new(ScrapeSource::new(registry, served_facade));
+    #[cfg(feature = "otlp")]
+    if otlp.is_some() {
+        registry.set_exporting();
+    }
     #[cfg(any(feature = "http-listener", feature = "axum"))]
     let endpoint = {
         let cached = scrape.clone();
@@ -121,6 +133,10 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
         listener,
         #[cfg(feature = "push-gateway")]
         pusher: pusher.clone(),
+        #[cfg(feature = "otlp")]
+        otlp: otlp.clone(),
+        #[cfg(feature = "otlp")]
+        otlp_interval: config.otlp_export_interval(),
         probes: probes.clone(),
         probe_schedule: ProbeSchedule::with_random_phase(config.health_probe_share()),
         interval: config.export_interval(),
@@ -134,6 +150,8 @@ fn start(config: MetricsConfig) -> Result<MetricsHandle, InstallError> {
             endpoint,
             #[cfg(feature = "push-gateway")]
             pusher,
+            #[cfg(feature = "otlp")]
+            otlp,
             probes,
             local_addr,
             facade,
@@ -156,4 +174,40 @@ fn bind_listener(
     };
     let (socket, local) = bind(address)?;
     Ok(Some((socket, local, tls)))
+}
+
+/// The resource and start time of OTLP exports: `service.name` (OtlpServiceName, else
+/// OpenTelemetry's `unknown_service:` and the executable's name), `service.instance.id`
+/// (the host, the process and the start time, so replicas and restarts differ), then
+/// OtlpResourceAttributes (which may set either of them instead).
+#[cfg(feature = "otlp")]
+fn otlp_source(config: &MetricsConfig) -> OtlpSource {
+    let start_unix_nanos = crate::exposition::unix_nanos_now();
+    let given = config.otlp_resource_attributes();
+    let named = |key: &str| given.iter().any(|(k, _)| k == key);
+    let mut resource = Vec::new();
+    if !named("service.name") {
+        let name = config
+            .otlp_service_name()
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                let exe = std::env::current_exe().ok();
+                let exe = exe
+                    .as_ref()
+                    .and_then(|p| p.file_name())
+                    .and_then(|n| n.to_str());
+                format!("unknown_service:{}", exe.unwrap_or("conduit"))
+            });
+        resource.push(("service.name".to_owned(), name));
+    }
+    if !named("service.instance.id") {
+        let host = crate::serving::host_name().unwrap_or_else(|| "unknown".to_owned());
+        let id = format!("{host}-{}-{start_unix_nanos:x}", std::process::id());
+        resource.push(("service.instance.id".to_owned(), id));
+    }
+    resource.extend(given.iter().cloned());
+    OtlpSource {
+        resource,
+        start_unix_nanos,
+    }
 }

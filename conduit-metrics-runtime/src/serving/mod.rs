@@ -44,6 +44,8 @@ mod cache;
 mod endpoint;
 mod errors;
 mod health;
+#[cfg(feature = "otlp")]
+mod otlp;
 #[cfg(feature = "push-gateway")]
 mod push;
 #[cfg(feature = "axum")]
@@ -67,8 +69,12 @@ pub use server::EndpointServer;
 #[cfg(any(feature = "http-listener", feature = "axum"))]
 pub(crate) use endpoint::Endpoint;
 pub(crate) use health::ProbeSchedule;
+#[cfg(feature = "otlp")]
+pub(crate) use otlp::OtlpExporter;
 #[cfg(feature = "push-gateway")]
 pub(crate) use push::Pusher;
+#[cfg(feature = "otlp")]
+pub(crate) use push::host_name;
 #[cfg(feature = "axum")]
 pub(crate) use router::router;
 #[cfg(feature = "http-listener")]

@@ -27,7 +27,7 @@ type Connector<R> = hyper_rustls::HttpsConnector<HttpConnector<R>>;
 #[cfg(not(feature = "tls"))]
 type Connector<R> = HttpConnector<R>;
 
-type GaiConnector = Connector<hyper_util::client::legacy::connect::dns::GaiResolver>;
+pub(super) type GaiConnector = Connector<hyper_util::client::legacy::connect::dns::GaiResolver>;
 
 /// Pushes to one grouping key (`job`, `instance`).
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl Pusher {
                 authority: gateway.authority.clone(),
                 source,
             })?;
-        let client = client(&gateway, config, HttpConnector::new())?;
+        let client = client(&gateway, config.push_ca_certificate(), HttpConnector::new())?;
         Ok(Some(Pusher {
             gateway,
             url,
@@ -181,9 +181,11 @@ fn authorization(
 
 /// The HTTP client of a gateway: a fresh connection per push (pushes are rare, and come
 /// from different runtimes), HTTPS with rustls when the URL says so.
-fn client<R>(
+/// A client for `gateway` (any HTTP(S) endpoint: the Pushgateway, an OTLP receiver),
+/// trusting `ca` besides the system's roots.
+pub(super) fn client<R>(
     gateway: &PushGateway,
-    config: &MetricsConfig,
+    ca: Option<&std::path::Path>,
     mut http: HttpConnector<R>,
 ) -> Result<Client<Connector<R>, Full<Bytes>>, PushError>
 where
@@ -193,21 +195,20 @@ where
     http.enforce_http(false);
     http.set_connect_timeout(Some(PUSH_TIMEOUT));
     #[cfg(feature = "tls")]
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(
-            super::tls::push_client_config(gateway.https, config.push_ca_certificate()).map_err(
+    let connector =
+        hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(super::tls::push_client_config(gateway.https, ca).map_err(
                 |error| PushError::Unreachable {
                     authority: gateway.authority.clone(),
                     source: std::io::Error::other(error.to_string()),
                 },
-            )?,
-        )
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
+            )?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
     #[cfg(not(feature = "tls"))]
     let connector = {
-        let _ = (gateway, config);
+        let _ = (gateway, ca);
         http
     };
     Ok(Client::builder(TokioExecutor::new())
@@ -216,7 +217,7 @@ where
 }
 
 /// This machine's host name, if it has one that is valid UTF-8.
-fn host_name() -> Option<String> {
+pub(crate) fn host_name() -> Option<String> {
     let mut buffer = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most that many
     // bytes and the name is read up to its NUL below.
@@ -308,7 +309,7 @@ mod tests {
             .map(|ip| SocketAddr::new(ip.parse().unwrap(), port))
             .collect();
         let resolve = tower_service_fn(addresses);
-        let client = client(&gateway, &config, HttpConnector::new_with_resolver(resolve)).unwrap();
+        let client = client(&gateway, None, HttpConnector::new_with_resolver(resolve)).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -24,7 +24,7 @@ pub(crate) use exemplars::{Exemplar, ExemplarSlot};
 pub(crate) use histogram::HistogramSnapshot;
 pub(crate) use label_table::Slot;
 pub(crate) use models::{ModelId, ModelSlot};
-#[cfg(feature = "protobuf")]
+#[cfg(any(feature = "protobuf", feature = "otlp"))]
 pub(crate) use native::ZERO_THRESHOLD;
 pub(crate) use native_snapshot::NativeSnapshot;
 pub(crate) use providers::ProviderSeries;

@@ -17,7 +17,7 @@ use super::stripes::Striped;
 use super::window::{ProviderTotals, Ratios, Totals, Window};
 use crate::clock::{Clock, SystemClock, TurnClock, TurnStamp};
 use crate::config::MetricsConfig;
-use crate::labels::{Operation, Status};
+use crate::labels::{ExportFailure, Operation, Status};
 use crate::sync::lock;
 
 /// Holds everything recorded for the audio families.
@@ -51,6 +51,10 @@ pub struct Registry {
     clock: Arc<dyn Clock>,
     /// What voice turns are timed with.
     turn_clock: TurnClock,
+    /// Whether an exporter (OTLP) runs, so its failures are exported.
+    exporting: AtomicBool,
+    /// Failed OTLP exports by reason.
+    export_failures: [AtomicU64; ExportFailure::COUNT],
     /// All rejected costs, for spacing out the warnings.
     costs_rejected: AtomicU64,
     /// All rejected audio durations, for spacing out the warnings.
@@ -137,6 +141,8 @@ impl Registry {
             ratios: Mutex::new(Ratios::default()),
             clock,
             turn_clock,
+            exporting: AtomicBool::new(false),
+            export_failures: std::array::from_fn(|_| AtomicU64::new(0)),
             costs_rejected: AtomicU64::new(0),
             audio_seconds_rejected: AtomicU64::new(0),
             build: Mutex::new(None),
@@ -269,6 +275,28 @@ impl Registry {
     #[inline]
     pub(crate) fn operation(&self, operation: Operation) -> &Striped<OperationCells> {
         &self.operations[operation.index()]
+    }
+
+    /// Marks the registry as exported by an exporter, whose failures are then exported.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn set_exporting(&self) {
+        self.exporting.store(true, Relaxed);
+    }
+
+    /// Whether an exporter runs.
+    pub(crate) fn exporting(&self) -> bool {
+        self.exporting.load(Relaxed)
+    }
+
+    /// Counts one failed export.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn count_export_failure(&self, reason: ExportFailure) {
+        self.export_failures[reason.index()].fetch_add(1, Relaxed);
+    }
+
+    /// Failed exports for `reason` so far.
+    pub(crate) fn export_failures(&self, reason: ExportFailure) -> u64 {
+        self.export_failures[reason.index()].load(Relaxed)
     }
 
     /// Counts one refused cost process-wide and returns how many were refused so far
