@@ -28,6 +28,11 @@ impl Drop for Receiver {
 
 /// The receiver, answering its first `failures` requests with `status`.
 fn receiver(failures: u32, status: u16) -> Receiver {
+    receiver_on(0, failures, status)
+}
+
+/// [`receiver`] on `port` (0: an ephemeral one).
+fn receiver_on(port: u16, failures: u32, status: u16) -> Receiver {
     let dir = tempfile::tempdir().unwrap();
     let port_file = dir.path().join("port");
     let out = dir.path().join("requests.jsonl");
@@ -37,7 +42,7 @@ fn receiver(failures: u32, status: u16) -> Receiver {
     );
     let child = Command::new("python3")
         .args([script, port_file.to_str().unwrap(), out.to_str().unwrap()])
-        .args([failures.to_string(), status.to_string()])
+        .args([failures.to_string(), status.to_string(), port.to_string()])
         .spawn()
         .expect("python3 with opentelemetry-proto (the test command installs it)");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -294,4 +299,394 @@ fn a_refused_export_is_counted_and_not_retried() {
     assert_eq!(failures("rejected"), 1.0);
     assert_eq!(failures("retries_exhausted"), 0.0);
     assert_eq!(failures("unreachable"), 0.0);
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn opentelemetry_variables_configure_the_export_as_sdks_read_them() {
+    let config = MetricsConfig::default()
+        .with_vars(vars(&[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://collector.example:4318/",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "api-key=a%3Db%20c, x-tenant = voice",
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "5000"),
+            ("OTEL_SERVICE_NAME", "gateway"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod,region=eu-west-1",
+            ),
+        ]))
+        .unwrap();
+    let endpoint = config.otlp_endpoint().unwrap();
+    assert_eq!(
+        endpoint.base_url(),
+        "https://collector.example:4318/v1/metrics"
+    );
+    // Their values are secrets (decoded, they arrive as the real-decoder test shows).
+    let keys: Vec<&str> = config
+        .otlp_headers()
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(keys, ["api-key", "x-tenant"]);
+    // Headers are secrets: never shown.
+    assert!(!format!("{config:?}").contains("a=b c"));
+    assert_eq!(config.otlp_timeout(), Duration::from_millis(2500));
+    assert_eq!(config.otlp_export_interval(), Duration::from_secs(5));
+    assert_eq!(config.otlp_service_name(), Some("gateway"));
+    assert_eq!(config.otlp_resource_attributes().len(), 2);
+
+    // The metrics-specific endpoint is taken as it is; our own variable wins over both.
+    let config = MetricsConfig::default()
+        .with_vars(vars(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "http://metrics:4318/custom",
+            ),
+        ]))
+        .unwrap();
+    assert_eq!(
+        config.otlp_endpoint().unwrap().base_url(),
+        "http://metrics:4318/custom"
+    );
+    let config = MetricsConfig::default()
+        .with_vars(vars(&[
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "http://metrics:4318/v1/metrics",
+            ),
+            (
+                "CONDUIT_METRICS_OTLP_ENDPOINT",
+                "http://ours:4318/v1/metrics",
+            ),
+        ]))
+        .unwrap();
+    assert_eq!(config.otlp_endpoint().unwrap().authority, "ours:4318");
+    // Unset, no export; the default interval is ExportInterval.
+    let config = MetricsConfig::default();
+    assert!(config.otlp_endpoint().is_none());
+    assert_eq!(config.otlp_export_interval(), config.export_interval());
+}
+
+#[test]
+fn bad_opentelemetry_variables_are_errors_that_name_the_variable() {
+    for (variable, value, option, reason) in [
+        (
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "5s",
+            ConfigOption::OtlpExportInterval,
+            "milliseconds",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "soon",
+            ConfigOption::OtlpTimeout,
+            "milliseconds",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "collector:4318",
+            ConfigOption::OtlpEndpoint,
+            "http or https URL",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "api-key",
+            ConfigOption::OtlpHeaders,
+            "no `=`",
+        ),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "a=%zz",
+            ConfigOption::OtlpResourceAttributes,
+            "two hex digits",
+        ),
+    ] {
+        let error = MetricsConfig::default()
+            .with_vars(vars(&[(variable, value)]))
+            .unwrap_err();
+        match error {
+            conduit_metrics_runtime::ConfigError::InvalidValue {
+                option: named,
+                origin,
+                reason: said,
+                ..
+            } => {
+                assert_eq!(named, option, "{variable}");
+                assert_eq!(origin, variable);
+                assert!(said.contains(reason), "{variable}: {said}");
+            }
+            other => panic!("{variable}: {other:?}"),
+        }
+    }
+}
+
+/// The scrape's samples of the audio families, as `name{labels}` to value.
+fn scrape_samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|line| line.starts_with("conduit_audio_"))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The same samples rebuilt from a decoded export, as Prometheus' OTLP receiver names
+/// them: `_total` back on monotonic sums, histograms as cumulative `_bucket{le}`, `_sum`
+/// and `_count`, exponential histograms as `_sum` and `_count`.
+fn export_samples(export: &Value) -> std::collections::BTreeMap<String, f64> {
+    let mut samples = std::collections::BTreeMap::new();
+    let metrics = export["request"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
+        .as_array()
+        .unwrap();
+    let labels_of = |point: &Value, extra: Option<String>| {
+        let mut pairs: Vec<String> = point["attributes"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|a| {
+                let value = a["value"]["stringValue"].as_str().unwrap_or_default();
+                let escaped = value
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
+                format!("{}=\"{escaped}\"", a["key"].as_str().unwrap())
+            })
+            .collect();
+        pairs.extend(extra);
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("{{{}}}", pairs.join(","))
+        }
+    };
+    for metric in metrics {
+        let name = metric["name"].as_str().unwrap();
+        if !name.starts_with("conduit_audio_") {
+            continue;
+        }
+        if let Some(sum) = metric.get("sum") {
+            let name = if name == "conduit_audio_cost_dollars" {
+                name.to_owned()
+            } else {
+                format!("{name}_total")
+            };
+            for point in sum["dataPoints"].as_array().unwrap() {
+                let value = point
+                    .get("asInt")
+                    .or(point.get("asDouble"))
+                    .map_or(0.0, number);
+                samples.insert(format!("{name}{}", labels_of(point, None)), value);
+            }
+        } else if let Some(gauge) = metric.get("gauge") {
+            for point in gauge["dataPoints"].as_array().unwrap() {
+                let value = point
+                    .get("asInt")
+                    .or(point.get("asDouble"))
+                    .map_or(0.0, number);
+                samples.insert(format!("{name}{}", labels_of(point, None)), value);
+            }
+        } else if let Some(histogram) = metric.get("histogram") {
+            for point in histogram["dataPoints"].as_array().unwrap() {
+                let bounds = point["explicitBounds"].as_array().unwrap();
+                let counts = point["bucketCounts"].as_array().unwrap();
+                let mut cumulative = 0.0;
+                for (index, count) in counts.iter().enumerate() {
+                    cumulative += number(count);
+                    let le = bounds
+                        .get(index)
+                        .map_or("+Inf".to_owned(), |b| format_bound(number(b)));
+                    let labels = labels_of(point, Some(format!("le=\"{le}\"")));
+                    samples.insert(format!("{name}_bucket{labels}"), cumulative);
+                }
+                samples.insert(
+                    format!("{name}_sum{}", labels_of(point, None)),
+                    point.get("sum").map_or(0.0, number),
+                );
+                samples.insert(
+                    format!("{name}_count{}", labels_of(point, None)),
+                    point.get("count").map_or(0.0, number),
+                );
+            }
+        } else if let Some(histogram) = metric.get("exponentialHistogram") {
+            for point in histogram["dataPoints"].as_array().unwrap() {
+                samples.insert(
+                    format!("{name}_sum{}", labels_of(point, None)),
+                    point.get("sum").map_or(0.0, number),
+                );
+                samples.insert(
+                    format!("{name}_count{}", labels_of(point, None)),
+                    point.get("count").map_or(0.0, number),
+                );
+            }
+        }
+    }
+    samples
+}
+
+/// A bucket bound as the text format writes it.
+fn format_bound(bound: f64) -> String {
+    if bound.fract() == 0.0 && bound.abs() < 1e15 {
+        format!("{bound:.0}")
+    } else {
+        format!("{bound}")
+    }
+}
+
+#[test]
+fn every_audio_series_of_the_scrape_arrives_with_its_value() {
+    let receiver = receiver(0, 503);
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .model_label(true)
+        .option(ConfigOption::OtlpEndpoint, &receiver.url)
+        .option(ConfigOption::OtlpExportInterval, "1h")
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    let registry = conduit_metrics_runtime::registry::global();
+    for &operation in Operation::ALL {
+        for &status in Status::ALL {
+            registry
+                .start_call_with_model(operation, "openai", "model-a")
+                .finish_with(
+                    CallOutcome::new(status)
+                        .size(4096)
+                        .cost(0.01)
+                        .cache_hit(true)
+                        .audio_seconds(1.5),
+                );
+        }
+    }
+    let mut streamed = registry.start_call(Operation::Tts, "quote\"back\\slash\nnewline");
+    streamed.add_characters(120);
+    streamed.mark_first_byte();
+    streamed.finish(Status::Success);
+    let session = registry.realtime_session("openai").with_model("realtime-a");
+    session.record_turn_latency(Duration::from_millis(250));
+    let mut turn = session.turn();
+    turn.user_speech_ended();
+    turn.end_of_turn();
+    turn.agent_audio_started();
+    turn.end();
+    session.end(conduit_metrics_runtime::DisconnectReason::Timeout);
+    registry.record_health_check("openai", false);
+    registry.record_build_info("1.4.2", "9f3c2e1");
+    // Nothing moves between the scrape and the export: both read the same values.
+    registry.tick();
+    let scrape = handle.render();
+    handle.flush().unwrap();
+    let got = requests(&receiver);
+    let exported = export_samples(got.last().unwrap());
+    let scraped = scrape_samples(&scrape);
+    // Latency histograms travel as exponential histograms: their classic buckets do not.
+    let exponential = [
+        "request_duration_seconds_bucket",
+        "time_to_first_byte_seconds_bucket",
+        "realtime_latency_seconds_bucket",
+        "turn_stage_seconds_bucket",
+    ];
+    let mut compared = 0;
+    for (series, value) in &scraped {
+        if exponential.iter().any(|f| series.contains(f)) {
+            continue;
+        }
+        let got = exported
+            .get(series)
+            .unwrap_or_else(|| panic!("{series} was not exported"));
+        assert!(
+            (got - value).abs() <= 1e-9 * value.abs().max(1.0),
+            "{series}: {got} exported, {value} scraped"
+        );
+        compared += 1;
+    }
+    // Every family of this registry, each series of them (158 here).
+    assert!(compared >= 150, "{compared}");
+    // And nothing the scrape lacks.
+    for series in exported.keys() {
+        assert!(
+            scraped.contains_key(series),
+            "{series} was exported but not scraped"
+        );
+    }
+    // The facade's metrics (the process collector) go too.
+    let names: Vec<&str> = got.last().unwrap()["request"]["resourceMetrics"][0]["scopeMetrics"][0]
+        ["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("process_")), "{names:?}");
+    handle.shutdown().unwrap();
+}
+
+#[test]
+fn a_receiver_down_for_a_while_gets_the_cumulative_totals_when_back() {
+    // A port nothing listens on yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v1/metrics");
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .option(ConfigOption::OtlpEndpoint, &url)
+        .option(ConfigOption::OtlpExportInterval, "2s")
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    conduit_metrics_runtime::start_call(Operation::Tts, "openai").finish(Status::Success);
+    let started = Instant::now();
+    handle.flush().unwrap();
+    // Retried within the budget (the export interval here), then counted: bounded.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let failures = conduit_metrics_testkit::value(
+        &handle.render(),
+        r#"conduit_audio_export_failures_total{exporter="otlp",reason="unreachable"}"#,
+    );
+    assert!(failures >= 1.0, "{failures}");
+    conduit_metrics_runtime::start_call(Operation::Tts, "openai").finish(Status::Success);
+    // The receiver comes back: the next export carries both calls.
+    let receiver = receiver_on(port, 0, 503);
+    handle.flush().unwrap();
+    let got = requests(&receiver);
+    let labels = [
+        ("operation", "tts"),
+        ("provider", "openai"),
+        ("status", "success"),
+    ];
+    let last = got.last().expect("an export after the receiver came back");
+    assert_eq!(
+        number(
+            &point(
+                &metric(last, "conduit_audio_requests")["sum"]["dataPoints"],
+                &labels
+            )["asInt"]
+        ),
+        2.0
+    );
+    handle.shutdown().unwrap();
 }

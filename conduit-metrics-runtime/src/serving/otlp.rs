@@ -4,9 +4,10 @@
 //!
 //! Faults as the OTLP specification says: 429, 502, 503 and 504 are retried with
 //! exponential backoff (1 s, 2 s, 4 s, ..., or the `Retry-After` the receiver asks for),
-//! within OtlpTimeout for each attempt and [`RETRY_BUDGET`] for all of them, so a
-//! shutdown never hangs; other statuses are dropped with a log line. A partial success
-//! is logged. Values are cumulative, so an export lost while the receiver is down is
+//! within OtlpTimeout for each attempt and [`RETRY_BUDGET`] (or the export interval, if
+//! shorter) for all of them, so a shutdown never hangs and exports never pile up; a
+//! receiver that cannot be reached is retried the same way. Other statuses are dropped
+//! with a log line; a partial success is logged. Values are cumulative, so an export lost while the receiver is down is
 //! made good by the next one. What failed is counted in
 //! `conduit_audio_export_failures_total{exporter="otlp",reason}`.
 
@@ -25,7 +26,8 @@ use crate::config::{MetricsConfig, PushGateway};
 use crate::labels::ExportFailure;
 use crate::store::Registry;
 
-/// The longest all attempts of one export may take together.
+/// The longest all attempts of one export may take together (less when the export
+/// interval is shorter, so one export never runs into the next).
 pub(crate) const RETRY_BUDGET: Duration = Duration::from_secs(30);
 
 /// The first wait before a retry; each later one doubles it.
@@ -39,13 +41,16 @@ pub(crate) struct OtlpExporter {
     client: Client<GaiConnector, Full<Bytes>>,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeout: Duration,
+    /// [`RETRY_BUDGET`], or the export interval when that is shorter.
+    budget: Duration,
 }
 
 /// How one attempt ended.
 enum Attempt {
     Done,
-    /// Worth retrying, after this long if the receiver said.
-    Retry(Option<Duration>, String),
+    /// Worth retrying, after this long if the receiver said; what it counts as if the
+    /// retries run out.
+    Retry(Option<Duration>, String, ExportFailure),
     /// Not worth retrying.
     Drop(ExportFailure, String),
 }
@@ -82,11 +87,12 @@ impl OtlpExporter {
             client,
             headers,
             timeout: config.otlp_timeout(),
+            budget: RETRY_BUDGET.min(config.otlp_export_interval()),
         }))
     }
 
     /// Sends one encoded `ExportMetricsServiceRequest`, retrying as the specification
-    /// says within [`RETRY_BUDGET`]; a failure is counted in `registry` and logged.
+    /// says within the retry budget; a failure is counted in `registry` and logged.
     pub(crate) async fn export(&self, registry: &Registry, request: Vec<u8>) {
         let body = match gzip(&request) {
             Ok(body) => Bytes::from(body),
@@ -106,16 +112,16 @@ impl OtlpExporter {
                     tracing::warn!(endpoint = %self.url, detail, "conduit-metrics: OTLP export dropped");
                     return;
                 }
-                Attempt::Retry(after, detail) => {
-                    let wait = after.unwrap_or(backoff).min(RETRY_BUDGET);
-                    if started.elapsed() + wait >= RETRY_BUDGET {
-                        registry.count_export_failure(ExportFailure::RetriesExhausted);
+                Attempt::Retry(after, detail, reason) => {
+                    let wait = after.unwrap_or(backoff).min(self.budget);
+                    if started.elapsed() + wait >= self.budget {
+                        registry.count_export_failure(reason);
                         tracing::warn!(endpoint = %self.url, detail, "conduit-metrics: OTLP export failed after its retries; the next export carries the same cumulative totals");
                         return;
                     }
                     tracing::debug!(endpoint = %self.url, detail, ?wait, "conduit-metrics: OTLP export retried");
                     tokio::time::sleep(wait).await;
-                    backoff = (backoff * 2).min(RETRY_BUDGET);
+                    backoff = (backoff * 2).min(self.budget);
                 }
             }
         }
@@ -169,9 +175,13 @@ impl OtlpExporter {
             Ok::<_, String>((status, retry_after, body))
         };
         let (status, retry_after, body) = match tokio::time::timeout(self.timeout, exchange).await {
-            Err(_) => return Attempt::Retry(None, format!("no answer within {:?}", self.timeout)),
+            Err(_) => {
+                let detail = format!("no answer within {:?}", self.timeout);
+                return Attempt::Retry(None, detail, ExportFailure::Unreachable);
+            }
             Ok(Err(error)) => {
-                return Attempt::Retry(None, format!("{}: {error}", self.endpoint.authority));
+                let detail = format!("{}: {error}", self.endpoint.authority);
+                return Attempt::Retry(None, detail, ExportFailure::Unreachable);
             }
             Ok(Ok(answer)) => answer,
         };
@@ -182,7 +192,11 @@ impl OtlpExporter {
                 }
                 Attempt::Done
             }
-            429 | 502 | 503 | 504 => Attempt::Retry(retry_after, format!("HTTP {status}")),
+            429 | 502 | 503 | 504 => Attempt::Retry(
+                retry_after,
+                format!("HTTP {status}"),
+                ExportFailure::RetriesExhausted,
+            ),
             _ => Attempt::Drop(
                 ExportFailure::Rejected,
                 format!(
