@@ -13,6 +13,7 @@ fi
 # Only this run's figures go into the tables.
 rm -rf target/criterion
 cargo bench -p conduit-metrics-runtime --bench hot_path --bench recording --bench streaming --bench models -- "${args[@]}"
+cargo bench -p conduit-metrics-runtime --features otlp --bench otlp -- "${args[@]}"
 cargo bench -p conduit-metrics-runtime --features opentelemetry --bench exemplars -- "${args[@]}"
 echo
 python3 scripts/bench_tables.py target/criterion

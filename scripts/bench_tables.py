@@ -166,6 +166,24 @@ class Tables:
         print(f"| `start_call_with_model`, label on (no call site) | {duration(on)} | {on - off:+.1f} ns |")
         print()
 
+    def otlp(self, root):
+        t = self.ns
+        text = t("otlp/text_5000_series")
+        otlp = t("otlp/otlp_5000_series")
+        gz = t("otlp/otlp_gzip_5000_series")
+        sizes_path = os.path.join(root, "otlp", "sizes.json")
+        sizes = json.load(open(sizes_path)) if os.path.exists(sizes_path) else None
+        if sizes is None:
+            self.missing.append("otlp/sizes.json")
+            sizes = {"series": 0, "text_bytes": 0, "otlp_bytes": 0, "otlp_gzip_bytes": 0}
+        print("`cargo bench -p conduit-metrics-runtime --features otlp --bench otlp`:\n")
+        print("| variant | time | against the text render | body |")
+        print("|---|---|---|---|")
+        print(f"| text render, {sizes['series']:,} series | {duration(text)} | — | {sizes['text_bytes']:,} bytes |")
+        print(f"| OTLP `ExportMetricsServiceRequest`, same registry | {duration(otlp)} | **{ratio(otlp / text)}** | {sizes['otlp_bytes']:,} bytes |")
+        print(f"| the same, gzipped as the exporter sends it | {duration(gz)} | {ratio(gz / text)} | {sizes['otlp_gzip_bytes']:,} bytes |")
+        print()
+
     def exemplars(self):
         off = self.ns("exemplars/capture_off")
         none = self.ns("exemplars/no_trace_context")
@@ -187,6 +205,7 @@ def main():
     tables.recording()
     tables.streaming()
     tables.models()
+    tables.otlp(root)
     tables.exemplars()
     if tables.missing:
         print("missing from this run: " + ", ".join(tables.missing), file=sys.stderr)

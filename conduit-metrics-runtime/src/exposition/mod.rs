@@ -21,6 +21,8 @@ mod format;
 mod formatting;
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_encoder;
 #[cfg(all(feature = "recorder", feature = "otlp"))]
 mod otlp_facade;
 #[cfg(feature = "protobuf")]
@@ -35,7 +37,7 @@ mod writer;
 
 pub use format::{ExpositionFormat, PROTOBUF_CONTENT_TYPE};
 #[cfg(feature = "otlp")]
-pub(crate) use otlp::OtlpSource;
+pub(crate) use otlp_encoder::OtlpSource;
 #[cfg(feature = "otlp")]
 pub(crate) use scrape::unix_nanos_now;
 pub(crate) use scrape::{FacadeSource, ScrapeSource};

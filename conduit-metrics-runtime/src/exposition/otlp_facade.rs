@@ -4,7 +4,7 @@
 
 use super::facade_samples::{group_series, parse_sample};
 use super::facade_text::{FacadeFamily, unescape_text_help};
-use super::otlp::OtlpWriter;
+use super::otlp_encoder::OtlpWriter;
 
 /// Writes `family` as one `Metric`.
 pub(super) fn write_family(out: &mut OtlpWriter, family: &FacadeFamily<'_>) {

@@ -51,10 +51,10 @@ pub(crate) fn write_scrape(
 pub(crate) fn write_otlp(
     registry: &Registry,
     facade: Option<&FacadeSource>,
-    source: &super::otlp::OtlpSource,
+    source: &super::otlp_encoder::OtlpSource,
     now_unix_nanos: u64,
 ) -> Vec<u8> {
-    let mut out = super::otlp::OtlpWriter::new(source, now_unix_nanos);
+    let mut out = super::otlp_encoder::OtlpWriter::new(source, now_unix_nanos);
     write_families(registry, facade, &mut out);
     out.into_bytes()
 }
@@ -121,7 +121,7 @@ impl ScrapeSource {
 
     /// The whole registry as one OTLP `ExportMetricsServiceRequest`, now.
     #[cfg(feature = "otlp")]
-    pub(crate) fn render_otlp(&self, source: &super::otlp::OtlpSource) -> Vec<u8> {
+    pub(crate) fn render_otlp(&self, source: &super::otlp_encoder::OtlpSource) -> Vec<u8> {
         write_otlp(
             self.registry,
             self.facade.as_ref(),
@@ -159,6 +159,30 @@ impl Registry {
     /// renders it (given `Protobuf`, this renders the text format 0.0.4).
     pub fn render_format(&self, format: ExpositionFormat) -> String {
         write_text_scrape(self, None, format)
+    }
+
+    /// The audio families as one OTLP `ExportMetricsServiceRequest` (protobuf, not
+    /// compressed), with `service.name` = `service_name` and the cumulative values
+    /// starting at `start_unix_nanos`: what [`install`](crate::install) sends to
+    /// `OtlpEndpoint`, for an application that sends it itself.
+    ///
+    /// ```
+    /// use conduit_metrics_runtime::{MetricsConfig, Operation, Status};
+    /// use conduit_metrics_runtime::registry::Registry;
+    ///
+    /// let registry = Registry::new(&MetricsConfig::default());
+    /// registry.start_call(Operation::Tts, "openai").finish(Status::Success);
+    /// let request = registry.render_otlp("audio-gateway", 0);
+    /// // Counters lose `_total`: a receiver adds it back to a monotonic sum.
+    /// assert!(request.windows(22).any(|w| w == b"conduit_audio_requests"));
+    /// ```
+    #[cfg(feature = "otlp")]
+    pub fn render_otlp(&self, service_name: &str, start_unix_nanos: u64) -> Vec<u8> {
+        let source = super::otlp_encoder::OtlpSource {
+            resource: vec![("service.name".to_owned(), service_name.to_owned())],
+            start_unix_nanos,
+        };
+        write_otlp(self, None, &source, unix_nanos_now())
     }
 
     /// The exposition of the audio families in any `format`, as the endpoint sends it.
