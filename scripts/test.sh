@@ -51,8 +51,8 @@ echo "==> compile cost of default-features = false"
 ./scripts/compile-cost.sh --check
 echo "==> cargo nextest run (default features)"
 cargo nextest run --workspace --locked --no-fail-fast
-echo "==> OTLP export (feature otlp): its unit tests and the real-decoder test"
-cargo nextest run -p conduit-metrics-runtime --features otlp --lib --test otlp --locked --no-fail-fast
+echo "==> OTLP export (feature otlp, with opentelemetry for exemplars): its unit tests and the real-decoder test"
+cargo nextest run -p conduit-metrics-runtime --features otlp,opentelemetry --lib --test otlp --locked --no-fail-fast
 echo "==> the runtime's unit tests with default-features = false, and with tls alone"
 cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --locked --no-fail-fast
 cargo nextest run -p conduit-metrics-runtime --lib --no-default-features --features tls --locked --no-fail-fast

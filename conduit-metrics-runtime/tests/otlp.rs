@@ -690,3 +690,72 @@ fn a_receiver_down_for_a_while_gets_the_cumulative_totals_when_back() {
     );
     handle.shutdown().unwrap();
 }
+
+/// Exemplars travel with their trace and span ids (features `otlp` and `opentelemetry`).
+#[cfg(feature = "opentelemetry")]
+#[test]
+fn exemplars_arrive_with_their_trace_and_span_ids() {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    };
+    let receiver = receiver(0, 503);
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .option(ConfigOption::OtlpEndpoint, &receiver.url)
+        .option(ConfigOption::OtlpExportInterval, "1h")
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    let trace_id = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736u128;
+    let span_id = 0x00f0_67aa_0ba9_02b7u64;
+    let span = SpanContext::new(
+        TraceId::from_bytes(trace_id.to_be_bytes()),
+        SpanId::from_bytes(span_id.to_be_bytes()),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    {
+        let _attached = opentelemetry::Context::current()
+            .with_remote_span_context(span)
+            .attach();
+        conduit_metrics_runtime::start_call(Operation::Transcription, "traced")
+            .finish_with(CallOutcome::new(Status::Success).size(2048));
+    }
+    handle.flush().unwrap();
+    let got = requests(&receiver);
+    let export = got.last().unwrap();
+    let labels = [("operation", "transcription"), ("provider", "traced")];
+    let duration = metric(export, "conduit_audio_request_duration_seconds");
+    let point = point(&duration["exponentialHistogram"]["dataPoints"], &labels);
+    let exemplar = &point["exemplars"][0];
+    // MessageToDict writes bytes as base64.
+    let decode = |text: &str| -> Vec<u8> {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bits = 0u32;
+        let mut count = 0;
+        let mut out = Vec::new();
+        for byte in text.bytes().filter(|b| *b != b'=') {
+            let value = alphabet.iter().position(|a| *a == byte).unwrap() as u32;
+            bits = bits << 6 | value;
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                out.push((bits >> count) as u8);
+            }
+        }
+        out
+    };
+    assert_eq!(
+        decode(exemplar["traceId"].as_str().unwrap()),
+        trace_id.to_be_bytes()
+    );
+    assert_eq!(
+        decode(exemplar["spanId"].as_str().unwrap()),
+        span_id.to_be_bytes()
+    );
+    assert!(number(&exemplar["asDouble"]) >= 0.0);
+    assert!(number(&exemplar["timeUnixNano"]) > 1.6e18);
+    handle.shutdown().unwrap();
+}
