@@ -5,6 +5,8 @@
 //! same registry; the last export on shutdown carries a call recorded just before it.
 #![cfg(feature = "otlp")]
 
+mod common;
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,11 @@ fn receiver(failures: u32, status: u16) -> Receiver {
 
 /// [`receiver`] on `port` (0: an ephemeral one).
 fn receiver_on(port: u16, failures: u32, status: u16) -> Receiver {
+    receiver_with(port, failures, status, &[])
+}
+
+/// [`receiver_on`] with more arguments (HTTPS: certificate, key, client CA).
+fn receiver_with(port: u16, failures: u32, status: u16, tls: &[&std::path::Path]) -> Receiver {
     let dir = tempfile::tempdir().unwrap();
     let port_file = dir.path().join("port");
     let out = dir.path().join("requests.jsonl");
@@ -43,6 +50,7 @@ fn receiver_on(port: u16, failures: u32, status: u16) -> Receiver {
     let child = Command::new("python3")
         .args([script, port_file.to_str().unwrap(), out.to_str().unwrap()])
         .args([failures.to_string(), status.to_string(), port.to_string()])
+        .args(tls)
         .spawn()
         .expect("python3 with opentelemetry-proto (the test command installs it)");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -53,9 +61,10 @@ fn receiver_on(port: u16, failures: u32, status: u16) -> Receiver {
         assert!(Instant::now() < deadline, "the OTLP receiver did not start");
         std::thread::sleep(Duration::from_millis(50));
     };
+    let scheme = if tls.is_empty() { "http" } else { "https" };
     Receiver {
         child,
-        url: format!("http://127.0.0.1:{}/v1/metrics", port.trim()),
+        url: format!("{scheme}://localhost:{}/v1/metrics", port.trim()),
         out,
         _dir: dir,
     }
@@ -758,4 +767,98 @@ fn exemplars_arrive_with_their_trace_and_span_ids() {
     assert!(number(&exemplar["asDouble"]) >= 0.0);
     assert!(number(&exemplar["timeUnixNano"]) > 1.6e18);
     handle.shutdown().unwrap();
+}
+
+/// A receiver over HTTPS that requires a client certificate of a test CA, and the files
+/// of a client certificate that CA signed: (receiver, CA, client certificate, key).
+fn mutual_tls_receiver(dir: &std::path::Path) -> (Receiver, String, String, String) {
+    let ca = common::pki::TestCa::new(dir, "otlp");
+    let server = ca.issue(dir, "receiver");
+    let client = ca.issue(dir, "client");
+    let tls = [
+        server.certificate.as_path(),
+        server.key.as_path(),
+        ca.certificate.as_path(),
+    ];
+    let receiver = receiver_with(0, 0, 503, &tls);
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    (
+        receiver,
+        path(&ca.certificate),
+        path(&client.certificate),
+        path(&client.key),
+    )
+}
+
+#[test]
+fn over_mutual_tls_the_client_certificate_gets_the_export_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let (receiver, ca, certificate, key) = mutual_tls_receiver(dir.path());
+    // As OpenTelemetry's variables give them.
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .option(ConfigOption::OtlpExportInterval, "2s")
+        .build()
+        .unwrap()
+        .with_vars(vars(&[
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", &receiver.url),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &certificate),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &key),
+        ]))
+        .unwrap()
+        .install()
+        .unwrap();
+    conduit_metrics_runtime::start_call(Operation::Tts, "openai").finish(Status::Success);
+    handle.flush().unwrap();
+    let got = requests(&receiver);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let labels = [
+        ("operation", "tts"),
+        ("provider", "openai"),
+        ("status", "success"),
+    ];
+    let requests = metric(&got[0], "conduit_audio_requests");
+    assert_eq!(
+        number(&point(&requests["sum"]["dataPoints"], &labels)["asInt"]),
+        1.0
+    );
+    handle.shutdown().unwrap();
+}
+
+#[test]
+fn over_mutual_tls_no_client_certificate_is_counted_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (receiver, ca, _, _) = mutual_tls_receiver(dir.path());
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .option(ConfigOption::OtlpEndpoint, &receiver.url)
+        .option(ConfigOption::OtlpCaCertificate, &ca)
+        .option(ConfigOption::OtlpExportInterval, "2s")
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    conduit_metrics_runtime::start_call(Operation::Tts, "openai").finish(Status::Success);
+    handle.flush().unwrap();
+    assert!(requests(&receiver).is_empty());
+    let failures = conduit_metrics_testkit::value(
+        &handle.render(),
+        r#"conduit_audio_export_failures_total{exporter="otlp",reason="unreachable"}"#,
+    );
+    assert_eq!(failures, 1.0);
+}
+
+#[test]
+fn a_client_certificate_without_its_key_is_an_error_naming_the_option() {
+    let error = MetricsConfig::builder()
+        .option(ConfigOption::OtlpClientCertificate, "/etc/otlp/client.pem")
+        .build()
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("OtlpClientKey"), "{text}");
+    assert!(
+        text.contains("OtlpClientCertificate (/etc/otlp/client.pem) is set"),
+        "{text}"
+    );
 }

@@ -142,6 +142,10 @@ impl MetricsConfig {
             ConfigOption::OtlpCaCertificate => {
                 self.otlp_ca_certificate = optional_text().map(PathBuf::from)
             }
+            ConfigOption::OtlpClientCertificate => {
+                self.otlp_client_certificate = optional_text().map(PathBuf::from)
+            }
+            ConfigOption::OtlpClientKey => self.otlp_client_key = optional_text().map(PathBuf::from),
             ConfigOption::FacadeRecorder => {
                 self.facade_recorder = parse_bool(text).ok_or_else(|| invalid(BOOL.to_owned()))?
             }

@@ -155,6 +155,16 @@ fn otel_settings(
             "OTEL_EXPORTER_OTLP_CERTIFICATE",
         ),
         (
+            ConfigOption::OtlpClientCertificate,
+            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        ),
+        (
+            ConfigOption::OtlpClientKey,
+            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        ),
+        (
             ConfigOption::OtlpServiceName,
             "OTEL_SERVICE_NAME",
             "OTEL_SERVICE_NAME",

@@ -56,6 +56,8 @@ pub struct MetricsConfig {
     pub(super) otlp_service_name: Option<String>,
     pub(super) otlp_resource_attributes: Vec<(String, String)>,
     pub(super) otlp_ca_certificate: Option<PathBuf>,
+    pub(super) otlp_client_certificate: Option<PathBuf>,
+    pub(super) otlp_client_key: Option<PathBuf>,
     pub(super) facade_recorder: bool,
     pub(super) health_probe_share: f64,
     pub(super) facade_histogram_buckets: HistogramBuckets,
@@ -99,6 +101,8 @@ impl Default for MetricsConfig {
             otlp_service_name: None,
             otlp_resource_attributes: Vec::new(),
             otlp_ca_certificate: None,
+            otlp_client_certificate: None,
+            otlp_client_key: None,
             facade_recorder: cfg!(feature = "recorder"),
             health_probe_share: 1.0,
             facade_histogram_buckets: HistogramBuckets::default(),
@@ -215,6 +219,14 @@ impl MetricsConfig {
     /// A CA to trust for an `https` OTLP endpoint, besides the system's roots.
     pub fn otlp_ca_certificate(&self) -> Option<&Path> {
         self.otlp_ca_certificate.as_deref()
+    }
+
+    /// The certificate chain and key the OTLP client presents (`OtlpClientCertificate`,
+    /// `OtlpClientKey`), if set.
+    pub fn otlp_client_identity(&self) -> Option<(&Path, &Path)> {
+        self.otlp_client_certificate
+            .as_deref()
+            .zip(self.otlp_client_key.as_deref())
     }
 
     /// The `job` grouping label of pushes (default `conduit_audio`).

@@ -74,6 +74,10 @@ pub enum ConfigOption {
     OtlpResourceAttributes,
     /// PEM file of a CA to trust for an `https` OTLP endpoint, besides the system's roots.
     OtlpCaCertificate,
+    /// PEM certificate chain the OTLP client presents to a receiver that requires one (with `OtlpClientKey`).
+    OtlpClientCertificate,
+    /// PEM private key of `OtlpClientCertificate`.
+    OtlpClientKey,
     /// Whether `install` installs a `metrics` recorder for the facade (`true`, the
     /// default) or leaves the facade to the application (`false`).
     FacadeRecorder,
@@ -97,7 +101,7 @@ pub enum ConfigOption {
 
 impl ConfigOption {
     /// Every option.
-    pub const ALL: [ConfigOption; 36] = [
+    pub const ALL: [ConfigOption; 38] = [
         ConfigOption::ExportInterval,
         ConfigOption::MetricsWindow,
         ConfigOption::CacheExpiration,
@@ -128,6 +132,8 @@ impl ConfigOption {
         ConfigOption::OtlpServiceName,
         ConfigOption::OtlpResourceAttributes,
         ConfigOption::OtlpCaCertificate,
+        ConfigOption::OtlpClientCertificate,
+        ConfigOption::OtlpClientKey,
         ConfigOption::FacadeRecorder,
         ConfigOption::FacadeHistogramBuckets,
         ConfigOption::HealthProbeShare,
@@ -169,6 +175,8 @@ impl ConfigOption {
             ConfigOption::OtlpServiceName => "OtlpServiceName",
             ConfigOption::OtlpResourceAttributes => "OtlpResourceAttributes",
             ConfigOption::OtlpCaCertificate => "OtlpCaCertificate",
+            ConfigOption::OtlpClientCertificate => "OtlpClientCertificate",
+            ConfigOption::OtlpClientKey => "OtlpClientKey",
             ConfigOption::FacadeRecorder => "FacadeRecorder",
             ConfigOption::FacadeHistogramBuckets => "FacadeHistogramBuckets",
             ConfigOption::HealthProbeShare => "HealthProbeShare",
@@ -211,6 +219,8 @@ impl ConfigOption {
             ConfigOption::OtlpServiceName => "otlp_service_name",
             ConfigOption::OtlpResourceAttributes => "otlp_resource_attributes",
             ConfigOption::OtlpCaCertificate => "otlp_ca_certificate",
+            ConfigOption::OtlpClientCertificate => "otlp_client_certificate",
+            ConfigOption::OtlpClientKey => "otlp_client_key",
             ConfigOption::FacadeRecorder => "facade_recorder",
             ConfigOption::FacadeHistogramBuckets => "facade_histogram_buckets",
             ConfigOption::HealthProbeShare => "health_probe_share",

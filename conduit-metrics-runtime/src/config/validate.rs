@@ -124,28 +124,40 @@ impl MetricsConfig {
             }
             _ => {}
         }
-        match (&self.tls_certificate, &self.tls_private_key) {
-            (Some(cert), None) => {
-                invalid(
-                    ConfigOption::TlsPrivateKey,
+        // Files that go in pairs: both or neither.
+        let pairs = [
+            (
+                (ConfigOption::TlsCertificate, &self.tls_certificate),
+                (ConfigOption::TlsPrivateKey, &self.tls_private_key),
+            ),
+            (
+                (
+                    ConfigOption::OtlpClientCertificate,
+                    &self.otlp_client_certificate,
+                ),
+                (ConfigOption::OtlpClientKey, &self.otlp_client_key),
+            ),
+        ];
+        for ((first, first_path), (second, second_path)) in pairs {
+            match (first_path, second_path) {
+                (Some(path), None) => invalid(
+                    second,
                     String::new(),
                     format!(
-                        "TlsCertificate ({}) is set, so TlsPrivateKey must be too",
-                        cert.display()
+                        "{first} ({}) is set, so {second} must be too",
+                        path.display()
                     ),
-                );
-            }
-            (None, Some(key)) => {
-                invalid(
-                    ConfigOption::TlsCertificate,
+                ),
+                (None, Some(path)) => invalid(
+                    first,
                     String::new(),
                     format!(
-                        "TlsPrivateKey ({}) is set, so TlsCertificate must be too",
-                        key.display()
+                        "{second} ({}) is set, so {first} must be too",
+                        path.display()
                     ),
-                );
+                ),
+                _ => {}
             }
-            _ => {}
         }
         let label_ok = |text: &str| {
             !text.is_empty()

@@ -76,11 +76,9 @@ impl OtlpExporter {
             value.set_sensitive(true);
             headers.push((name, value));
         }
-        let client = client(
-            &endpoint,
-            config.otlp_ca_certificate(),
-            HttpConnector::new(),
-        )?;
+        let identity = config.otlp_client_identity();
+        let ca = config.otlp_ca_certificate();
+        let client = client(&endpoint, ca, identity, HttpConnector::new())?;
         Ok(Some(OtlpExporter {
             url: endpoint.base_url(),
             endpoint,

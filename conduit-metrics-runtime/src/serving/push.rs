@@ -63,7 +63,12 @@ impl Pusher {
                 authority: gateway.authority.clone(),
                 source,
             })?;
-        let client = client(&gateway, config.push_ca_certificate(), HttpConnector::new())?;
+        let client = client(
+            &gateway,
+            config.push_ca_certificate(),
+            None,
+            HttpConnector::new(),
+        )?;
         Ok(Some(Pusher {
             gateway,
             url,
@@ -186,6 +191,7 @@ fn authorization(
 pub(super) fn client<R>(
     gateway: &PushGateway,
     ca: Option<&std::path::Path>,
+    identity: Option<(&std::path::Path, &std::path::Path)>,
     mut http: HttpConnector<R>,
 ) -> Result<Client<Connector<R>, Full<Bytes>>, PushError>
 where
@@ -195,20 +201,21 @@ where
     http.enforce_http(false);
     http.set_connect_timeout(Some(PUSH_TIMEOUT));
     #[cfg(feature = "tls")]
-    let connector =
-        hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(super::tls::push_client_config(gateway.https, ca).map_err(
-                |error| PushError::Unreachable {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(
+            super::tls::push_client_config(gateway.https, ca, identity).map_err(|error| {
+                PushError::Unreachable {
                     authority: gateway.authority.clone(),
                     source: std::io::Error::other(error.to_string()),
-                },
-            )?)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+                }
+            })?,
+        )
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
     #[cfg(not(feature = "tls"))]
     let connector = {
-        let _ = (gateway, ca);
+        let _ = (gateway, ca, identity);
         http
     };
     Ok(Client::builder(TokioExecutor::new())
@@ -309,7 +316,13 @@ mod tests {
             .map(|ip| SocketAddr::new(ip.parse().unwrap(), port))
             .collect();
         let resolve = tower_service_fn(addresses);
-        let client = client(&gateway, None, HttpConnector::new_with_resolver(resolve)).unwrap();
+        let client = client(
+            &gateway,
+            None,
+            None,
+            HttpConnector::new_with_resolver(resolve),
+        )
+        .unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

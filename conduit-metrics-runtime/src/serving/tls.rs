@@ -87,6 +87,7 @@ pub(crate) fn tls_acceptor(
 pub(crate) fn push_client_config(
     https: bool,
     ca: Option<&Path>,
+    identity: Option<(&Path, &Path)>,
 ) -> Result<rustls::ClientConfig, TlsError> {
     let error = |path: &str, reason: String| TlsError {
         path: path.to_owned(),
@@ -120,11 +121,30 @@ pub(crate) fn push_client_config(
             "no rustls crypto provider: install one as the process default or enable the `tls-ring` feature of conduit-metrics-runtime".to_owned(),
         )
     })?;
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| error("(push client)", e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+        .with_root_certificates(roots);
+    let Some((certificate, key)) = identity else {
+        return Ok(builder.with_no_client_auth());
+    };
+    // A client certificate, for a receiver that requires one (mutual TLS).
+    let shown = certificate.display().to_string();
+    let chain = CertificateDer::pem_file_iter(certificate)
+        .map_err(|e| error(&shown, e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| error(&shown, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(error(&shown, "no PEM certificate in the file".to_owned()));
+    }
+    let key_shown = key.display().to_string();
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| error(&key_shown, e.to_string()))?;
+    builder.with_client_auth_cert(chain, key).map_err(|e| {
+        error(
+            &shown,
+            format!("not a usable client certificate and key: {e}"),
+        )
+    })
 }
 
 /// The application's process-default provider if it installed one, else ring when
