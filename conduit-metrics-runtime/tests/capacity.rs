@@ -222,7 +222,10 @@ fn native_histograms_change_the_series_as_the_formula_says() {
             (SERIES_PER_PROVIDER + LATENCY_HISTOGRAMS_PER_PROVIDER) * p + SERIES_PER_INSTANCE,
             "{providers} providers, classic and native"
         );
-        // The figures of docs/fleet.md (Capacity), within 5%.
+        // The figures of docs/fleet.md (Capacity): plain within 5%; gzipped within 10%,
+        // since the sums and native buckets are real call durations, binary doubles whose
+        // digits gzip compresses differently from run to run (11,456 to 12,069 bytes at
+        // 32 providers in the runs on the reference machine).
         let (stated_plain, stated_gzip) = match providers {
             4 => (23_951.0, 3_323.0),
             _ => (168_685.0, 12_069.0),
@@ -230,9 +233,9 @@ fn native_histograms_change_the_series_as_the_formula_says() {
         eprintln!(
             "{providers} providers over protobuf: {native_only} series native only, {both} classic and native, {plain} bytes plain, {gzip} bytes gzip"
         );
-        for (measured, stated) in [(plain, stated_plain), (gzip, stated_gzip)] {
+        for (measured, stated, bound) in [(plain, stated_plain, 0.05), (gzip, stated_gzip, 0.10)] {
             let off = (measured as f64 / stated - 1.0).abs();
-            assert!(off < 0.05, "{measured} bytes, docs/fleet.md says {stated}");
+            assert!(off < bound, "{measured} bytes, docs/fleet.md says {stated}");
         }
         server.shutdown();
     }
