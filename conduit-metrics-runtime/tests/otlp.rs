@@ -1,6 +1,6 @@
 //! OTLP export against a real decoder: a small receiver built on the official
 //! opentelemetry-proto Python classes (installed by the test command) gets the whole
-//! registry, gzipped, with the headers of `OtlpHeaders`; its first answer is a 503 with
+//! registry, gzipped, with the headers of `OTEL_EXPORTER_OTLP_HEADERS`; its first answer is a 503 with
 //! `Retry-After: 1`, which the exporter honours; the decoded values equal a scrape of the
 //! same registry; the last export on shutdown carries a call recorded just before it.
 #![cfg(feature = "otlp")]
@@ -119,10 +119,6 @@ fn the_registry_reaches_a_real_otlp_decoder_after_a_503_with_the_scrapes_values(
     let handle = MetricsConfig::builder()
         .no_listener()
         .option(ConfigOption::OtlpEndpoint, &receiver.url)
-        .option(
-            ConfigOption::OtlpHeaders,
-            "x-api-key=secret%20key,x-tenant=audio",
-        )
         .option(ConfigOption::OtlpServiceName, "otlp-test")
         .option(
             ConfigOption::OtlpResourceAttributes,
@@ -130,6 +126,12 @@ fn the_registry_reaches_a_real_otlp_decoder_after_a_503_with_the_scrapes_values(
         )
         .option(ConfigOption::OtlpExportInterval, "1h")
         .build()
+        .unwrap()
+        // The API keys an OpenTelemetry deployment already sets.
+        .with_vars(vars(&[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-api-key=secret%20key,x-tenant=audio",
+        )]))
         .unwrap()
         .install()
         .unwrap();
