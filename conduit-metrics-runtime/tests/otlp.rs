@@ -70,6 +70,19 @@ fn receiver_with(port: u16, failures: u32, status: u16, tls: &[&std::path::Path]
     }
 }
 
+/// Installs the metrics with no endpoint of their own, exporting to `url` every
+/// `interval` (long: only flushes export).
+fn install_exporting_to(url: &str, interval: &str) -> conduit_metrics_runtime::MetricsHandle {
+    MetricsConfig::builder()
+        .no_listener()
+        .option(ConfigOption::OtlpEndpoint, url)
+        .option(ConfigOption::OtlpExportInterval, interval)
+        .build()
+        .unwrap()
+        .install()
+        .unwrap()
+}
+
 fn requests(receiver: &Receiver) -> Vec<Value> {
     std::fs::read_to_string(&receiver.out)
         .unwrap_or_default()
@@ -283,14 +296,7 @@ fn the_registry_reaches_a_real_otlp_decoder_after_a_503_with_the_scrapes_values(
 #[test]
 fn a_refused_export_is_counted_and_not_retried() {
     let receiver = receiver(10, 400);
-    let handle = MetricsConfig::builder()
-        .no_listener()
-        .option(ConfigOption::OtlpEndpoint, &receiver.url)
-        .option(ConfigOption::OtlpExportInterval, "1h")
-        .build()
-        .unwrap()
-        .install()
-        .unwrap();
+    let handle = install_exporting_to(&receiver.url, "1h");
     conduit_metrics_runtime::start_call(Operation::Tts, "openai").finish(Status::Success);
     let started = Instant::now();
     handle.flush().unwrap();
@@ -657,14 +663,7 @@ fn a_receiver_down_for_a_while_gets_the_cumulative_totals_when_back() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/v1/metrics");
-    let handle = MetricsConfig::builder()
-        .no_listener()
-        .option(ConfigOption::OtlpEndpoint, &url)
-        .option(ConfigOption::OtlpExportInterval, "2s")
-        .build()
-        .unwrap()
-        .install()
-        .unwrap();
+    let handle = install_exporting_to(&url, "2s");
     conduit_metrics_runtime::start_call(Operation::Tts, "openai").finish(Status::Success);
     let started = Instant::now();
     handle.flush().unwrap();
@@ -710,14 +709,7 @@ fn exemplars_arrive_with_their_trace_and_span_ids() {
         SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
     };
     let receiver = receiver(0, 503);
-    let handle = MetricsConfig::builder()
-        .no_listener()
-        .option(ConfigOption::OtlpEndpoint, &receiver.url)
-        .option(ConfigOption::OtlpExportInterval, "1h")
-        .build()
-        .unwrap()
-        .install()
-        .unwrap();
+    let handle = install_exporting_to(&receiver.url, "1h");
     let trace_id = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736u128;
     let span_id = 0x00f0_67aa_0ba9_02b7u64;
     let span = SpanContext::new(

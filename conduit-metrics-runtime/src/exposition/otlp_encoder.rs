@@ -186,12 +186,7 @@ impl OtlpWriter {
     fn number(&mut self, kind: Data, labels: &[(&str, &str)], value: Value) {
         let (start, now) = (self.start, self.now);
         let out = self.data_points(kind);
-        let point = wire::begin(out, 1);
-        for (key, value) in labels {
-            key_value(out, 7, key, value);
-        }
-        wire::fixed64(out, 2, start);
-        wire::fixed64(out, 3, now);
+        let point = begin_point(out, 7, labels, (start, now));
         match value {
             Value::Int(v) => wire::fixed64(out, 6, v.min(i64::MAX as u64)),
             Value::Signed(v) => wire::fixed64(out, 6, v as u64),
@@ -235,12 +230,7 @@ impl OtlpWriter {
             .collect();
         if let Some(native) = &series.native {
             let out = self.data_points(Data::Exponential);
-            let point = wire::begin(out, 1);
-            for (key, value) in labels {
-                key_value(out, 1, key, value);
-            }
-            wire::fixed64(out, 2, start);
-            wire::fixed64(out, 3, now);
+            let point = begin_point(out, 1, labels, (start, now));
             // Native buckets are read first, so the classic count can only be the larger.
             wire::fixed64(out, 4, snapshot.count().max(native.count()));
             wire::double(out, 5, snapshot.sum());
@@ -252,12 +242,7 @@ impl OtlpWriter {
             return;
         }
         let out = self.data_points(Data::Histogram);
-        let point = wire::begin(out, 1);
-        for (key, value) in labels {
-            key_value(out, 9, key, value);
-        }
-        wire::fixed64(out, 2, start);
-        wire::fixed64(out, 3, now);
+        let point = begin_point(out, 9, labels, (start, now));
         wire::fixed64(out, 4, snapshot.count());
         wire::double(out, 5, snapshot.sum());
         wire::packed_fixed64(out, 6, snapshot.buckets().iter().copied());
@@ -295,12 +280,7 @@ impl OtlpWriter {
     ) {
         let (start, now) = (self.start, self.now);
         let out = self.data_points(Data::Histogram);
-        let point = wire::begin(out, 1);
-        for (key, value) in labels {
-            key_value(out, 9, key, value);
-        }
-        wire::fixed64(out, 2, start);
-        wire::fixed64(out, 3, now);
+        let point = begin_point(out, 9, labels, (start, now));
         wire::fixed64(out, 4, count as u64);
         wire::double(out, 5, sum);
         let finite: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0.is_finite()).collect();
@@ -326,12 +306,7 @@ impl OtlpWriter {
     ) {
         let (start, now) = (self.start, self.now);
         let out = self.data_points(Data::Summary);
-        let point = wire::begin(out, 1);
-        for (key, value) in labels {
-            key_value(out, 7, key, value);
-        }
-        wire::fixed64(out, 2, start);
-        wire::fixed64(out, 3, now);
+        let point = begin_point(out, 7, labels, (start, now));
         wire::fixed64(out, 4, count as u64);
         wire::double(out, 5, sum);
         for &(quantile, value) in quantiles {
@@ -342,6 +317,24 @@ impl OtlpWriter {
         }
         wire::end(out, point);
     }
+}
+
+/// Starts a data point (field 1 of its data message, in every kind): its labels as
+/// attributes (in `attributes_field`, which differs between kinds), then its start and
+/// current time. Close it with `wire::end`.
+fn begin_point(
+    out: &mut Vec<u8>,
+    attributes_field: u32,
+    labels: &[(&str, &str)],
+    (start, now): (u64, u64),
+) -> usize {
+    let point = wire::begin(out, 1);
+    for (key, value) in labels {
+        key_value(out, attributes_field, key, value);
+    }
+    wire::fixed64(out, 2, start);
+    wire::fixed64(out, 3, now);
+    point
 }
 
 /// The scale, zero bucket and positive buckets of an `ExponentialHistogramDataPoint`.
