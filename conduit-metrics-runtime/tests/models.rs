@@ -401,3 +401,30 @@ fn hostile_model_names_are_cleaned_cut_and_bounded() {
         (10_000 - 13) as f64
     );
 }
+
+#[test]
+fn calls_recorded_before_install_turned_the_label_on_count_as_unknown() {
+    // The process-wide registry starts with the default configuration: the label off.
+    conduit_metrics_runtime::start_call_with_model(Operation::Tts, "early", "tts-1")
+        .finish(Status::Success);
+    let handle = MetricsConfig::builder()
+        .no_listener()
+        .model_label(true)
+        .build()
+        .unwrap()
+        .install()
+        .unwrap();
+    conduit_metrics_runtime::start_call_with_model(Operation::Tts, "early", "tts-1")
+        .finish(Status::Success);
+    let text = handle.render();
+    let series = |model: &str| {
+        sample(
+            &text,
+            &format!(
+                r#"conduit_audio_requests_total{{operation="tts",provider="early",model="{model}",status="success"}}"#
+            ),
+        )
+    };
+    assert_eq!(series("unknown"), Some(1.0));
+    assert_eq!(series("tts-1"), Some(1.0));
+}
