@@ -5,20 +5,14 @@
 //! `Metric` each, in the order their series first appear.
 
 use super::facade_samples::{Grouped, group_series, parse_sample};
-use super::facade_text::{FacadeFamily, unescape_text_help};
+use super::facade_text::FacadeFamily;
 use super::protobuf_encoder::{MetricType, ProtobufWriter};
 use super::wire;
 
 /// Writes `family` as one `MetricFamily`.
 pub(super) fn write_family(out: &mut ProtobufWriter, family: &FacadeFamily<'_>) {
     let kind = MetricType::from_text(family.kind);
-    let help = family
-        .lines
-        .iter()
-        .find_map(|line| line.strip_prefix("# HELP "))
-        .and_then(|rest| rest.split_once(' '))
-        .map(|(_, help)| unescape_text_help(help))
-        .unwrap_or_default();
+    let help = family.help();
     out.start_family(family.name, &help, kind);
     let samples = family.samples().filter_map(|line| parse_sample(line));
     match kind {

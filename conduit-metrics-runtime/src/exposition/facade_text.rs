@@ -24,6 +24,17 @@ impl FacadeFamily<'_> {
         names
     }
 
+    /// The family's `# HELP` text, unescaped (empty without one), for the binary formats.
+    #[cfg(any(feature = "protobuf", feature = "otlp"))]
+    pub(super) fn help(&self) -> String {
+        self.lines
+            .iter()
+            .find_map(|line| line.strip_prefix("# HELP "))
+            .and_then(|rest| rest.split_once(' '))
+            .map(|(_, help)| unescape_text_help(help))
+            .unwrap_or_default()
+    }
+
     pub(super) fn samples(&self) -> impl Iterator<Item = &&str> {
         self.lines
             .iter()

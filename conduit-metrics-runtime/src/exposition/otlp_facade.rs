@@ -3,18 +3,12 @@
 //! gauges, histograms with their own bounds, summaries as summaries.
 
 use super::facade_samples::{group_series, parse_sample};
-use super::facade_text::{FacadeFamily, unescape_text_help};
+use super::facade_text::FacadeFamily;
 use super::otlp_encoder::OtlpWriter;
 
 /// Writes `family` as one `Metric`.
 pub(super) fn write_family(out: &mut OtlpWriter, family: &FacadeFamily<'_>) {
-    let help = family
-        .lines
-        .iter()
-        .find_map(|line| line.strip_prefix("# HELP "))
-        .and_then(|rest| rest.split_once(' '))
-        .map(|(_, help)| unescape_text_help(help))
-        .unwrap_or_default();
+    let help = family.help();
     out.start_facade_family(family.name, &help, family.kind);
     let samples = family.samples().filter_map(|line| parse_sample(line));
     match family.kind {
