@@ -24,6 +24,10 @@ command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 [ -f /usr/include/google/protobuf/timestamp.proto ] || missing+=(libprotobuf-dev)
+# The audio-duration tests' oracle and sources: ffmpeg makes WAV, FLAC, MP3, Ogg, M4A and
+# WebM files and ffprobe times them; espeak-ng speaks the sentence they hold.
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   sudo_cmd=""

@@ -200,7 +200,7 @@ impl Recording<'_> {
             .and_then(MeasureArg::before_body)
             .map(|seconds| {
                 let value = quote_spanned!(seconds.span()=> #private::audio_seconds(#seconds));
-                quote!(let __conduit_audio_seconds: f64 = #value;)
+                quote!(let __conduit_audio_seconds: #private::MeasuredSeconds = #value;)
             });
         quote! {
             static __CONDUIT_CALL_SITE: #private::CallSite =
@@ -240,7 +240,7 @@ impl Recording<'_> {
             .audio_seconds
             .as_ref()
             .and_then(MeasureArg::before_body)
-            .map(|_| quote!(.audio_seconds(__conduit_audio_seconds)));
+            .map(|_| quote!(.audio_duration(__conduit_audio_seconds)));
         quote!(#size #seconds)
     }
 
@@ -291,7 +291,7 @@ impl Recording<'_> {
         );
         let seconds_ok = of_ok(
             self.args.audio_seconds.as_ref().and_then(MeasureArg::of_ok),
-            "audio_seconds",
+            "audio_duration",
             "audio_seconds_of_ok",
         );
         let cost = of_ok(self.args.cost.as_ref(), "cost", "cost_of");
@@ -433,7 +433,7 @@ impl Recording<'_> {
             ),
             per_chunk(
                 self.args.audio_seconds.as_ref().and_then(MeasureArg::of_ok),
-                "add_audio_seconds",
+                "add_audio_duration",
                 "audio_seconds_of_ok",
             ),
             per_chunk(self.args.cost.as_ref(), "add_cost", "cost_of"),

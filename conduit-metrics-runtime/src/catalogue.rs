@@ -137,6 +137,9 @@ families! {
     /// Audio durations refused because they were negative or not finite.
     AUDIO_SECONDS_REJECTED_TOTAL = "conduit_audio_audio_seconds_rejected_total", Counter, ["operation"], &[],
         "Audio durations rejected because they were negative, NaN or infinite.";
+    /// Payloads whose audio duration could not be read.
+    AUDIO_SECONDS_UNKNOWN_TOTAL = "conduit_audio_audio_seconds_unknown_total", Counter, ["operation", "reason"], &[],
+        "Calls whose payload had no readable audio duration, so added nothing to conduit_audio_audio_seconds_total: unknown_format, unsupported or malformed.";
     /// The application's version and revision (`build_info!`), 1 while it runs.
     BUILD_INFO = "conduit_audio_build_info", Gauge, ["version", "revision"], &[],
         "The version and source revision of the application serving these metrics: 1 for the build that runs, so a new version on a graph marks a deploy.";
@@ -233,16 +236,18 @@ const REGISTRY_FAMILY_COUNT: usize = GUIDE_FAMILIES.len()
     + SUPPORT_FAMILIES.len();
 
 /// Every family `install` may write: the guide's, the streaming ones, the voice turns',
-/// the supporting ones, [`EXPORT_FAILURES_TOTAL`] (while an exporter runs),
+/// the supporting ones, [`AUDIO_SECONDS_UNKNOWN_TOTAL`] (once a payload had no duration),
+/// [`EXPORT_FAILURES_TOTAL`] (while an exporter runs),
 /// [`MODEL_LABELS_FOLDED_TOTAL`] (with `ModelLabel` on) and
 /// [`FACADE_SERIES_DROPPED_TOTAL`], built from those lists so none can be forgotten.
-pub const ALL_FAMILIES: [Family; REGISTRY_FAMILY_COUNT + 3] = {
-    let mut all = [FACADE_SERIES_DROPPED_TOTAL; REGISTRY_FAMILY_COUNT + 3];
-    let lists: [&[Family]; 6] = [
+pub const ALL_FAMILIES: [Family; REGISTRY_FAMILY_COUNT + 4] = {
+    let mut all = [FACADE_SERIES_DROPPED_TOTAL; REGISTRY_FAMILY_COUNT + 4];
+    let lists: [&[Family]; 7] = [
         &GUIDE_FAMILIES,
         &STREAMING_FAMILIES,
         &VOICE_TURN_FAMILIES,
         &SUPPORT_FAMILIES,
+        &[AUDIO_SECONDS_UNKNOWN_TOTAL],
         &[EXPORT_FAILURES_TOTAL],
         &[MODEL_LABELS_FOLDED_TOTAL],
     ];

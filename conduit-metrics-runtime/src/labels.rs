@@ -312,6 +312,47 @@ impl ExportFailure {
     }
 }
 
+/// Why a payload's audio duration is unknown: the `reason` of
+/// `conduit_audio_audio_seconds_unknown_total`, given with
+/// [`CallOutcome::audio_seconds_unknown`](crate::CallOutcome::audio_seconds_unknown) or by an
+/// `audio_seconds` expression that returned an error (with the `audio-duration` feature,
+/// [`AudioDurationError::reason`](crate::audio_duration::AudioDurationError::reason)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnknownDuration {
+    /// Not audio in a format the reader knows (or empty).
+    UnknownFormat,
+    /// A known container holding what the reader does not time (a compressed WAV without a
+    /// sample count, a file with no audio track).
+    Unsupported,
+    /// A known container that is broken: a zero sample rate, a header cut short, no packets.
+    Malformed,
+}
+
+impl UnknownDuration {
+    /// How many reasons there are.
+    pub const COUNT: usize = 3;
+    /// Every reason, in the order they are exported.
+    pub const ALL: [UnknownDuration; Self::COUNT] = [
+        UnknownDuration::UnknownFormat,
+        UnknownDuration::Unsupported,
+        UnknownDuration::Malformed,
+    ];
+
+    /// The label value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UnknownDuration::UnknownFormat => "unknown_format",
+            UnknownDuration::Unsupported => "unsupported",
+            UnknownDuration::Malformed => "malformed",
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +375,8 @@ mod tests {
                 "panic"
             ]
         );
+        let unknown: Vec<_> = UnknownDuration::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(unknown, ["unknown_format", "unsupported", "malformed"]);
         let reasons: Vec<_> = DisconnectReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(
             reasons,

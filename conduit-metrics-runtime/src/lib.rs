@@ -62,6 +62,9 @@
 
 // Layers, bottom to top; a module imports only from its own layer or below.
 // 1. leaves
+#[cfg(feature = "audio-duration")]
+#[cfg_attr(docsrs, doc(cfg(feature = "audio-duration")))]
+pub mod audio_duration;
 pub mod catalogue;
 pub mod clock;
 pub mod foreign_errors;
@@ -85,7 +88,9 @@ mod install;
 pub use config::{ConfigError, MetricsConfig, MetricsConfigBuilder};
 pub use foreign_errors::status_in_chain;
 pub use install::{FacadeMetrics, InstallError, MetricsHandle, install};
-pub use labels::{AudioStatus, DisconnectReason, Operation, Status, TurnOutcome, TurnStage};
+pub use labels::{
+    AudioStatus, DisconnectReason, Operation, Status, TurnOutcome, TurnStage, UnknownDuration,
+};
 pub use recording::{
     ActiveCall, CallOutcome, CallSite, RealtimeSession, ResourceGuard, Turn, hold_resource,
     realtime_session, realtime_turn, record_build_info, record_cache_lookup, record_cost,

@@ -8,7 +8,7 @@ pub use crate::recording::{
     instrument_stream,
 };
 
-use crate::labels::error_status;
+use crate::labels::{UnknownDuration, error_status};
 
 // The helpers below pass a user's closure through a signature that gives its
 // parameter a known type (`&T`), so `|t| t.field` type-checks, and that fixes its
@@ -80,41 +80,53 @@ pub fn size_of_ok<T: ?Sized, S: AudioSize>(value: &T, closure: impl FnOnce(&T) -
 }
 
 /// Durations an `audio_seconds` expression or closure may produce: seconds as `f64` or
-/// `f32`, or a `Duration`.
+/// `f32`, a `Duration`, or a `Result` of one whose error says why there is none (with the
+/// `audio-duration` feature, what `audio_duration_secs` returns).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a duration of audio",
-    label = "`audio_seconds` must give seconds as `f64` (or `f32`), or a `std::time::Duration`",
-    note = "e.g. `audio_seconds = |chunk| chunk.samples.len() as f64 / 24_000.0`"
+    label = "`audio_seconds` must give seconds as `f64` (or `f32`), a `std::time::Duration`, or a `Result` of one with an error that converts into `UnknownDuration`",
+    note = "e.g. `audio_seconds = |chunk| chunk.samples.len() as f64 / 24_000.0`, or `audio_seconds = audio_duration_secs(&audio)`"
 )]
 pub trait AudioSeconds {
-    /// The duration in seconds.
-    fn audio_seconds(self) -> f64;
+    /// The duration in seconds, or why it is unknown.
+    fn audio_seconds(self) -> MeasuredSeconds;
 }
+
+/// Seconds of audio, or why a payload has none.
+pub type MeasuredSeconds = Result<f64, UnknownDuration>;
 
 impl AudioSeconds for f64 {
     #[inline]
-    fn audio_seconds(self) -> f64 {
-        self
+    fn audio_seconds(self) -> MeasuredSeconds {
+        Ok(self)
     }
 }
 
 impl AudioSeconds for f32 {
     #[inline]
-    fn audio_seconds(self) -> f64 {
-        f64::from(self)
+    fn audio_seconds(self) -> MeasuredSeconds {
+        Ok(f64::from(self))
     }
 }
 
 impl AudioSeconds for std::time::Duration {
     #[inline]
-    fn audio_seconds(self) -> f64 {
-        self.as_secs_f64()
+    fn audio_seconds(self) -> MeasuredSeconds {
+        Ok(self.as_secs_f64())
+    }
+}
+
+impl<S: AudioSeconds, E: Into<UnknownDuration>> AudioSeconds for Result<S, E> {
+    #[inline]
+    fn audio_seconds(self) -> MeasuredSeconds {
+        self.map_err(Into::into)
+            .and_then(AudioSeconds::audio_seconds)
     }
 }
 
 /// An `audio_seconds = expr` value in seconds.
 #[inline]
-pub fn audio_seconds<S: AudioSeconds>(seconds: S) -> f64 {
+pub fn audio_seconds<S: AudioSeconds>(seconds: S) -> MeasuredSeconds {
     seconds.audio_seconds()
 }
 
@@ -123,7 +135,7 @@ pub fn audio_seconds<S: AudioSeconds>(seconds: S) -> f64 {
 pub fn audio_seconds_of_ok<T: ?Sized, S: AudioSeconds>(
     value: &T,
     closure: impl FnOnce(&T) -> S,
-) -> f64 {
+) -> MeasuredSeconds {
     closure(value).audio_seconds()
 }
 

@@ -15,11 +15,13 @@
 //!   real Prometheus;
 //! - [`LogCapture`]: what `tracing` writes, for tests that assert on log lines;
 //! - [`client`]: raw async HTTP/1.1 requests (`send`, `post`, `get`);
-//! - [`requests_series`] and [`pair_series`]: the names of the series tests look up.
+//! - [`requests_series`] and [`pair_series`]: the names of the series tests look up;
+//! - [`audio_files`]: real audio files in every uploaded format, with ffprobe's durations.
 //!
 //! It depends on none of the crates it tests (only on `serde_json` and Tokio's network
 //! types), so it can never hide a bug of theirs.
 
+pub mod audio_files;
 pub mod client;
 pub mod exposition;
 

@@ -10,7 +10,9 @@ use super::formatting::Value;
 use super::series::{Models, call_series, turn_series};
 use super::writer::{FamilyWriter, HistogramSeries};
 use crate::catalogue::{self, Family};
-use crate::labels::{DisconnectReason, ExportFailure, Operation, Status, TurnOutcome, TurnStage};
+use crate::labels::{
+    DisconnectReason, ExportFailure, Operation, Status, TurnOutcome, TurnStage, UnknownDuration,
+};
 use crate::store::{
     ExemplarSlot, HistogramSnapshot, NativeSnapshot, ProviderSeries, Ratios, Registry,
 };
@@ -339,6 +341,39 @@ impl<'a, W: FamilyWriter> AudioFamilies<'a, W> {
                 };
                 let labels = [("operation", operation.as_str())];
                 self.out.sample(family, &labels, Value::Int(rejected));
+            }
+        }
+        self.unknown_audio_seconds();
+    }
+
+    /// Payloads without a readable duration: an operation's reasons appear once one of
+    /// its payloads had none, so a scrape of a service that never hits one is unchanged.
+    fn unknown_audio_seconds(&mut self) {
+        let family = &catalogue::AUDIO_SECONDS_UNKNOWN_TOTAL;
+        let counts: Vec<_> = Operation::ALL
+            .iter()
+            .map(|&operation| {
+                let counts = self.registry.operation(operation).unknown_audio_seconds();
+                (operation, counts)
+            })
+            .collect();
+        if counts
+            .iter()
+            .all(|(_, counts)| counts.iter().all(|&n| n == 0))
+        {
+            return;
+        }
+        self.header(family);
+        for (operation, counts) in counts {
+            if counts.iter().all(|&n| n == 0) {
+                continue;
+            }
+            for (reason, count) in UnknownDuration::ALL.iter().zip(counts) {
+                let labels = [
+                    ("operation", operation.as_str()),
+                    ("reason", reason.as_str()),
+                ];
+                self.out.sample(family, &labels, Value::Int(count));
             }
         }
     }

@@ -5,10 +5,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use super::costs::{record_audio_seconds_in, record_cost_in};
+use super::costs::{record_audio_seconds_in, record_cost_in, record_unknown_audio_seconds_in};
 
 use crate::clock::Timestamp;
-use crate::labels::{DisconnectReason, Operation, Status};
+use crate::labels::{DisconnectReason, Operation, Status, UnknownDuration};
 use crate::store::{
     CallCells, ModelSlot, ProviderSeries, RealtimeCells, Registry, Slot, Striped, current_stripe,
     global,
@@ -30,6 +30,7 @@ pub struct CallOutcome {
     size: Option<u64>,
     cost: Option<f64>,
     audio_seconds: Option<f64>,
+    audio_seconds_unknown: Option<UnknownDuration>,
     cache_hit: Option<bool>,
     disconnect_reason: Option<DisconnectReason>,
 }
@@ -42,6 +43,7 @@ impl CallOutcome {
             size: None,
             cost: None,
             audio_seconds: None,
+            audio_seconds_unknown: None,
             cache_hit: None,
             disconnect_reason: None,
         }
@@ -64,6 +66,33 @@ impl CallOutcome {
     pub const fn audio_seconds(mut self, seconds: f64) -> Self {
         self.audio_seconds = Some(seconds);
         self
+    }
+
+    /// Says the payload's audio duration could not be read: the call adds nothing to
+    /// `conduit_audio_audio_seconds_total` and counts once in
+    /// `conduit_audio_audio_seconds_unknown_total{operation,reason}` (logged at the 1st,
+    /// 2nd, 4th, 8th... such payload).
+    pub const fn audio_seconds_unknown(mut self, reason: UnknownDuration) -> Self {
+        self.audio_seconds_unknown = Some(reason);
+        self
+    }
+
+    /// [`audio_seconds`](Self::audio_seconds) of an `Ok`, or
+    /// [`audio_seconds_unknown`](Self::audio_seconds_unknown) of an `Err`: what the
+    /// `audio_seconds` argument of `#[audio_metric]` calls, so that
+    /// `audio_seconds = audio_duration_secs(&audio)` counts a payload it cannot read.
+    ///
+    /// ```
+    /// use conduit_metrics_runtime::{CallOutcome, Status, UnknownDuration};
+    /// let read: Result<f64, UnknownDuration> = Err(UnknownDuration::UnknownFormat);
+    /// let outcome = CallOutcome::new(Status::Success).audio_duration(read);
+    /// # let _ = outcome;
+    /// ```
+    pub fn audio_duration<E: Into<UnknownDuration>>(self, seconds: Result<f64, E>) -> Self {
+        match seconds {
+            Ok(seconds) => self.audio_seconds(seconds),
+            Err(reason) => self.audio_seconds_unknown(reason.into()),
+        }
     }
 
     /// Counts a cache lookup of the call's operation as a hit or a miss.
@@ -247,6 +276,9 @@ impl<'r> ActiveCall<'r> {
         }
         if let Some(seconds) = outcome.audio_seconds {
             record_audio_seconds_in(self.registry, cells, operation, self.operation, seconds);
+        }
+        if let Some(reason) = outcome.audio_seconds_unknown {
+            record_unknown_audio_seconds_in(self.registry, operation, self.operation, reason);
         }
         if let Some(hit) = outcome.cache_hit {
             operation.count_lookup(hit);

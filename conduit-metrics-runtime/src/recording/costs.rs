@@ -2,7 +2,7 @@
 //! calls, by the macro's `cost`/`audio_seconds`/`cache_hit` arguments or by hand.
 
 use crate::catalogue;
-use crate::labels::Operation;
+use crate::labels::{Operation, UnknownDuration};
 use crate::store::{CallCells, OperationCells, Registry, global};
 
 impl Registry {
@@ -98,6 +98,33 @@ pub(crate) fn record_audio_seconds_in(
         rejected,
     );
     false
+}
+
+/// Counts a payload without a readable duration in
+/// `conduit_audio_audio_seconds_unknown_total{operation,reason}`, logged (at the 1st, 2nd,
+/// 4th... such payload process-wide, as refused amounts are).
+pub(crate) fn record_unknown_audio_seconds_in(
+    registry: &Registry,
+    operation_cells: &OperationCells,
+    operation: Operation,
+    reason: UnknownDuration,
+) {
+    operation_cells.count_unknown_audio_seconds(reason);
+    let so_far = registry.count_unknown_audio_seconds();
+    if so_far.is_power_of_two() {
+        warn_unknown(operation, reason, so_far);
+    }
+}
+
+#[cold]
+fn warn_unknown(operation: Operation, reason: UnknownDuration, so_far: u64) {
+    tracing::warn!(
+        operation = operation.as_str(),
+        reason = reason.as_str(),
+        so_far,
+        counted_in = catalogue::AUDIO_SECONDS_UNKNOWN_TOTAL.name,
+        "conduit-metrics: a payload had no readable audio duration; no audio seconds added"
+    );
 }
 
 /// Adds to `conduit_audio_cost_dollars{operation}` on the global registry; see

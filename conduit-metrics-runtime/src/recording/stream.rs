@@ -15,7 +15,7 @@ use futures_core::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::call::{ActiveCall, CallOutcome};
-use crate::labels::Status;
+use crate::labels::{Status, UnknownDuration};
 
 /// What a stream's chunks added up to so far: its first error's status, and the sums of
 /// the per-chunk `size`, `cost` and `audio_seconds` closures.
@@ -56,6 +56,17 @@ impl StreamTally {
     pub fn add_audio_seconds(&mut self, seconds: f64) {
         let total = self.outcome.audio_seconds_so_far().unwrap_or(0.0) + seconds;
         self.outcome = self.outcome.audio_seconds(total);
+    }
+
+    /// Adds one chunk's seconds of audio, or notes that its duration could not be read
+    /// (the stream then counts once in `conduit_audio_audio_seconds_unknown_total`; the
+    /// chunks that could be read still add up).
+    #[inline]
+    pub fn add_audio_duration<E: Into<UnknownDuration>>(&mut self, seconds: Result<f64, E>) {
+        match seconds {
+            Ok(seconds) => self.add_audio_seconds(seconds),
+            Err(reason) => self.outcome = self.outcome.audio_seconds_unknown(reason.into()),
+        }
     }
 
     /// The cache result of the stream: the first chunk's says it.

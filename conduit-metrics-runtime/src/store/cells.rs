@@ -18,7 +18,7 @@ use super::histogram::{
 use super::native::NativeCell;
 use super::native_snapshot::{NativeSnapshot, read_native};
 use super::stripes::Striped;
-use crate::labels::{DisconnectReason, Status, TurnOutcome, TurnStage};
+use crate::labels::{DisconnectReason, Status, TurnOutcome, TurnStage, UnknownDuration};
 #[cfg(feature = "opentelemetry")]
 use crate::trace::TraceRef;
 
@@ -171,6 +171,7 @@ pub(crate) struct OperationCells {
     cost: AtomicU64,
     cost_rejected: AtomicU64,
     audio_seconds_rejected: AtomicU64,
+    audio_seconds_unknown: [AtomicU64; UnknownDuration::COUNT],
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
 }
@@ -209,6 +210,12 @@ impl OperationCells {
         self.audio_seconds_rejected.fetch_add(1, Relaxed);
     }
 
+    /// Counts a payload whose audio duration could not be read.
+    #[inline]
+    pub(crate) fn count_unknown_audio_seconds(&self, reason: UnknownDuration) {
+        self.audio_seconds_unknown[reason.index()].fetch_add(1, Relaxed);
+    }
+
     /// Counts a cache lookup as a hit or a miss.
     #[inline]
     pub(crate) fn count_lookup(&self, hit: bool) {
@@ -242,6 +249,12 @@ impl Striped<OperationCells> {
     /// Audio durations refused so far.
     pub(crate) fn rejected_audio_seconds(&self) -> u64 {
         sum_u64(self, |c| &c.audio_seconds_rejected)
+    }
+
+    /// Payloads without a readable duration so far, by reason.
+    pub(crate) fn unknown_audio_seconds(&self) -> [u64; UnknownDuration::COUNT] {
+        UnknownDuration::ALL
+            .map(|reason| sum_u64(self, |c| &c.audio_seconds_unknown[reason.index()]))
     }
 
     /// Cache lookups so far: (hits, misses).

@@ -59,6 +59,7 @@ pub struct Registry {
     costs_rejected: AtomicU64,
     /// All rejected audio durations, for spacing out the warnings.
     audio_seconds_rejected: AtomicU64,
+    audio_seconds_unknown: AtomicU64,
     /// The application's (version, revision), once recorded.
     build: Mutex<Option<(String, String)>>,
     /// Schema of the native buckets, or `NATIVE_OFF`; read at every latency observation.
@@ -145,6 +146,7 @@ impl Registry {
             export_failures: std::array::from_fn(|_| AtomicU64::new(0)),
             costs_rejected: AtomicU64::new(0),
             audio_seconds_rejected: AtomicU64::new(0),
+            audio_seconds_unknown: AtomicU64::new(0),
             build: Mutex::new(None),
             native_schema: AtomicI32::new(bounds.native_schema()),
             native_max_buckets: AtomicUsize::new(bounds.native_max_buckets),
@@ -309,6 +311,12 @@ impl Registry {
     /// so far (the log is spaced out on it).
     pub(crate) fn count_rejected_audio_seconds(&self) -> u64 {
         self.audio_seconds_rejected.fetch_add(1, Relaxed) + 1
+    }
+
+    /// Counts one payload without a readable duration process-wide and returns how many
+    /// so far (the log is spaced out on it).
+    pub(crate) fn count_unknown_audio_seconds(&self) -> u64 {
+        self.audio_seconds_unknown.fetch_add(1, Relaxed) + 1
     }
 
     /// The held count of a resource name, created at zero on first use.
