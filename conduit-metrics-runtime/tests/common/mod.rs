@@ -134,6 +134,13 @@ pub fn registry_with_every_family() -> &'static conduit_metrics_runtime::registr
     registry
         .start_call(Operation::Tts, "openai")
         .finish_with(CallOutcome::new(Status::Success).audio_seconds(-1.0));
+    // An upload whose duration could not be read.
+    registry
+        .start_call(Operation::Transcription, "openai")
+        .finish_with(
+            CallOutcome::new(Status::Success)
+                .audio_seconds_unknown(conduit_metrics_runtime::UnknownDuration::Malformed),
+        );
     let session = registry.realtime_session("openai");
     session.record_turn_latency(Duration::from_millis(250));
     // A voice turn with every mark: each stage and one outcome.

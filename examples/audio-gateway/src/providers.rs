@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use conduit_metrics_runtime::audio_duration::{PcmFormat, audio_duration_secs};
 use conduit_metrics_runtime::{AudioStatus, DisconnectReason, audio_metric};
 
 use super::models::Models;
@@ -167,8 +168,10 @@ pub struct SessionSummary {
     pub cost_usd: f64,
 }
 
-/// Bytes of 16 kHz 16-bit mono PCM per second.
+/// Bytes of 16 kHz 16-bit mono PCM per second: the raw audio the demo synthesizes.
 pub const BYTES_PER_AUDIO_SECOND: usize = 32_000;
+/// The layout of the raw PCM chunks streamed speech is sent in.
+pub const SPEECH_PCM: PcmFormat = PcmFormat::new(16_000, 1, 16);
 const TTS_CACHE_ENTRIES: usize = 1024;
 
 /// One simulated provider client.
@@ -371,7 +374,9 @@ impl SimulatedProvider {
         provider = self.name,
         model = model,
         size = audio.len(),
-        audio_seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64,
+        // The uploaded file's own duration (its container's), not a guess from its size: a
+        // payload it cannot read adds nothing and counts in audio_seconds_unknown_total.
+        audio_seconds = audio_duration_secs(audio),
         cost = |t| t.cost_usd,
     )]
     pub async fn transcribe(
@@ -389,7 +394,9 @@ impl SimulatedProvider {
         provider = self.name,
         model = model,
         size = audio.len(),
-        audio_seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64,
+        // The uploaded file's own duration (its container's), not a guess from its size: a
+        // payload it cannot read adds nothing and counts in audio_seconds_unknown_total.
+        audio_seconds = audio_duration_secs(audio),
         cost = |t| t.cost_usd,
     )]
     pub async fn translate(
@@ -414,9 +421,14 @@ impl SimulatedProvider {
             return Err(ProviderError::InvalidRequest("empty audio".into()));
         }
         self.call(simulation).await?;
-        let seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64;
+        // The simulated provider does not decode, so it answers whatever it is sent; it
+        // bills (and says) the file's duration when the container states one.
+        let (text, seconds) = match audio_duration_secs(audio) {
+            Ok(seconds) => (format!("{what} of {seconds:.2}s of audio"), seconds),
+            Err(error) => (format!("{what} of audio of unknown length ({error})"), 0.0),
+        };
         Ok(Transcript {
-            text: format!("[{} {what} of {seconds:.1}s of audio]", self.name),
+            text: format!("[{} {text}]", self.name),
             cost_usd: seconds * self.profile.price_per_audio_second * price_factor,
         })
     }
@@ -428,7 +440,7 @@ impl SimulatedProvider {
         model = model,
         characters = text.chars().count(),
         size = |speech| speech.audio.len(),
-        audio_seconds = |speech| speech.audio.len().saturating_sub(44) as f64 / BYTES_PER_AUDIO_SECOND as f64,
+        audio_seconds = |speech| audio_duration_secs(&speech.audio),
         cost = |speech| speech.cost_usd,
         cache_hit = |speech| speech.from_cache,
     )]

@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use conduit_metrics_runtime::audio_metric;
+use conduit_metrics_runtime::audio_duration::{audio_duration_secs, pcm_duration_secs};
+use conduit_metrics_runtime::{UnknownDuration, audio_metric};
 use futures_util::Stream;
 use futures_util::stream;
 
 use super::providers::{
-    BYTES_PER_AUDIO_SECOND, Failure, ProviderError, SimulatedProvider, Simulation,
+    BYTES_PER_AUDIO_SECOND, Failure, ProviderError, SPEECH_PCM, SimulatedProvider, Simulation,
 };
 
 /// Bytes of one streamed speech chunk: 100 ms of 16 kHz 16-bit mono PCM.
@@ -31,8 +32,9 @@ pub struct SpeechChunk {
 pub struct Partial {
     /// Text added by this partial.
     pub delta: String,
-    /// Seconds of audio this partial covers.
-    pub audio_seconds: f64,
+    /// Seconds of audio this partial covers (unknown when the upload's duration could
+    /// not be read).
+    pub audio_seconds: Result<f64, UnknownDuration>,
     /// Dollars for those seconds.
     pub cost_usd: f64,
 }
@@ -117,7 +119,7 @@ impl SimulatedProvider {
         stream,
         characters = text.chars().count(),
         size = |chunk| chunk.pcm.len(),
-        audio_seconds = |chunk| chunk.pcm.len() as f64 / BYTES_PER_AUDIO_SECOND as f64,
+        audio_seconds = |chunk| pcm_duration_secs(&chunk.pcm, SPEECH_PCM),
         cost = |chunk| chunk.cost_usd,
     )]
     pub async fn speak_streaming(
@@ -165,15 +167,20 @@ impl SimulatedProvider {
             return Err(ProviderError::InvalidRequest("empty audio".into()));
         }
         let plan = self.plan_stream(simulation).await?;
-        let seconds = audio.len() as f64 / BYTES_PER_AUDIO_SECOND as f64;
-        let partials = (seconds.ceil() as usize).clamp(1, 30);
-        let per_partial = seconds / partials as f64;
+        // One partial a second of the upload's real duration; one partial, with its
+        // duration unknown, for a file whose length cannot be read.
+        let seconds = audio_duration_secs(audio).map_err(|error| error.reason());
+        let partials = match seconds {
+            Ok(seconds) => (seconds.ceil() as usize).clamp(1, 30),
+            Err(_) => 1,
+        };
+        let per_partial = seconds.map(|seconds| seconds / partials as f64);
         let price = self.profile().price_per_audio_second;
         let name = self.name();
         Ok(paced(plan, partials, move |index| Partial {
             delta: format!("[{name} segment {}] ", index + 1),
             audio_seconds: per_partial,
-            cost_usd: per_partial * price,
+            cost_usd: per_partial.unwrap_or(0.0) * price,
         }))
     }
 }

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::models::{ModelKind, Models};
-use super::providers::BYTES_PER_AUDIO_SECOND;
+use super::providers::{BYTES_PER_AUDIO_SECOND, wav_of_silence};
 use super::sim::Rng;
 
 /// The demo's providers, which the traffic addresses by name so it can pick their models.
@@ -65,7 +65,7 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
         let traceparent = (rng.unit() < 0.35).then(|| traceparent(&mut rng));
         if dice < 0.45 {
             let seconds = [0.02, 0.2, 2.0, 20.0, 120.0][rng.below(5)];
-            let audio = vec![0u8; (seconds * BYTES_PER_AUDIO_SECOND as f64) as usize];
+            let audio = wav_of_silence((seconds * BYTES_PER_AUDIO_SECOND as f64) as usize);
             let (provider, model) = provider_and_model(&mut rng, ModelKind::Listen);
             let stream = rng.unit() < 0.3;
             let path = format!(
@@ -73,7 +73,7 @@ pub async fn run(api: SocketAddr, per_second: f64, stop: impl std::future::Futur
             );
             tokio::spawn(post(client, api, traceparent, path, "audio/wav", audio));
         } else if dice < 0.55 {
-            let audio = vec![0u8; BYTES_PER_AUDIO_SECOND * (1 + rng.below(30))];
+            let audio = wav_of_silence(BYTES_PER_AUDIO_SECOND * (1 + rng.below(30)));
             let (provider, model) = provider_and_model(&mut rng, ModelKind::Listen);
             let path = format!("/v1/audio/translations?provider={provider}&model={model}");
             tokio::spawn(post(client, api, traceparent, path, "audio/wav", audio));

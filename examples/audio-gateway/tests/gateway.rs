@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use audio_gateway::providers::wav_of_silence;
 use audio_gateway::{self as gateway, GatewayOptions};
 use conduit_metrics_runtime::{MetricsConfig, MetricsHandle};
 use conduit_metrics_testkit::client::{post, send};
@@ -68,8 +69,8 @@ async fn real_requests_cause_exact_counter_deltas() {
     let api = running.addr;
     let before = scrape(metrics_addr).await;
 
-    // A raw-body transcription that succeeds.
-    let audio = vec![0u8; 64_000];
+    // A raw-body transcription that succeeds: a WAV of 2 s.
+    let audio = wav_of_silence(64_000);
     let (status, _, body) = post(
         api,
         "/v1/audio/transcriptions?provider=deepgram",
@@ -233,6 +234,15 @@ async fn real_requests_cause_exact_counter_deltas() {
         1.0
     );
     assert!(d("conduit_audio_cost_dollars{operation=\"transcription\"}") > 0.0);
+    // The WAV's 2 s, from its header (the timed-out call added none).
+    assert_eq!(
+        d(&pair_series(
+            "conduit_audio_audio_seconds_total",
+            "transcription",
+            "deepgram"
+        )),
+        2.0
+    );
     assert_eq!(value(&after, active), 0.0);
     assert_eq!(
         value(
@@ -427,12 +437,13 @@ async fn streamed_calls_cause_exact_deltas() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    // Streamed transcription: 2 s of audio, one partial a second, then the whole text.
+    // Streamed transcription: a WAV of 2 s (16 kHz mono), one partial a second, then the
+    // whole text.
     let sse = post_streamed(
         api,
         "/v1/audio/transcriptions?provider=deepgram&stream=true",
         "Content-Type: audio/wav\r\n",
-        &[0u8; 64_000],
+        &wav_of_silence(64_000),
     )
     .await;
     assert_eq!(sse.status, 200);
@@ -466,7 +477,7 @@ async fn streamed_calls_cause_exact_deltas() {
         api,
         "/v1/audio/transcriptions?provider=azure&stream=true",
         "Content-Type: audio/wav\r\nX-Simulate-Fail-After-Chunks: 1\r\nX-Simulate-Failure: rate_limited\r\n",
-        &[0u8; 96_000],
+        &wav_of_silence(96_000),
     )
     .await;
     let text = String::from_utf8(sse.body).unwrap();
@@ -580,7 +591,7 @@ async fn streamed_calls_cause_exact_deltas() {
             "transcription",
             "deepgram"
         )),
-        64_000.0
+        64_044.0
     );
     assert_eq!(d(&requests("transcription", "azure", "rate_limited")), 1.0);
     assert_eq!(d(&requests("transcription", "azure", "cancelled")), 0.0);
@@ -984,4 +995,166 @@ async fn wait_for(metrics: SocketAddr, done: impl Fn(&str) -> bool) -> String {
         assert!(Instant::now() < deadline, "never reached:\n{text}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A multipart form with the file (and the provider) as OpenAI's clients send it.
+fn multipart(provider: &str, filename: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "conduit-upload-boundary";
+    let mut form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"provider\"\r\n\r\n{provider}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(file);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (
+        format!("Content-Type: multipart/form-data; boundary={boundary}\r\n"),
+        form,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_add_the_duration_their_container_states() {
+    use conduit_metrics_testkit::audio_files;
+    let dir = tempfile::tempdir().unwrap();
+    let files = audio_files::make_all(dir.path());
+    let (metrics, _metrics_addr, running) = start().await;
+    let api = running.addr;
+    let seconds = |text: &str, operation: &str| {
+        sample(
+            text,
+            &pair_series("conduit_audio_audio_seconds_total", operation, "openai"),
+        )
+        .unwrap_or(0.0)
+    };
+    let mut expected = [0.0f64; 2];
+    for (index, file) in files.iter().enumerate() {
+        let before = metrics.render();
+        // Raw bodies and multipart forms, transcriptions and translations, by turns.
+        let (operation, path) = if index % 2 == 0 {
+            ("transcription", "/v1/audio/transcriptions")
+        } else {
+            ("translation", "/v1/audio/translations")
+        };
+        let (status, _, body) = if index % 3 == 0 {
+            let (headers, form) = multipart(
+                "openai",
+                file.path.file_name().unwrap().to_str().unwrap(),
+                &file.bytes,
+            );
+            post(api, path, &headers, &form).await
+        } else {
+            let path = format!("{path}?provider=openai");
+            post(
+                api,
+                &path,
+                "Content-Type: application/octet-stream\r\n",
+                &file.bytes,
+            )
+            .await
+        };
+        assert_eq!(
+            status,
+            200,
+            "{}: {}",
+            file.name,
+            String::from_utf8_lossy(&body)
+        );
+        let after = metrics.render();
+        let added = seconds(&after, operation) - seconds(&before, operation);
+        assert!(
+            (added - file.ffprobe_seconds).abs() <= file.tolerance(),
+            "{}: {operation} added {added} s, ffprobe says {} s",
+            file.name,
+            file.ffprobe_seconds
+        );
+        expected[index % 2] += file.ffprobe_seconds;
+        // The answer states the duration the metric added.
+        let text = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["text"].to_string();
+        let stated = format!("of {added:.2}s of audio");
+        assert!(
+            text.contains(&stated),
+            "{}: {text}, expected {stated}",
+            file.name
+        );
+    }
+    let end = metrics.render();
+    assert!((seconds(&end, "transcription") - expected[0]).abs() < 0.2);
+    assert!((seconds(&end, "translation") - expected[1]).abs() < 0.2);
+
+    // A streamed transcription of the spoken MP3: its partials cover its real duration.
+    let mp3 = files.iter().find(|f| f.name == "mp3-vbr-22k-mono").unwrap();
+    let before = metrics.render();
+    let sse = post_streamed(
+        api,
+        "/v1/audio/transcriptions?provider=openai&stream=true",
+        "",
+        &mp3.bytes,
+    )
+    .await;
+    assert_eq!(sse.status, 200);
+    let partials = String::from_utf8(sse.body)
+        .unwrap()
+        .matches("transcript.text.delta")
+        .count();
+    assert_eq!(partials, mp3.ffprobe_seconds.ceil() as usize);
+    let added = seconds(&metrics.render(), "transcription") - seconds(&before, "transcription");
+    assert!(
+        (added - mp3.ffprobe_seconds).abs() < 1e-6,
+        "{added} {}",
+        mp3.ffprobe_seconds
+    );
+
+    // What is not audio is still answered and counted, adds no seconds, and is counted
+    // as a payload without a duration.
+    let before = metrics.render();
+    let (status, _, body) = post(
+        api,
+        "/v1/audio/transcriptions?provider=openai",
+        "",
+        b"{\"not\": \"audio\"}",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("unknown length"));
+    let after = metrics.render();
+    assert_eq!(
+        seconds(&after, "transcription"),
+        seconds(&before, "transcription")
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            &requests("transcription", "openai", "success")
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            "conduit_audio_audio_seconds_unknown_total{operation=\"transcription\",reason=\"unknown_format\"}"
+        ),
+        1.0
+    );
+
+    // The demo's own speech is a WAV whose header states what it holds.
+    let (status, _, wav) = post(
+        api,
+        "/v1/audio/speech",
+        "Content-Type: application/json\r\n",
+        br#"{"input":"Fifteen characters per second","provider":"openai"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let stated = conduit_metrics_runtime::audio_duration::audio_duration_secs(&wav).unwrap();
+    assert_eq!(stated, (wav.len() - 44) as f64 / 32_000.0);
+    let wav_path = dir.path().join("speech-answer.wav");
+    std::fs::write(&wav_path, &wav).unwrap();
+    assert!((audio_files::ffprobe_seconds(&wav_path) - stated).abs() < 0.001);
+
+    running.shutdown().await.unwrap();
+    metrics.shutdown().unwrap();
 }
