@@ -14,7 +14,8 @@ use std::task::{Context, Poll};
 use futures_core::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use super::call::{ActiveCall, CallOutcome};
+use super::call::ActiveCall;
+use super::outcome::CallOutcome;
 use crate::labels::{Status, UnknownDuration};
 
 /// What a stream's chunks added up to so far: its first error's status, and the sums of
