@@ -10,6 +10,8 @@
 pub mod guide {
     #[doc = include_str!("../docs/architecture.md")]
     pub struct Architecture;
+    #[doc = include_str!("../docs/audio-duration.md")]
+    pub struct AudioDuration;
     #[doc = include_str!("../docs/catalogue.md")]
     pub struct Catalogue;
     #[doc = include_str!("../docs/configuration.md")]

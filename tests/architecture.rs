@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 /// The runtime's layers, bottom first: a module may import from its own layer or below.
 const RUNTIME_LAYERS: &[&[&str]] = &[
     &[
+        "audio_duration",
         "catalogue",
         "clock",
         "labels",

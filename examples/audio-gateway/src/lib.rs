@@ -5,7 +5,7 @@
 //!
 //! | route | what it does |
 //! |---|---|
-//! | `POST /v1/audio/transcriptions` | multipart (`file`, optional `provider`) or raw audio body → `{"text": ..}` |
+//! | `POST /v1/audio/transcriptions` | multipart (`file`, optional `provider`) or raw audio body (WAV, FLAC, MP3, Ogg, M4A, WebM: timed by its container) → `{"text": ..}` |
 //! | `POST /v1/audio/translations` | same, translated to English |
 //! | `POST /v1/audio/speech` | JSON `{"input", "voice", "provider"?}` → `audio/wav` (cached per text and voice) |
 //! | `GET /v1/realtime` | WebSocket: `{"type":"input_text","text":..}` turns, answered one by one |
