@@ -89,7 +89,7 @@ impl CallOutcome {
     }
 
     /// Why the realtime session this call ran ended (realtime calls only; see
-    /// [`CallSite::start_session`]).
+    /// [`CallSite::start_session`](crate::CallSite::start_session)).
     pub const fn disconnect_reason(mut self, reason: DisconnectReason) -> Self {
         self.disconnect_reason = Some(reason);
         self
