@@ -15,5 +15,6 @@ rm -rf target/criterion
 cargo bench -p conduit-metrics-runtime --bench hot_path --bench recording --bench streaming --bench models -- "${args[@]}"
 cargo bench -p conduit-metrics-runtime --features otlp --bench otlp -- "${args[@]}"
 cargo bench -p conduit-metrics-runtime --features opentelemetry --bench exemplars -- "${args[@]}"
+cargo bench -p conduit-metrics-runtime --features audio-duration --bench audio_duration -- "${args[@]}"
 echo
 python3 scripts/bench_tables.py target/criterion

@@ -184,6 +184,34 @@ class Tables:
         print(f"| the same, gzipped as the exporter sends it | {duration(gz)} | {ratio(gz / text)} | {sizes['otlp_gzip_bytes']:,} bytes |")
         print()
 
+    def audio_duration(self, root):
+        t = self.ns
+        sizes_path = os.path.join(root, "audio_duration", "sizes.json")
+        sizes = json.load(open(sizes_path)) if os.path.exists(sizes_path) else {}
+        if not sizes:
+            self.missing.append("audio_duration/sizes.json")
+        names = {
+            "wav_16k_mono": "WAV, 16 kHz mono",
+            "flac_44k_stereo_noise": "FLAC, 44.1 kHz stereo",
+            "mp3_cbr_128k_xing": "MP3, 128 kbps, Xing header",
+            "mp3_cbr_128k_no_header": "MP3, 128 kbps, no header (every frame counted)",
+            "ogg_vorbis_stereo": "Ogg Vorbis, stereo",
+            "ogg_opus_stereo": "Ogg Opus, stereo (baseline: every packet read, no decoder)",
+            "m4a_aac_stereo": "M4A AAC, stereo",
+            "webm_opus_stereo": "WebM Opus, stereo (baseline: every packet read, no decoder)",
+        }
+        print("`cargo bench -p conduit-metrics-runtime --features audio-duration --bench audio_duration`:\n")
+        print("| file | size | audio | `audio_duration` | full decode (symphonia) | against the decode |")
+        print("|---|---|---|---|---|---|")
+        for key, label in names.items():
+            ours = t(f"{key}/duration")
+            decode = t(f"{key}/full_decode")
+            size = sizes.get(key, {"bytes": 0, "seconds": 0})
+            print(f"| {label} | {size['bytes'] / 1e6:.1f} MB | {size['seconds'] / 60:.1f} min | {duration(ours)} | {duration(decode)} | **{ratio(ours / decode)}** |")
+        worst = t("mp3_no_header_100mb/duration")
+        print(f"| worst case: an MP3 of over 100 MB without a header | > 100 MB | 44 min | {duration(worst)} | — | — |")
+        print()
+
     def exemplars(self):
         off = self.ns("exemplars/capture_off")
         none = self.ns("exemplars/no_trace_context")
@@ -206,6 +234,7 @@ def main():
     tables.streaming()
     tables.models()
     tables.otlp(root)
+    tables.audio_duration(root)
     tables.exemplars()
     if tables.missing:
         print("missing from this run: " + ", ".join(tables.missing), file=sys.stderr)

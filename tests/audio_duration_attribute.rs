@@ -65,7 +65,7 @@ async fn a_readable_upload_adds_its_duration_and_an_unreadable_one_is_counted() 
 #[audio_metric(
     operation = "translation",
     stream,
-    audio_seconds = |chunk| chunk.clone()
+    audio_seconds = |chunk| *chunk
 )]
 fn translate_stream(
     provider: &str,

@@ -7,7 +7,9 @@
 //!
 //! Plus the hostile worst case the tests bound: `mp3_no_header_100mb/duration`, every
 //! frame of a 100 MB MP3 without a Xing header counted. The files are made by ffmpeg
-//! (which the test command installs) into a temporary directory before the run.
+//! (which the test command installs) into a temporary directory before the run; their
+//! sizes and durations go to `target/criterion/audio_duration/sizes.json` for
+//! `scripts/bench_tables.py`.
 
 use std::hint::black_box;
 use std::io::Cursor;
@@ -27,7 +29,7 @@ const FILES: &[(&str, u32, &[&str], &str)] = &[
     ("wav_16k_mono", 320, &["-ar", "16000"], "wav"),
     (
         "flac_44k_stereo_noise",
-        60,
+        100,
         &["-ac", "2", "-af", "volume=1"],
         "flac",
     ),
@@ -56,7 +58,7 @@ const FILES: &[(&str, u32, &[&str], &str)] = &[
     ),
     (
         "ogg_vorbis_stereo",
-        600,
+        480,
         &["-ac", "2", "-c:a", "libvorbis", "-q:a", "8"],
         "ogg",
     ),
@@ -116,11 +118,12 @@ fn full_decode(bytes: &[u8]) -> u64 {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
+    let mut sizes = serde_json::Map::new();
     for &(name, seconds, args, extension) in FILES {
-        let flac_noise = name.starts_with("flac");
-        let path = if flac_noise {
-            // A tone compresses to almost nothing in FLAC: noise makes 10 MB of it.
-            let path = dir.path().join("noise.flac");
+        // A tone compresses to almost nothing in FLAC and Vorbis: noise makes 10 MB.
+        let noise = name.starts_with("flac") || name.starts_with("ogg_vorbis");
+        let path = if noise {
+            let path = dir.path().join(format!("{name}.{extension}"));
             let status = std::process::Command::new("ffmpeg")
                 .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
                 .arg(format!("anoisesrc=d={seconds}:c=pink:r=44100:a=0.3"))
@@ -135,6 +138,11 @@ fn bench(c: &mut Criterion) {
         };
         let bytes = std::fs::read(path).unwrap();
         assert!(bytes.len() > 8 << 20, "{name}: {} bytes", bytes.len());
+        let seconds = audio_duration(&bytes).unwrap().seconds;
+        sizes.insert(
+            name.to_owned(),
+            serde_json::json!({"bytes": bytes.len(), "seconds": seconds}),
+        );
         let mut group = c.benchmark_group(name);
         group.sample_size(10);
         group.bench_function("duration", |b| {
@@ -143,6 +151,14 @@ fn bench(c: &mut Criterion) {
         group.bench_function("full_decode", |b| b.iter(|| full_decode(black_box(&bytes))));
         group.finish();
     }
+    let criterion =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion/audio_duration");
+    std::fs::create_dir_all(&criterion).unwrap();
+    std::fs::write(
+        criterion.join("sizes.json"),
+        serde_json::Value::Object(sizes).to_string(),
+    )
+    .unwrap();
     let one = std::fs::read(make_tone(
         dir.path(),
         "worst.mp3",

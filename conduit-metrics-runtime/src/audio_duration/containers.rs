@@ -184,14 +184,9 @@ fn scan(
             }
             Ok(Some(_)) => packets += 1,
             Ok(None) => break,
-            // A file cut short ends in the middle of a packet: what came before it counts.
-            Err(ReadError::IoError(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break;
-            }
-            Err(error) if packets > 0 => {
-                let _ = error;
-                break;
-            }
+            // A file cut short, or broken after some packets, ends where its readable
+            // packets do: the audio a provider would receive.
+            Err(_) if packets > 0 => break,
             Err(error) => {
                 return Err(AudioDurationError::malformed(
                     format,
@@ -199,6 +194,12 @@ fn scan(
                 ));
             }
         }
+    }
+    if packets > len {
+        return Err(AudioDurationError::malformed(
+            format,
+            "more packets than bytes: the reader stopped advancing",
+        ));
     }
     if end == i64::MIN {
         return Err(AudioDurationError::malformed(format, "no audio packets"));

@@ -40,7 +40,6 @@ fn mp4_child<'a>(mut boxes: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
 /// Seconds a Matroska segment's `Info/Duration` states (WebM written live, by a browser's
 /// MediaRecorder, states none).
 pub(super) fn matroska_seconds(audio: &[u8]) -> Option<f64> {
-    const EBML: u64 = 0x1A45_DFA3;
     const SEGMENT: u64 = 0x1853_8067;
     const INFO: u64 = 0x1549_A966;
     const TIMESTAMP_SCALE: u64 = 0x2A_D7B1;
@@ -79,7 +78,7 @@ pub(super) fn matroska_seconds(audio: &[u8]) -> Option<f64> {
                 at = end;
             }
             CLUSTER => break,
-            EBML | _ => at = end,
+            _ => at = end,
         }
         if at >= info_end {
             break;
