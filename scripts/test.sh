@@ -53,8 +53,10 @@ CARGO_TARGET_DIR=target/feature-check RUSTFLAGS="-D warnings" \
   cargo hack check -p conduit-metrics-runtime --each-feature --no-dev-deps
 echo "==> compile cost of default-features = false"
 ./scripts/compile-cost.sh --check
-echo "==> cargo nextest run (default features)"
-cargo nextest run --workspace --locked --no-fail-fast
+echo "==> cargo nextest run (default features, with audio-duration for its oracle tests)"
+# The demo and the workspace tests enable audio-duration already; naming it here keeps the
+# runtime's ffprobe-oracle tests (required-features) from being skipped if they stop.
+cargo nextest run --workspace --features conduit-metrics-runtime/audio-duration --locked --no-fail-fast
 echo "==> OTLP export (feature otlp, with opentelemetry for exemplars): its unit tests and the real-decoder test"
 cargo nextest run -p conduit-metrics-runtime --features otlp,opentelemetry --lib --test otlp --locked --no-fail-fast
 echo "==> the runtime's unit tests with default-features = false, and with tls alone"

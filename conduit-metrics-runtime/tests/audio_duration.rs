@@ -99,7 +99,9 @@ fn a_truncated_file_is_timed_to_what_it_holds_or_refused() {
     for file in &files {
         let half = &file.bytes[..file.bytes.len() / 2];
         let full = file.ffprobe_seconds;
-        match audio_duration(half) {
+        let read = audio_duration(half);
+        eprintln!("{:<32} half of {full:.3} s: {read:?}", file.name);
+        match read {
             Ok(read) => {
                 // Half the bytes hold about half the audio: at most what is there (plus a
                 // frame), at least that less one Ogg page or Matroska cluster.
