@@ -760,3 +760,70 @@ fn build_info_is_one_sample_of_the_latest_build_and_none_before() {
         registry.render_format(conduit_metrics_runtime::serving::ExpositionFormat::OpenMetrics);
     conduit_metrics_testkit::python_openmetrics_families(&openmetrics, false).unwrap();
 }
+
+#[test]
+fn payloads_without_a_duration_are_counted_by_reason_and_logged_spaced_out() {
+    use conduit_metrics_runtime::UnknownDuration;
+    let registry = registry();
+    let family = "# TYPE conduit_audio_audio_seconds_unknown_total counter";
+    assert!(
+        !registry.render().contains(family),
+        "exported before any payload"
+    );
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        for reason in [
+            UnknownDuration::UnknownFormat,
+            UnknownDuration::Malformed,
+            UnknownDuration::Malformed,
+            UnknownDuration::UnknownFormat,
+            UnknownDuration::Malformed,
+        ] {
+            registry
+                .start_call(Operation::Transcription, "deepgram")
+                .finish_with(CallOutcome::new(Status::Success).audio_seconds_unknown(reason));
+        }
+    });
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    // The 1st, 2nd and 4th payload: a flood of unreadable uploads cannot flood the log.
+    assert_eq!(
+        logged.matches("no readable audio duration").count(),
+        3,
+        "{logged}"
+    );
+    assert!(
+        logged.contains("so_far=4") && !logged.contains("so_far=3"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains(r#"operation="transcription" reason="malformed" so_far=2"#),
+        "{logged}"
+    );
+    let text = registry.render();
+    let series = |operation: &str, reason: &str| {
+        format!(
+            "conduit_audio_audio_seconds_unknown_total{{operation=\"{operation}\",reason=\"{reason}\"}}"
+        )
+    };
+    assert_eq!(
+        value(&text, &series("transcription", "unknown_format")),
+        2.0
+    );
+    assert_eq!(value(&text, &series("transcription", "malformed")), 3.0);
+    assert_eq!(value(&text, &series("transcription", "unsupported")), 0.0);
+    // Only the operation that met one; every call still counted, no seconds added.
+    assert_eq!(sample(&text, &series("tts", "malformed")), None);
+    assert_eq!(
+        value(
+            &text,
+            "conduit_audio_requests_total{operation=\"transcription\",provider=\"deepgram\",status=\"success\"}"
+        ),
+        5.0
+    );
+    assert!(!text.contains("conduit_audio_audio_seconds_total{operation=\"transcription\""));
+}
