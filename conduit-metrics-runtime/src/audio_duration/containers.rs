@@ -24,9 +24,16 @@ pub(super) fn duration(
     audio: &[u8],
     format: AudioFormat,
 ) -> Result<AudioDuration, AudioDurationError> {
-    // The readers are third-party code fed hostile bytes: a panic in one is this
-    // payload's error, not the caller's.
-    catch_unwind(AssertUnwindSafe(|| read(audio, format))).unwrap_or_else(|_| {
+    guarded(format, || read(audio, format))
+}
+
+/// The readers are third-party code fed hostile bytes: a panic in one is this payload's
+/// error, not the caller's.
+fn guarded(
+    format: AudioFormat,
+    read: impl FnOnce() -> Result<AudioDuration, AudioDurationError>,
+) -> Result<AudioDuration, AudioDurationError> {
+    catch_unwind(AssertUnwindSafe(read)).unwrap_or_else(|_| {
         Err(AudioDurationError::malformed(
             format,
             "the container reader gave up on it",
@@ -226,5 +233,20 @@ fn reader_problem(error: &ReadError) -> String {
             "it ends before its header does".to_owned()
         }
         error => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_a_reader_is_the_payloads_error() {
+        let error = guarded(AudioFormat::Matroska, || panic!("a reader's bug")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "malformed Matroska/WebM: the container reader gave up on it"
+        );
+        assert_eq!(error.reason(), crate::labels::UnknownDuration::Malformed);
     }
 }
