@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::io::Cursor;
 
 use conduit_metrics_runtime::audio_duration::audio_duration;
-use conduit_metrics_testkit::audio_files::make_tone;
+use conduit_metrics_testkit::audio_files::{make_tone, mp3_without_header_upload};
 use criterion::{Criterion, criterion_group, criterion_main};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioDecoderOptions;
@@ -159,23 +159,7 @@ fn bench(c: &mut Criterion) {
         serde_json::Value::Object(sizes).to_string(),
     )
     .unwrap();
-    let one = std::fs::read(make_tone(
-        dir.path(),
-        "worst.mp3",
-        600,
-        &[
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            "320k",
-            "-write_xing",
-            "0",
-            "-id3v2_version",
-            "0",
-        ],
-    ))
-    .unwrap();
-    let upload = one.repeat((100 << 20) / one.len() + 1);
+    let (upload, _) = mp3_without_header_upload(dir.path());
     let mut group = c.benchmark_group("mp3_no_header_100mb");
     group.sample_size(10);
     group.bench_function("duration", |b| {

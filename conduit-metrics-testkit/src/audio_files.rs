@@ -276,6 +276,27 @@ pub fn make_tone(dir: &Path, name: &str, seconds: u32, args: &[&str]) -> PathBuf
     path
 }
 
+/// The hostile worst case of the audio-duration tests and bench: an upload of at least
+/// 100 MB of MP3 frames with no header at all (no ID3, no Xing), so every frame must be
+/// counted; ten minutes of 320 kbps CBR repeated. Returns it with ffprobe's duration of
+/// the whole (ten minutes' duration times the copies).
+pub fn mp3_without_header_upload(dir: &Path) -> (Vec<u8>, f64) {
+    let no_header = [
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "320k",
+        "-write_xing",
+        "0",
+        "-id3v2_version",
+        "0",
+    ];
+    let path = make_tone(dir, "no-header.mp3", 600, &no_header);
+    let one = std::fs::read(&path).unwrap();
+    let copies = (100 << 20) / one.len() + 1;
+    (one.repeat(copies), ffprobe_seconds(&path) * copies as f64)
+}
+
 /// `ffprobe`'s `format=duration` of a file in seconds; for a file that states none (a
 /// live Matroska stream), where ffprobe's last packet ends.
 pub fn ffprobe_seconds(path: &Path) -> f64 {
