@@ -56,16 +56,20 @@ fn read(audio: &[u8], format: AudioFormat) -> Result<AudioDuration, AudioDuratio
     // Without a Xing, Info or VBRI header an MP3's length is the reader's guess from the
     // first frame's bitrate (wrong for VBR), so its frames are counted instead.
     let guessed = format == AudioFormat::Mp3 && !mp3_has_length_header(audio);
-    let header_seconds = match format {
-        _ if guessed => None,
-        AudioFormat::Mp4 => mp4_presentation_seconds(audio),
-        AudioFormat::Matroska => matroska_seconds(audio),
-        _ => None,
-    }
-    .or_else(|| {
-        let stated = track.stated.filter(|_| !guessed)?;
-        Some(ticks_to_seconds(track.time_base, stated as i64))
-    });
+    let header_seconds = if guessed {
+        None
+    } else {
+        match format {
+            AudioFormat::Mp4 => mp4_presentation_seconds(audio),
+            AudioFormat::Matroska => matroska_seconds(audio),
+            _ => None,
+        }
+        .or_else(|| {
+            track
+                .stated
+                .map(|ticks| ticks_to_seconds(track.time_base, ticks as i64))
+        })
+    };
     if let Some(seconds) = header_seconds
         && seconds.is_finite()
         && seconds >= 0.0
